@@ -1,0 +1,30 @@
+# Two entry points for newcomers: `make demo` and `make test`. Both build .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/monitor: pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(BIN)/monitor
+
+demo: $(BIN)/monitor
+	$(BIN)/monitor demo
+
+test: $(BIN)/monitor
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/monitor
+	$(BIN)/ruff check monitor tests benchmarks
+	$(BIN)/mypy
+
+bench: $(BIN)/monitor
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m benchmarks.parse
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,61 @@
+"""The ``monitor`` command. Each subcommand runs one stage of the pipeline (see DESIGN.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from monitor.decoding import decode_html
+from monitor.errors import MonitorError
+from monitor.render import render_article
+from monitor.sites import default_registry
+
+app = typer.Typer(
+    name="monitor",
+    help="News monitor for RFE/RL (Pangea) and Deutsche Welle: discover, fetch, archive, alert.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one line on stderr and return the Exit to raise."""
+    typer.echo(f"monitor: error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def parse(
+    page: Annotated[str, typer.Argument(help="Saved page: a file path, or - for standard input.")],
+    url: Annotated[str, typer.Option("--url", help="The URL the page was served from.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the structured article instead of its text.")] = False,
+) -> None:
+    """Print the archive text of a saved article page."""
+    where = "<stdin>" if page == "-" else page
+    try:
+        data = sys.stdin.buffer.read() if page == "-" else Path(page).read_bytes()
+    except OSError as exc:
+        raise fail(f"cannot read {where}: {exc.strerror or exc}") from None
+    try:
+        html = decode_html(data, where=url)
+        article = default_registry().parse(html, url)
+    except MonitorError as exc:
+        raise fail(f"{where}: {exc}") from None
+    if as_json:
+        sys.stdout.write(json.dumps(article.to_json(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.buffer.write(render_article(article).encode("utf-8"))
+
+
+def main() -> None:
+    """Console-script entry point: any MonitorError that escapes a command becomes one line and exit 2."""
+    try:
+        app()
+    except MonitorError as exc:
+        typer.echo(f"monitor: error: {exc}", err=True)
+        raise SystemExit(2) from None

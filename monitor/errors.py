@@ -1,0 +1,93 @@
+"""The one exception tree of the monitor.
+
+Every error the monitor raises on purpose derives from :class:`MonitorError`, so the daemon can catch one
+type per job, log one line and go on, and the CLI can turn any of them into a one-line message with exit 2.
+Each message says what went wrong and where (file, line, URL).
+"""
+
+from __future__ import annotations
+
+
+class MonitorError(Exception):
+    """Base of every error the monitor raises on purpose."""
+
+
+# --- configuration -----------------------------------------------------------------------------------------
+
+
+class ConfigError(MonitorError):
+    """A configuration file or environment variable is missing, malformed or inconsistent."""
+
+
+# --- parsing -----------------------------------------------------------------------------------------------
+
+
+class ParseError(MonitorError):
+    """A page could not be turned into an article. Nothing is printed or stored as if it were one."""
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        self.url = url
+        super().__init__(f"{message} ({url})" if url else message)
+
+
+class UnknownSiteError(ParseError):
+    """The URL belongs to no configured site family."""
+
+
+class NotAnArticleError(ParseError):
+    """The page is a home page, section page, error page or some other non-article."""
+
+
+class UnknownTemplateError(ParseError):
+    """The page belongs to a known site, but its markers match no known template generation."""
+
+
+class IncompletePageError(ParseError):
+    """The page is empty, truncated, or lacks a region every article of its template has."""
+
+
+# --- fetching and discovery --------------------------------------------------------------------------------
+
+
+class FetchError(MonitorError):
+    """An HTTP fetch failed after the client's retries (or must not be retried)."""
+
+    def __init__(self, message: str, *, url: str | None = None, status: int | None = None) -> None:
+        self.url = url
+        self.status = status
+        super().__init__(f"{message} ({url})" if url else message)
+
+
+class SourceError(MonitorError):
+    """A feed, sitemap or section page is broken: malformed, empty, a zombie, or gone."""
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        self.url = url
+        super().__init__(f"{message} ({url})" if url else message)
+
+
+# --- storage and archive -----------------------------------------------------------------------------------
+
+
+class StoreError(MonitorError):
+    """The database is unreachable, locked, or refused a write."""
+
+
+class ArchiveError(MonitorError):
+    """The archive root is unusable or a file could not be written completely."""
+
+
+# --- rules and delivery ------------------------------------------------------------------------------------
+
+
+class RuleError(MonitorError):
+    """An alert rule is invalid; the message names the rule, the column and what was expected."""
+
+
+class DeliveryError(MonitorError):
+    """A notification could not be delivered on a channel (it stays in the outbox)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+        self.retry_after = retry_after
+        self.permanent = permanent
+        super().__init__(message)
