@@ -9,9 +9,11 @@ from bs4.dammit import EncodingDetector, UnicodeDammit
 from monitor.errors import ParseError
 
 
-def _codec(name: str | None) -> str | None:
+def _codec(name: str | bytes | None) -> str | None:
     if not name:
         return None
+    if isinstance(name, bytes):
+        name = name.decode("ascii", "replace")
     try:
         return codecs.lookup(name.strip().strip("\"'")).name
     except LookupError:

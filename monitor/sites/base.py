@@ -43,5 +43,13 @@ class SiteFamily(ABC):
         """True when the URL's host belongs to this family."""
 
     @abstractmethod
+    def article_id(self, url: str) -> str | None:
+        """The article id an article URL carries (Pangea numeric id, DW "a-<id>"), None for other URLs."""
+
+    @abstractmethod
+    def site_of(self, url: str) -> str:
+        """The normalised site name of a URL of this family ("rferl.org", "dw.com"): half of the article key."""
+
+    @abstractmethod
     def parse(self, html: str, url: str) -> Article:
         """Parse a page of this family; raises a ParseError subclass on anything that is not a known article."""

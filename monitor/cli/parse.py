@@ -1,4 +1,4 @@
-"""The ``monitor`` command. Each subcommand runs one stage of the pipeline (see DESIGN.md)."""
+"""``monitor parse``: a saved page to archive text (or the structured article)."""
 
 from __future__ import annotations
 
@@ -9,24 +9,11 @@ from typing import Annotated
 
 import typer
 
+from monitor.cli._app import app, fail
 from monitor.decoding import decode_html
 from monitor.errors import MonitorError
 from monitor.render import render_article
 from monitor.sites import default_registry
-
-app = typer.Typer(
-    name="monitor",
-    help="News monitor for RFE/RL (Pangea) and Deutsche Welle: discover, fetch, archive, alert.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print one line on stderr and return the Exit to raise."""
-    typer.echo(f"monitor: error: {message}", err=True)
-    return typer.Exit(code)
 
 
 @app.command()
@@ -50,12 +37,3 @@ def parse(
         sys.stdout.write(json.dumps(article.to_json(), ensure_ascii=False, indent=2) + "\n")
     else:
         sys.stdout.buffer.write(render_article(article).encode("utf-8"))
-
-
-def main() -> None:
-    """Console-script entry point: any MonitorError that escapes a command becomes one line and exit 2."""
-    try:
-        app()
-    except MonitorError as exc:
-        typer.echo(f"monitor: error: {exc}", err=True)
-        raise SystemExit(2) from None

@@ -1,0 +1,22 @@
+"""The ``monitor`` command. Each subcommand module runs one stage of the pipeline (see DESIGN.md) and registers
+itself on the shared typer app when imported here."""
+
+from __future__ import annotations
+
+from monitor.cli import parse  # noqa: F401  (registers its commands)
+from monitor.cli._app import app
+from monitor.errors import MonitorError
+
+
+def main() -> None:
+    """Console-script entry point: any MonitorError that escapes a command becomes one line and exit 2."""
+    import typer
+
+    try:
+        app()
+    except MonitorError as exc:
+        typer.echo(f"monitor: error: {exc}", err=True)
+        raise SystemExit(2) from None
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,93 @@
+"""Small readers shared by the site parsers: the HTML tree, JSON-LD, meta tags, times."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import lxml.html
+from lxml import etree
+from lxml.html import HtmlElement
+
+from monitor.errors import IncompletePageError
+
+_SPACE = re.compile(r"\s+")
+
+
+def load_document(html: str, url: str) -> HtmlElement:
+    """Parse a page into an lxml tree; an empty or unparseable page is an error, never an empty article."""
+    if not html or not html.strip():
+        raise IncompletePageError("empty page", url=url)
+    try:
+        doc = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError) as exc:
+        raise IncompletePageError(f"unparseable HTML: {exc}", url=url) from None
+    if doc.find("body") is None:
+        raise IncompletePageError("page has no <body> (truncated?)", url=url)
+    return doc
+
+
+def clean(text: str | None) -> str:
+    """Collapse all white space (for metadata fields, not for archive text)."""
+    return _SPACE.sub(" ", text or "").strip()
+
+
+def text_of(el: HtmlElement | None) -> str:
+    return clean(el.text_content()) if el is not None else ""
+
+
+def meta(doc: HtmlElement, key: str) -> str | None:
+    """Content of ``<meta name=key>`` or ``<meta property=key>``, white space collapsed; None when absent/empty."""
+    for el in doc.iterfind(".//head/meta"):
+        if el.get("name") == key or el.get("property") == key or el.get("itemprop") == key:
+            value = clean(el.get("content"))
+            if value:
+                return value
+    return None
+
+
+def json_ld(doc: HtmlElement) -> Iterator[dict[str, Any]]:
+    """Every JSON-LD object of the page, ``@graph`` members included; malformed blocks are passed over."""
+    for script in doc.iterfind(".//script[@type='application/ld+json']"):
+        try:
+            data = json.loads(script.text or "")
+        except ValueError:
+            continue
+        stack = data if isinstance(data, list) else [data]
+        for item in stack:
+            if not isinstance(item, dict):
+                continue
+            yield item
+            graph = item.get("@graph")
+            if isinstance(graph, list):
+                yield from (g for g in graph if isinstance(g, dict))
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO-8601-ish timestamp as aware UTC. Accepts ``Z``, offsets, a space for ``T`` and fractions;
+    a naive time is taken as UTC (Pangea writes "2024-04-28 07:00:00Z", DW "2024-01-30T14:13:12.269Z")."""
+    if not value:
+        return None
+    text = value.strip().replace(" ", "T", 1)
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def first(doc: HtmlElement, xpath: str) -> HtmlElement | None:
+    found = doc.xpath(xpath)
+    return found[0] if found else None
+
+
+def has_class(cls: str) -> str:
+    """XPath predicate: the element's class list contains ``cls``."""
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {cls} ')"
