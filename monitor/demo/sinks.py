@@ -1,0 +1,143 @@
+"""Local stand-ins for Slack and a mail server, for the offline demo and end-to-end tests.
+
+:class:`SlackSink` is an HTTP server on 127.0.0.1 that accepts incoming-webhook POSTs and appends each request
+body as one JSON line to a file; :class:`SmtpSink` is an aiosmtpd server that writes every message it receives
+as one ``.eml`` file. Both run in background threads and bind ephemeral ports.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+# A test may script the sink's answers: a callable given the request number returns (status, headers, delay).
+Responder = Callable[[int], tuple[int, dict[str, str], float]]
+
+
+class SlackSink:
+    """A Slack incoming-webhook stand-in that records every accepted request body in ``path`` (JSON lines)."""
+
+    def __init__(self, path: Path, responder: Responder | None = None) -> None:
+        self.path = path
+        self.responder = responder
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._count = 0
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                with sink._lock:
+                    sink._count += 1
+                    number = sink._count
+                status, headers, delay = sink.responder(number) if sink.responder else (200, {}, 0.0)
+                if delay:
+                    threading.Event().wait(delay)
+                if status == 200:
+                    try:
+                        payload = json.loads(body)
+                    except ValueError:
+                        status = 400
+                    else:
+                        sink._record(payload)
+                reply = b"ok" if status == 200 else b"error"
+                try:
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Type", "text/plain")
+                    self.send_header("Content-Length", str(len(reply)))
+                    self.end_headers()
+                    self.wfile.write(reply)
+                except OSError:  # the client gave up (timeout test)
+                    pass
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="slack-sink", daemon=True)
+
+    def _record(self, payload: dict[str, Any]) -> None:
+        with self._lock:
+            self.requests.append(payload)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(payload, ensure_ascii=False) + "\n")
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/services/demo"
+
+    def start(self) -> SlackSink:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> SlackSink:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class SmtpSink:
+    """An SMTP server (aiosmtpd) on 127.0.0.1 that saves each received message as ``NNN.eml`` in ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.folder = folder
+        self.messages: list[bytes] = []
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                data: bytes = envelope.original_content or envelope.content
+                sink._save(data)
+                return "250 Message accepted for delivery"
+
+        # aiosmtpd probes its own port after starting, so it needs a real number rather than 0.
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=_free_port())
+        self._lock = threading.Lock()
+
+    def _save(self, data: bytes) -> None:
+        with self._lock:
+            self.messages.append(data)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            (self.folder / f"{len(self.messages):03d}.eml").write_bytes(data)
+
+    @property
+    def port(self) -> int:
+        return int(self._controller.port)
+
+    def start(self) -> SmtpSink:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def __enter__(self) -> SmtpSink:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
