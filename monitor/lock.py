@@ -1,0 +1,91 @@
+"""One daemon per database: a lock held for the daemon's lifetime.
+
+SQLite: an exclusive ``flock`` on a file beside the database (released by the kernel if the process dies).
+PostgreSQL: a session-level advisory lock on a connection kept open for the daemon's lifetime (released by the
+server when the connection drops). Backfill does not take this lock: it may run beside the daemon.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from monitor.errors import StoreError
+
+# An arbitrary constant key for pg_try_advisory_lock ("monitor" in ASCII, fits a bigint).
+_ADVISORY_KEY = 0x6D6F6E69746F72
+
+
+class DaemonAlreadyRunning(StoreError):
+    """Another daemon holds the lock on this database."""
+
+
+class DaemonLock:
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self._file: IO[str] | None = None
+        self._connection: Any = None
+        self._engine: Any = None
+
+    def acquire(self) -> None:
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite":
+            self._acquire_file(Path(url.database or "monitor.db").with_suffix(".daemon.lock"))
+        else:
+            self._acquire_advisory()
+
+    def _acquire_file(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise DaemonAlreadyRunning(
+                f"another monitor daemon (pid {holder}) is already running on this database (lock {path})"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._file = handle
+
+    def _acquire_advisory(self) -> None:
+        try:
+            self._engine = create_engine(self.database_url, pool_size=1, max_overflow=0)
+            self._connection = self._engine.connect()
+            got = self._connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _ADVISORY_KEY}).scalar()
+        except Exception as exc:
+            self.release()
+            raise StoreError(f"cannot reach the database to take the daemon lock: {exc}") from None
+        if not got:
+            self.release()
+            raise DaemonAlreadyRunning("another monitor daemon is already running on this database")
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            finally:
+                self._connection = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def __enter__(self) -> DaemonLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
