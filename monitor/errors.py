@@ -58,6 +58,30 @@ class FetchError(MonitorError):
         super().__init__(f"{message} ({url})" if url else message)
 
 
+class RobotsDisallowedError(FetchError):
+    """robots.txt forbids the URL for our user agent: it was skipped (and counted), not fetched."""
+
+
+class RedirectError(FetchError):
+    """A redirect left the source's own hosts, looped, or exceeded the redirect limit."""
+
+
+class ResponseTooLargeError(FetchError):
+    """The body grew past the size cap while streaming; nothing of it is used."""
+
+
+class ContentTypeError(FetchError):
+    """The response's content type is not what the caller asked for (an image where a page was expected)."""
+
+
+class HostBackedOffError(FetchError):
+    """The host failed repeatedly (or asked us to wait long): it is left alone until the back-off ends."""
+
+    def __init__(self, message: str, *, url: str | None = None, until: float | None = None) -> None:
+        self.until = until
+        super().__init__(message, url=url)
+
+
 class SourceError(MonitorError):
     """A feed, sitemap or section page is broken: malformed, empty, a zombie, or gone."""
 

@@ -39,6 +39,7 @@ class HttpSettings(_Section):
     backoff_base: float = 1.0
     backoff_max: float = 60.0
     host_backoff: float = 300.0  # seconds a host that keeps failing is left alone
+    host_failures: int = 5  # consecutive failed attempts (timeouts, 5xx, 429) that send a host into back-off
     robots_ttl: float = 86400.0
     # Maps a site's host to a local base URL ("www.rferl.org" = "http://127.0.0.1:8000"): the demo and the
     # end-to-end tests serve snapshots of the sites this way, with nothing else in the pipeline knowing.
@@ -55,6 +56,7 @@ class SourceSettings(_Section):
     sections: list[str] = Field(default_factory=list)
     interval: float = 300.0  # seconds between polls
     jitter: float = 30.0
+    lookback: float = 2 * 86400.0  # seconds: discovery ignores sitemap chunks and entries last changed before this
     quiet_hours: float = 24.0  # raise an operations alert when nothing new was seen for this long
     enabled: bool = True
 
