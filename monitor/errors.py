@@ -108,6 +108,16 @@ class RuleError(MonitorError):
     """An alert rule is invalid; the message names the rule, the column and what was expected."""
 
 
+class RuleFileError(RuleError):
+    """A rule file has errors and is refused as a whole; ``problems`` holds one line per error."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        count = f"{len(problems)} errors" if len(problems) > 1 else "1 error"
+        super().__init__(f"{source}: {count}, rules not loaded: " + "; ".join(problems))
+
+
 class DeliveryError(MonitorError):
     """A notification could not be delivered on a channel (it stays in the outbox)."""
 

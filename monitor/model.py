@@ -114,3 +114,44 @@ class FeedEntry:
     modified: datetime | None = None
     guid: str | None = None
     categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MatchedTerm:
+    """One place a rule's query term matched: ``text`` is ``field[start:end]`` of the article as it was matched."""
+
+    term: str  # the query term as the rule wrote it ("Ukrain*", "Sergei Lavrov")
+    field: str  # "title", "teaser" or "body"
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """An explained match of one alert rule on one article: what matched, where, and a snippet to show."""
+
+    rule: str
+    article_key: str
+    url: str
+    headline: str
+    site: str
+    published: datetime | None
+    terms: tuple[MatchedTerm, ...]
+    snippet: str  # plain text; ``highlights`` are (start, end) spans in it to emphasise
+    highlights: tuple[tuple[int, int], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["published"] = self.published.isoformat() if self.published else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Match:
+        published = datetime.fromisoformat(data["published"]) if data.get("published") else None
+        return cls(
+            rule=data["rule"], article_key=data["article_key"], url=data["url"], headline=data["headline"],
+            site=data["site"], published=published,
+            terms=tuple(MatchedTerm(**t) for t in data.get("terms", ())),
+            snippet=data.get("snippet", ""), highlights=tuple((int(a), int(b)) for a, b in data.get("highlights", ())),
+        )
