@@ -1,0 +1,52 @@
+"""robots.txt rules per host (protego), cached for a while. The client fetches the file; this module only keeps
+and asks the parsed rules."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from protego import Protego
+
+from monitor._pacing import Clock
+
+
+@dataclass(frozen=True)
+class Robots:
+    """The rules of one host. ``rules`` None means everything is allowed (no robots.txt, or a 4xx for it)."""
+
+    rules: Protego | None
+    fetched_at: float
+
+    def allows(self, url: str, agent: str) -> bool:
+        return True if self.rules is None else bool(self.rules.can_fetch(url, agent))
+
+    def crawl_delay(self, agent: str) -> float | None:
+        if self.rules is None:
+            return None
+        delay = self.rules.crawl_delay(agent)
+        return float(delay) if delay is not None else None
+
+
+def parse_robots(text: str | None, fetched_at: float) -> Robots:
+    return Robots(Protego.parse(text) if text is not None else None, fetched_at)
+
+
+class RobotsCache:
+    def __init__(self, *, ttl: float, clock: Clock) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._by_host: dict[str, Robots] = {}
+        self._lock = threading.Lock()
+
+    def get(self, host: str) -> Robots | None:
+        """The host's cached rules while they are fresh, else None (fetch them again)."""
+        with self._lock:
+            robots = self._by_host.get(host)
+        if robots is None or self._clock() - robots.fetched_at >= self._ttl:
+            return None
+        return robots
+
+    def put(self, host: str, robots: Robots) -> None:
+        with self._lock:
+            self._by_host[host] = robots

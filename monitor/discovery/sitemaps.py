@@ -1,0 +1,177 @@
+"""Sitemaps: indexes, chunks (``.xml`` or ``.xml.gz``) and Google News sitemaps, read as a stream.
+
+:func:`iter_sitemap` never holds more than one ``<url>`` element: gzip is decompressed as lxml pulls, elements are
+dropped once read, so memory stays flat however large the file (a Pangea chunk unpacks to several MB). The parser
+resolves no entities, loads no DTD and refuses a document that declares one (entity-expansion bombs), and stops at
+``max_unpacked`` bytes (a gzip bomb). No I/O beyond the bytes or file object it is given.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import IO, cast
+
+from lxml import etree
+
+from monitor.errors import SourceError
+
+#: The sitemaps protocol's own limit on an unpacked file.
+MAX_UNPACKED = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class SitemapEntry:
+    """One ``<url>`` of a urlset, or one ``<sitemap>`` of an index (``is_sitemap``)."""
+
+    loc: str
+    lastmod: datetime | None = None
+    is_sitemap: bool = False
+    title: str | None = None  # news:title
+    published: datetime | None = None  # news:publication_date
+
+    @property
+    def when(self) -> datetime | None:
+        return self.published or self.lastmod
+
+
+def iter_sitemap(
+    data: bytes | IO[bytes],
+    url: str,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    max_unpacked: int = MAX_UNPACKED,
+) -> Iterator[SitemapEntry]:
+    """Yield the entries of a sitemap or sitemap index, in document order.
+
+    ``since``/``until`` (aware) keep URLs whose date (news publication date, else lastmod) lies in the range and
+    child sitemaps changed since ``since``; entries without a date are always kept. Raises :class:`SourceError`
+    for an empty, malformed, non-sitemap or over-large document, naming the URL and the line.
+    """
+    stream = _open(data, url, max_unpacked)
+    context = etree.iterparse(
+        stream,
+        events=("start", "end"),
+        resolve_entities=False,
+        huge_tree=False,
+        no_network=True,
+        load_dtd=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+    root: etree._Element | None = None
+    try:
+        for event, elem in context:
+            if root is None:
+                root = elem
+                _check_root(elem, url)
+                continue
+            if event != "end":
+                continue
+            name = _local(elem.tag)
+            if name not in ("url", "sitemap") or elem.getparent() is not root:
+                continue
+            entry = _entry(elem, name == "sitemap")
+            elem.clear()
+            while elem.getprevious() is not None:  # drop what was read, keep memory flat
+                del root[0]
+            if entry is not None and _in_range(entry, since, until):
+                yield entry
+    except etree.XMLSyntaxError as exc:
+        if root is None and "empty" in str(exc).lower():
+            raise SourceError("sitemap answered with an empty body", url=url) from None
+        raise SourceError(f"malformed sitemap XML: {exc}", url=url) from None
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        raise SourceError(f"broken gzip stream: {exc}", url=url) from None
+    if root is None:
+        raise SourceError("sitemap answered with an empty body", url=url)
+
+
+def _open(data: bytes | IO[bytes], url: str, max_unpacked: int) -> IO[bytes]:
+    raw: IO[bytes] = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+    if isinstance(data, bytes | bytearray) and not data.strip():
+        raise SourceError("sitemap answered with an empty body", url=url)
+    head = raw.read(2)
+    raw.seek(0)
+    if head == b"\x1f\x8b":
+        raw = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
+    return cast(IO[bytes], _Limited(raw, max_unpacked, url))
+
+
+class _Limited(io.RawIOBase):
+    """A reader that fails once more than ``limit`` bytes have passed through it."""
+
+    def __init__(self, inner: IO[bytes], limit: int, url: str) -> None:
+        self._inner = inner
+        self._left = limit
+        self._limit = limit
+        self._url = url
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._inner.read(size if size >= 0 else self._left + 1)
+        self._left -= len(chunk)
+        if self._left < 0:
+            raise SourceError(f"sitemap unpacks to more than {self._limit} bytes", url=self._url)
+        return chunk
+
+
+def _check_root(elem: etree._Element, url: str) -> None:
+    name = _local(elem.tag)
+    if elem.getroottree().docinfo.internalDTD is not None:
+        raise SourceError("refused: the sitemap declares a DTD (possible entity-expansion bomb)", url=url)
+    if name not in ("urlset", "sitemapindex"):
+        raise SourceError(f"not a sitemap: the document is <{name}>", url=url)
+
+
+def _entry(elem: etree._Element, is_sitemap: bool) -> SitemapEntry | None:
+    loc = lastmod = title = published = None
+    for child in elem.iter():
+        if child is elem:
+            continue
+        name = _local(child.tag)
+        text = (child.text or "").strip()
+        if name == "loc" and loc is None:
+            loc = text
+        elif name == "lastmod":
+            lastmod = text
+        elif name == "title":
+            title = text
+        elif name == "publication_date":
+            published = text
+    if not loc:
+        return None
+    return SitemapEntry(loc, parse_date(lastmod), is_sitemap, title or None, parse_date(published))
+
+
+def _in_range(entry: SitemapEntry, since: datetime | None, until: datetime | None) -> bool:
+    when = entry.lastmod if entry.is_sitemap else entry.when
+    if when is None:
+        return True
+    if since is not None and when < since:
+        return False
+    return entry.is_sitemap or until is None or when <= until
+
+
+def _local(tag: object) -> str:
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def parse_date(value: str | None) -> datetime | None:
+    """A W3C datetime (any fraction length, ``Z`` or offset, or a bare date) as aware UTC; None when unreadable."""
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        return when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
