@@ -1,0 +1,629 @@
+"""Pangea CMS: RFE/RL and its language services, VOA and its services, Current Time, Radio Farda, Polygraph ...
+
+Every site on Pangea serves the same templates (class names, page layout, ``utag_data``), so one family covers them
+all: a site is recognised by its host (built-in list plus ``[sources] pangea_hosts`` from the configuration), a page
+by its markers (``/Content/responsive/RFE|VOA/...`` style sheets, ``utag_data``, ``pg-*`` body classes), and the
+page type by the body class, one generation class per template (fundus style: selectors are class constants).
+
+What the archive text holds and in which order is FORMAT.md's "Pangea sites" paragraph. Two chrome lines appear
+"where the page shows one": the archive corpus was written by a producer that leaves out a chrome box whose link
+text outweighs the rest of its text (more than 60 % of its UTF-8 bytes, see :func:`_link_heavy`). That is why an
+English "Breaking News"/"USA" stands in the archive while "ВАЖЛИВО" with its "Назад Вперед" buttons, or a
+Cyrillic/Arabic category link, does not; the same rule keeps our text byte-identical to the corpus.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import ClassVar
+from urllib.parse import urljoin, urlsplit
+
+from lxml.html import HtmlElement
+
+from monitor.errors import IncompletePageError, NotAnArticleError, UnknownSiteError, UnknownTemplateError
+from monitor.model import Article, Block, BlockKind, Image
+from monitor.render import block_from
+from monitor.sites._common import clean, has_class, json_ld, load_document, meta, parse_time, text_of
+from monitor.sites.base import Generation, SiteFamily
+
+# --- hosts and URLs ----------------------------------------------------------------------------------------
+
+#: Sites known to run on Pangea. A host matches itself and its subdomains (``rus.azattyq.org``,
+#: ``gandhara.rferl.org``, ``learningenglish.voanews.com``); configuration may add more.
+PANGEA_HOSTS = frozenset(
+    {
+        # RFE/RL and its language services
+        "rferl.org", "svoboda.org", "radiosvoboda.org", "svaboda.org", "azattyq.org", "azattyk.org",
+        "azatutyun.am", "azadliq.org", "azathabar.com", "ozodi.org", "ozodlik.org", "radiofarda.com",
+        "radiotavisupleba.ge", "slobodnaevropa.org", "slobodnaevropa.mk", "svobodnaevropa.bg", "europalibera.org",
+        "evropaelire.org", "radiomarsho.com", "idelreal.org", "kavkazr.com", "krymr.com", "sibreal.org",
+        "severreal.org", "currenttime.tv", "mashaalradio.com", "azadiradio.com", "polygraph.info",
+        "factograph.info",
+        # VOA and its language services
+        "voanews.com", "darivoa.com", "pashtovoa.com", "voaindonesia.com", "voachinese.com", "voacantonese.com",
+        "voatibetan.com", "voakorea.com", "voatiengviet.com", "voathai.com", "voakhmer.com", "voaafrique.com",
+        "voaportugues.com", "voaswahili.com", "voahausa.com", "voasomali.com", "voaafaanoromoo.com",
+        "voazimbabwe.com", "voandebele.com", "voashona.com", "voabambara.com", "voanoticias.com", "voabangla.com",
+        "voaurdu.com", "voadeewanews.com", "amerikaninsesi.org", "amerikayidzayn.com", "amerikaovozi.com",
+        "golos-ameriki.ru", "holosameryky.com", "glasamerike.net", "zeriamerikes.com", "radiyoyacuvoa.com",
+        "martinoticias.com",
+    }
+)  # fmt: skip
+
+_HOST_PREFIXES = ("www.", "m.", "amp.")
+#: ``/a/<slug>/<id>.html``, ``/a/<id>.html``; AMP copies and further gallery pages (``/<id>/p1.html``) too.
+_ARTICLE_PATH = re.compile(r"^(?:/amp)?/a/(?:[^/]+/)?(?P<id>\d+)(?:/p\d+)?\.html$")
+
+
+def normalize_host(host: str) -> str:
+    """Lower-case host without ``www.``/``m.``/``amp.``: the site half of an article key."""
+    host = host.strip().lower().rstrip(".")
+    for prefix in _HOST_PREFIXES:
+        if host.startswith(prefix) and host.count(".") >= 2:
+            return host[len(prefix) :]
+    return host
+
+
+def _host_of(url: str) -> str:
+    return normalize_host(urlsplit(url.strip()).hostname or "")
+
+
+def _article_id_of(url: str) -> str | None:
+    found = _ARTICLE_PATH.match(urlsplit(url.strip()).path)
+    return found.group("id") if found else None
+
+
+# --- page markers ------------------------------------------------------------------------------------------
+
+#: Body classes of Pangea pages that are not articles: home, section, author, search, error pages.
+NOT_ARTICLE_CLASSES = frozenset(
+    {"pg-home", "pg-section", "pg-404", "pg-error", "pg-search", "pg-author", "pg-archive", "pg-static"}
+)
+_PANGEA_CSS = re.compile(r"/Content/responsive/(?:RFE|VOA|OCB)/", re.IGNORECASE)
+_UTAG = re.compile(r"\butag_data\s*=\s*\{(?P<body>.*?)\}\s*;", re.DOTALL)
+_UTAG_FIELD = re.compile(r'(?P<key>\w+)\s*:\s*"(?P<value>(?:[^"\\]|\\.)*)"')
+
+
+def body_classes(doc: HtmlElement) -> frozenset[str]:
+    body = doc.find("body")
+    return frozenset((body.get("class") or "").split()) if body is not None else frozenset()
+
+
+def has_pangea_markers(doc: HtmlElement) -> bool:
+    """The page was rendered by Pangea: its style sheet path, its analytics object, or its page-type classes."""
+    for link in doc.iterfind(".//head/link"):
+        if _PANGEA_CSS.search(link.get("href") or ""):
+            return True
+    if any(c.startswith("pg-") for c in body_classes(doc)):
+        return True
+    return utag_data(doc) != {}
+
+
+def utag_data(doc: HtmlElement) -> dict[str, str]:
+    """Pangea's analytics object (``var utag_data={entity:"RFE",pub_year:"2024",...}``) as plain strings."""
+    for script in doc.iter("script"):
+        source = script.text or ""
+        if "utag_data" not in source:
+            continue
+        found = _UTAG.search(source)
+        if not found:
+            continue
+        fields: dict[str, str] = {}
+        for item in _UTAG_FIELD.finditer(found.group("body")):
+            try:
+                value = json.loads(f'"{item.group("value")}"')
+            except ValueError:
+                value = item.group("value")
+            fields[item.group("key")] = htmllib.unescape(value)
+        return fields
+    return {}
+
+
+# --- reading helpers ---------------------------------------------------------------------------------------
+
+
+def _first(node: HtmlElement, xpath: str) -> HtmlElement | None:
+    for found in node.xpath(xpath):
+        if isinstance(found, HtmlElement):
+            return found
+    return None
+
+
+def _all(node: HtmlElement, xpath: str) -> list[HtmlElement]:
+    return [found for found in node.xpath(xpath) if isinstance(found, HtmlElement)]
+
+
+_SPACE_RUN = re.compile(r"[ \t\n\r\f\v]+")
+
+
+def _link_heavy(box: HtmlElement, limit: float = 0.6) -> bool:
+    """True when link text makes up more than ``limit`` of the box's text, counted in UTF-8 bytes with white
+    space runs collapsed: the corpus's producer leaves such chrome boxes out (see the module docstring)."""
+    text = _SPACE_RUN.sub(" ", box.text_content()).encode()
+    if not text:
+        return False
+    links = "".join(_SPACE_RUN.sub(" ", a.text_content()) for a in box.iter("a")).encode()
+    return len(links) / len(text) > limit
+
+
+def _hidden(el: HtmlElement) -> bool:
+    for node in el.iterancestors():
+        if "hidden" in (node.get("class") or "").split():
+            return True
+    return "hidden" in (el.get("class") or "").split() or el.get("hidden") is not None
+
+
+def _blocks(items: Iterable[Block | None]) -> list[Block]:
+    return [b for b in items if b is not None]
+
+
+# --- the generations ---------------------------------------------------------------------------------------
+
+
+class PangeaPage(Generation):
+    """What every Pangea page template shares: the chrome lines, the metadata sources, the body reader."""
+
+    #: Body classes that must all be present for this generation (checked by :meth:`matches`).
+    BODY_CLASSES: ClassVar[frozenset[str]] = frozenset()
+    ANY_BODY_CLASS: ClassVar[frozenset[str]] = frozenset()
+
+    # Chrome, in page order.
+    ACCESSIBILITY = f"//section/div[{has_class('sr-only')}]/h2"
+    BREAKING_BAR = f"//div[{has_class('c-hlights--breaking')}]"
+    BREAKING_LABEL = f".//span[{has_class('c-hlights__label')}]"
+    CATEGORY = f"//div[@id='content']//div[{has_class('col-category')}]//div[{has_class('category')}]"
+    # Article parts.
+    HEADLINE = f"//div[@id='content']//div[{has_class('col-title')}]//h1"
+    LEAD = f"//div[@id='content']//div[{has_class('col-multimedia')}]"
+    BODY = f"//div[@id='article-content']/div[{has_class('wsw')}]"
+    COMMENTS_HEAD = f"//div[@id='comments']//h3[{has_class('section-head')}]"
+    PUBLISHED_TIME = f"//div[{has_class('publishing-details')}]//time[@datetime]"
+    BYLINE_LINKS = f"//div[{has_class('publishing-details')}]//a[{has_class('links__item-link')}]"
+    # Inside a region: what the archive leaves out.
+    REGION_SKIP = (
+        f".//span[{has_class('dateline')}]"  # the wire dateline goes to the database, not the text
+        f" | .//*[{has_class('also-read')}]"  # "see also" teaser boxes inside the body
+        f" | .//*[{has_class('banner')}] | .//a[{has_class('banner__a')}]"  # subscription banners
+        " | .//audio | .//video"  # players' fallback content ("Download Adobe Flash Player")
+    )
+    PLAYER = f".//div[{has_class('c-mmp')}]"
+    #: The parts of a Pangea media player that the archive shows: title (poster alt), "please wait" spinner,
+    #: the "no media source" message and the time read-out.
+    PLAYER_SHOWN = (
+        f"./*[{has_class('c-mmp__poster')}] | ./*[{has_class('c-spinner')}]"
+        f" | .//div[{has_class('c-mmp__fallback-msg')}]"
+        f" | ./div[{has_class('c-mmp__overlay--disabled')} and not({has_class('c-mmp__overlay--sharing')})"
+        f" and not({has_class('c-mmp__overlay--settings')}) and not({has_class('c-mmp__overlay--title')})]"
+        f" | .//div[{has_class('c-mmp__cpanel-progress-controls')}]"
+    )
+
+    @classmethod
+    def matches(cls, doc: HtmlElement) -> bool:
+        classes = body_classes(doc)
+        return classes >= cls.BODY_CLASSES and (not cls.ANY_BODY_CLASS or bool(cls.ANY_BODY_CLASS & classes))
+
+    # -- the article ----------------------------------------------------------------------------------------
+
+    def parse(self, doc: HtmlElement, url: str) -> Article:
+        headline_el = self.headline_element(doc)
+        if headline_el is None:
+            raise IncompletePageError(f"{self.name} page without a headline (truncated?)", url=url)
+        headline = text_of(headline_el)
+        if not headline:
+            raise IncompletePageError(f"{self.name} page with an empty headline", url=url)
+        blocks = self.chrome_blocks(doc)
+        blocks += _blocks([block_from(BlockKind.HEADLINE, headline_el)])
+        blocks += self.content_blocks(doc, url)
+        return self.metadata(doc, url, headline, blocks)
+
+    def headline_element(self, doc: HtmlElement) -> HtmlElement | None:
+        return _first(doc, self.HEADLINE)
+
+    def content_blocks(self, doc: HtmlElement, url: str) -> list[Block]:
+        """Everything after the headline: lead media, body, trailing chrome."""
+        raise NotImplementedError
+
+    def chrome_blocks(self, doc: HtmlElement) -> list[Block]:
+        blocks: list[Block] = []
+        heading = _first(doc, self.ACCESSIBILITY)
+        if heading is not None:
+            blocks += _blocks([block_from(BlockKind.CHROME, heading)])
+        bar = _first(doc, self.BREAKING_BAR)
+        if bar is not None and not _hidden(bar) and not _link_heavy(bar):
+            label = _first(bar, self.BREAKING_LABEL)
+            if label is not None:
+                blocks += _blocks([block_from(BlockKind.CHROME, label)])
+        category = _first(doc, self.CATEGORY)
+        if category is not None and not _link_heavy(category):
+            blocks += _blocks([block_from(BlockKind.CATEGORY, category)])
+        return blocks
+
+    def comments_head(self, doc: HtmlElement) -> list[Block]:
+        """The comment section's heading ("Форум"), which the archive keeps after the body where a page has one."""
+        head = _first(doc, self.COMMENTS_HEAD)
+        return _blocks([block_from(BlockKind.CHROME, head)]) if head is not None else []
+
+    # -- regions --------------------------------------------------------------------------------------------
+
+    def region_skip(self, region: HtmlElement) -> set[HtmlElement]:
+        """Elements inside a region that contribute nothing: see REGION_SKIP and PLAYER_SHOWN."""
+        skip = set(_all(region, self.REGION_SKIP))
+        players = _all(region, self.PLAYER)
+        if region.tag == "div" and has_class_token(region, "c-mmp"):
+            players.append(region)
+        for player in players:
+            skip |= self.player_skip(player)
+        return skip
+
+    def player_skip(self, player: HtmlElement) -> set[HtmlElement]:
+        shown = set(_all(player, self.PLAYER_SHOWN))
+        on_path: set[HtmlElement] = set()
+        for part in shown:
+            for ancestor in part.iterancestors():
+                if ancestor is player:
+                    break
+                on_path.add(ancestor)
+        skip: set[HtmlElement] = set()
+
+        def walk(el: HtmlElement) -> None:
+            for child in el:
+                if not isinstance(child.tag, str) or child in shown:
+                    continue
+                if child in on_path:
+                    walk(child)
+                else:
+                    skip.add(child)
+
+        walk(player)
+        return skip
+
+    def region_blocks(self, region: HtmlElement, kind: BlockKind) -> list[Block]:
+        """A region as one block (lead media, intro)."""
+        kind = BlockKind.MEDIA if (has_class_token(region, "c-mmp") or _all(region, self.PLAYER)) else kind
+        return _blocks([block_from(kind, region, skip=self.region_skip(region))])
+
+    def body_blocks(self, body: HtmlElement) -> list[Block]:
+        """The body's children as blocks in page order; loose inline content between them forms its own block."""
+        skip = self.region_skip(body)
+        blocks: list[Block] = []
+        inline: list[HtmlElement] = []
+
+        def flush() -> None:
+            if inline:
+                blocks.extend(_blocks([block_from(BlockKind.PARAGRAPH, list(inline), skip=skip)]))
+                inline.clear()
+
+        for child in body:
+            if not isinstance(child.tag, str) or child in skip:
+                continue
+            kind = _body_kind(child, self.PLAYER)
+            if kind is None:
+                inline.append(child)
+                continue
+            flush()
+            blocks.extend(_blocks([block_from(kind, child, skip=skip)]))
+        flush()
+        return blocks
+
+    # -- metadata -------------------------------------------------------------------------------------------
+
+    def metadata(self, doc: HtmlElement, url: str, headline: str, blocks: list[Block]) -> Article:
+        ld = _news_object(doc)
+        utag = utag_data(doc)
+        canonical = _canonical_url(doc, url, ld)
+        article_id = _article_id_of(canonical) or _article_id_of(url) or utag.get("article_uid") or ""
+        if not article_id.isdigit():
+            raise NotAnArticleError("no Pangea article id in the URL or the page", url=url)
+        site_name = meta(doc, "og:site_name")
+        return Article(
+            url=canonical,
+            site=_host_of(canonical),
+            family=PangeaFamily.name,
+            template=self.name,
+            article_id=article_id,
+            language=_language(doc, ld),
+            headline=headline,
+            published=self.published(doc, ld, utag),
+            modified=parse_time(_ld_str(ld, "dateModified")),
+            authors=self.authors(doc, ld, site_name),
+            section=_ld_str(ld, "articleSection") or text_of(_first(doc, self.CATEGORY)) or utag.get("section"),
+            tags=_tags(doc, ld),
+            teaser=meta(doc, "description") or meta(doc, "og:description") or _ld_str(ld, "description"),
+            lead_image=self.lead_image(doc, url, ld),
+            blocks=blocks,
+        )
+
+    def published(self, doc: HtmlElement, ld: dict[str, object], utag: dict[str, str]) -> datetime | None:
+        """JSON-LD first, then the page's ``time[datetime]``, then the analytics object's publication hour."""
+        for value in (_ld_str(ld, "datePublished"), _ld_str(ld, "uploadDate")):
+            parsed = parse_time(value)
+            if parsed:
+                return parsed
+        time_el = _first(doc, self.PUBLISHED_TIME)
+        parsed = parse_time(time_el.get("datetime")) if time_el is not None else None
+        if parsed:
+            return parsed
+        return _utag_time(utag)
+
+    def authors(self, doc: HtmlElement, ld: dict[str, object], site_name: str | None) -> list[str]:
+        """The byline as the page shows it; else JSON-LD authors that are people, not the outlet itself."""
+        names = [text_of(a) for a in _all(doc, self.BYLINE_LINKS)]
+        if not names:
+            names = [n for n in _ld_authors(ld) if n != site_name]
+        return list(dict.fromkeys(n for n in names if n))
+
+    def lead_image(self, doc: HtmlElement, url: str, ld: dict[str, object]) -> Image | None:
+        cover = _first(doc, f"{self.LEAD}//div[{has_class('cover-media')}]")
+        img = _first(cover, ".//img") if cover is not None else None
+        caption_el = _first(cover, f".//figcaption//span[{has_class('caption')}]") if cover is not None else None
+        src = None
+        if img is not None:
+            src = img.get("src") or img.get("data-src")
+        image_url = meta(doc, "og:image") or _ld_image(ld) or (urljoin(url, src) if src else None)
+        caption = text_of(caption_el) or None
+        alt = clean(img.get("alt")) or None if img is not None else None
+        if not (image_url or caption or alt):
+            return None
+        return Image(url=image_url, caption=caption, alt=alt)
+
+
+def has_class_token(el: HtmlElement, token: str) -> bool:
+    return token in (el.get("class") or "").split()
+
+
+_BODY_KINDS = {
+    "p": BlockKind.PARAGRAPH,
+    "h1": BlockKind.SUBHEADING, "h2": BlockKind.SUBHEADING, "h3": BlockKind.SUBHEADING,
+    "h4": BlockKind.SUBHEADING, "h5": BlockKind.SUBHEADING, "h6": BlockKind.SUBHEADING,
+    "ul": BlockKind.LIST, "ol": BlockKind.LIST,
+    "blockquote": BlockKind.QUOTE,
+    "figure": BlockKind.FIGURE,
+    "table": BlockKind.PARAGRAPH, "pre": BlockKind.PARAGRAPH,
+}  # fmt: skip
+
+
+def _body_kind(el: HtmlElement, player_xpath: str) -> BlockKind | None:
+    """The block kind of a body child; None for inline content that joins its neighbours."""
+    tag = el.tag.lower()
+    if tag in _BODY_KINDS:
+        return _BODY_KINDS[tag]
+    if tag in ("div", "section", "aside", "center", "dl"):
+        if _all(el, player_xpath) or el.find(".//iframe") is not None or has_class_token(el, "externalMedia"):
+            return BlockKind.MEDIA
+        if el.find(".//figure") is not None or el.find(".//img") is not None:
+            return BlockKind.FIGURE
+        return BlockKind.PARAGRAPH
+    return None
+
+
+class PangeaArticle(PangeaPage):
+    """Text article (``pg-article``): cover image or video, ``#article-content > .wsw`` body, comments head."""
+
+    name = "pangea.article"
+    BODY_CLASSES = frozenset({"pg-article"})
+
+    def content_blocks(self, doc: HtmlElement, url: str) -> list[Block]:
+        blocks: list[Block] = []
+        lead = _first(doc, self.LEAD)
+        if lead is not None:
+            blocks += self.region_blocks(lead, BlockKind.LEAD_IMAGE)
+        body = _first(doc, self.BODY)
+        if body is None:
+            raise IncompletePageError("article page without its body (#article-content .wsw)", url=url)
+        blocks += self.body_blocks(body)
+        return blocks + self.comments_head(doc)
+
+
+class PangeaMedia(PangeaPage):
+    """Video or audio page (``pg-media pg-video``/``pg-audio``): the player, its intro, the description."""
+
+    name = "pangea.media"
+    BODY_CLASSES = frozenset({"pg-media"})
+    ANY_BODY_CLASS = frozenset({"pg-video", "pg-audio"})
+    INTRO = f"//div[@id='content']//div[{has_class('col-multimedia')}]//div[{has_class('intro')}]"
+    BODY = f"//div[@id='article-content']/div[{has_class('wsw')}]"
+
+    def content_blocks(self, doc: HtmlElement, url: str) -> list[Block]:
+        player = _first(doc, f"{self.LEAD}{self.PLAYER[1:]}")
+        if player is None:
+            raise IncompletePageError("media page without its player", url=url)
+        blocks = self.region_blocks(player, BlockKind.MEDIA)
+        intro = _first(doc, self.INTRO)
+        if intro is not None:
+            blocks += self.region_blocks(intro, BlockKind.PARAGRAPH)
+        body = _first(doc, self.BODY)
+        if body is not None:  # a short clip may have nothing beyond its intro
+            blocks += self.body_blocks(body)
+        return blocks + self.comments_head(doc)
+
+
+class PangeaGallery(PangeaPage):
+    """Photo gallery (``pg-media pg-photoblog``/``pg-gallery``): headline, intro and the "more" link.
+
+    The archive format leaves the photos and their captions out (the corpus has none of them)."""
+
+    name = "pangea.gallery"
+    BODY_CLASSES = frozenset({"pg-media"})
+    ANY_BODY_CLASS = frozenset({"pg-photoblog", "pg-gallery"})
+    MORE_LINK = f"//div[@id='content']//p[{has_class('btn--load-more')}]"
+
+    def content_blocks(self, doc: HtmlElement, url: str) -> list[Block]:
+        body = _first(doc, self.BODY)
+        if body is None:
+            raise IncompletePageError("gallery page without its intro (#article-content .wsw)", url=url)
+        blocks = self.body_blocks(body)
+        more = _first(doc, self.MORE_LINK)
+        if more is not None:
+            blocks += _blocks([block_from(BlockKind.CHROME, more)])
+        return blocks + self.comments_head(doc)
+
+
+class PangeaProgram(PangeaPage):
+    """Legacy (2020) radio/TV programme page (``pg-media pg-prog``): programme headline, live player, intro.
+
+    Built from its own regions: the programme header's tabs, the schedule and the episode teasers stay out."""
+
+    name = "pangea.program"
+    BODY_CLASSES = frozenset({"pg-prog"})
+    HEADLINE = (
+        f"//div[@id='content']//div[{has_class('col-title')}]//h1//span[{has_class('title')}]"
+        f" | //div[@id='content']//h1[{has_class('title--program')}]"
+    )
+    INTRO = f"//div[@id='content']//div[{has_class('body-container')}]//div[{has_class('intro')}]"
+
+    def content_blocks(self, doc: HtmlElement, url: str) -> list[Block]:
+        blocks: list[Block] = []
+        player = _first(doc, f"{self.LEAD}{self.PLAYER[1:]}")
+        if player is not None:
+            blocks += self.region_blocks(player, BlockKind.MEDIA)
+        intro = _first(doc, self.INTRO)
+        if intro is not None:
+            blocks += self.region_blocks(intro, BlockKind.PARAGRAPH)
+        return blocks
+
+
+# --- metadata readers --------------------------------------------------------------------------------------
+
+_NEWS_TYPES = ("NewsArticle", "Article", "VideoObject", "AudioObject", "ClaimReview", "ReportageNewsArticle")
+
+
+def _news_object(doc: HtmlElement) -> dict[str, object]:
+    for item in json_ld(doc):
+        kind = item.get("@type")
+        kinds = kind if isinstance(kind, list) else [kind]
+        if any(k in _NEWS_TYPES for k in kinds):
+            return item
+    return {}
+
+
+def _ld_str(ld: dict[str, object], key: str) -> str | None:
+    value = ld.get(key)
+    return clean(value) or None if isinstance(value, str) else None
+
+
+def _ld_authors(ld: dict[str, object]) -> Iterator[str]:
+    value = ld.get("author")
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            yield clean(item["name"])
+        elif isinstance(item, str):
+            yield clean(item)
+
+
+def _ld_image(ld: dict[str, object]) -> str | None:
+    value = ld.get("image") or ld.get("thumbnailUrl")
+    if isinstance(value, list) and value:
+        value = value[0]
+    if isinstance(value, dict):
+        value = value.get("url")
+    return value if isinstance(value, str) and value else None
+
+
+def _tags(doc: HtmlElement, ld: dict[str, object]) -> list[str]:
+    raw = _ld_str(ld, "keywords") or meta(doc, "keywords") or ""
+    return list(dict.fromkeys(t for t in (clean(part) for part in raw.split(",")) if t))
+
+
+def _language(doc: HtmlElement, ld: dict[str, object]) -> str | None:
+    lang = clean(doc.get("lang"))
+    return lang.lower() if lang else (_ld_str(ld, "inLanguage") or None)
+
+
+def _canonical_url(doc: HtmlElement, url: str, ld: dict[str, object]) -> str:
+    """The page's own URL for itself, when it names the same article on a Pangea site; else the URL we fetched.
+
+    Cross-posted pages point ``rel=canonical`` at the sister site's copy (a Dari gallery at voaindonesia.com):
+    that is another article with another id, so the page's ``og:url`` wins then."""
+    wanted = _article_id_of(url)
+    candidates: list[str | None] = [el.get("href") for el in doc.iterfind(".//head/link[@rel='canonical']")]
+    candidates += [meta(doc, "og:url"), _ld_str(ld, "url")]
+    for candidate in candidates:
+        if not candidate:
+            continue
+        absolute = urljoin(url, candidate.strip())
+        if not _owned(absolute):
+            continue
+        found = _article_id_of(absolute)
+        if found and (wanted is None or found == wanted):
+            return absolute
+    return url.strip()
+
+
+def _owned(url: str) -> bool:
+    host = _host_of(url)
+    return any(host == h or host.endswith("." + h) for h in PANGEA_HOSTS) or bool(_article_id_of(url))
+
+
+def _utag_time(utag: dict[str, str]) -> datetime | None:
+    try:
+        return datetime(
+            int(utag["pub_year"]),
+            int(utag["pub_month"]),
+            int(utag["pub_day"]),
+            int(utag.get("pub_hour") or 0),
+            int(utag.get("pub_minute") or 0),
+            tzinfo=UTC,
+        )
+    except (KeyError, ValueError):
+        return None
+
+
+# --- the family --------------------------------------------------------------------------------------------
+
+
+class PangeaFamily(SiteFamily):
+    """Every site on the Pangea CMS, one parser per page template."""
+
+    name = "pangea"
+    generations = (PangeaArticle, PangeaMedia, PangeaGallery, PangeaProgram)
+
+    def __init__(self, extra_hosts: Iterable[str] = ()) -> None:
+        self.hosts = PANGEA_HOSTS | {normalize_host(h) for h in extra_hosts if h.strip()}
+
+    def owns(self, url: str) -> bool:
+        host = _host_of(url)
+        return bool(host) and any(host == h or host.endswith("." + h) for h in self.hosts)
+
+    def article_id(self, url: str) -> str | None:
+        return _article_id_of(url) if self.owns(url) else None
+
+    def site_of(self, url: str) -> str:
+        if not self.owns(url):
+            raise UnknownSiteError("not a Pangea site", url=url)
+        return _host_of(url)
+
+    def parse(self, html: str, url: str) -> Article:
+        if not self.owns(url):
+            raise UnknownSiteError("not a Pangea site", url=url)
+        doc = load_document(html, url)
+        if "</html>" not in html[-4096:].lower():
+            raise IncompletePageError("page ends before </html> (truncated)", url=url)
+        classes = body_classes(doc)
+        not_article = sorted(classes & NOT_ARTICLE_CLASSES)
+        if not_article:
+            raise NotAnArticleError(f"Pangea {not_article[0][3:]} page, not an article", url=url)
+        if not has_pangea_markers(doc):
+            raise UnknownTemplateError("page carries no Pangea CMS markers", url=url)
+        for generation in self.generations:
+            if generation.matches(doc):
+                return generation().parse(doc, url)
+        page_types = " ".join(sorted(c for c in classes if c.startswith("pg-"))) or "none"
+        raise UnknownTemplateError(f"no Pangea parser for this page type (body classes: {page_types})", url=url)
+
+
+__all__ = [
+    "PANGEA_HOSTS",
+    "PangeaArticle",
+    "PangeaFamily",
+    "PangeaGallery",
+    "PangeaMedia",
+    "PangeaPage",
+    "PangeaProgram",
+    "has_pangea_markers",
+    "normalize_host",
+    "utag_data",
+]
