@@ -1,0 +1,54 @@
+"""What an alert says, independent of the channel: the matches an outbox row carries, and the pieces every
+message shows (headline, link, site, time, rule, snippet)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.model import Match
+from monitor.store.outbox import AlertKind, OutboxItem
+
+
+@dataclass(frozen=True, slots=True)
+class AlertContent:
+    kind: str  # AlertKind value
+    rule: str
+    matches: tuple[Match, ...]
+    message_id: str
+    thread_id: str | None
+
+    @property
+    def is_update(self) -> bool:
+        return self.kind == AlertKind.UPDATE
+
+    @property
+    def is_digest(self) -> bool:
+        return self.kind == AlertKind.DIGEST
+
+    @property
+    def subject(self) -> str:
+        if self.is_digest:
+            rules = ", ".join(sorted({m.rule for m in self.matches}))
+            return f"[monitor] digest: {len(self.matches)} matches ({rules})"
+        match = self.matches[0]
+        prefix = "Re: " if self.is_update else ""
+        return f"{prefix}[monitor] {match.rule}: {match.headline}"
+
+
+def content_of(item: OutboxItem) -> AlertContent:
+    data = json.loads(item.payload)
+    entries = data if isinstance(data, list) else [data]
+    return AlertContent(item.kind, item.rule, tuple(Match.from_json(e) for e in entries), item.message_id,
+                        item.thread_id)
+
+
+def encode_matches(matches: list[Match] | Match) -> str:
+    if isinstance(matches, Match):
+        return json.dumps(matches.to_json(), ensure_ascii=False)
+    return json.dumps([m.to_json() for m in matches], ensure_ascii=False)
+
+
+def shown_time(published: datetime | None) -> str:
+    return published.strftime("%Y-%m-%d %H:%M UTC") if published else "time unknown"

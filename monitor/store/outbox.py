@@ -1,0 +1,277 @@
+"""The alert outbox: every alert is a row before it is sent, and the row's unique key is what makes "at most one
+alert per rule, story and channel" hold across sites, revisions and restarts.
+
+One table, ``alert_outbox``. A row's ``state`` walks::
+
+    buffered ──(digest flush)──► digested          (a match waiting for its channel's digest)
+    queued ──claim──► sending ──► sent
+       ▲                 │ └────► dead ──(monitor alerts retry)──► queued
+       └──── failure ────┘        (after max_attempts, or a permanent refusal)
+
+``sending`` left behind by a crash is put back to ``queued`` by :func:`recover_interrupted` when the sender starts:
+that is the one place a duplicate can come from (sent, then the crash came before "sent" was recorded).
+
+Functions take an :class:`~sqlalchemy.engine.Engine` and run one short transaction each, so the delivery workers
+(one thread per channel) never hold a transaction while talking to Slack or a mail server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, DateTime, Text, UniqueConstraint, func, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, col, select
+
+
+class OutboxState(StrEnum):
+    BUFFERED = "buffered"
+    DIGESTED = "digested"
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+class AlertKind(StrEnum):
+    NEW = "new"
+    UPDATE = "update"
+    DIGEST = "digest"
+
+
+FIRST = ""  # ``version`` of the first ("new") alert of a rule, story and channel
+
+
+class AlertOutbox(SQLModel, table=True):
+    __tablename__ = "alert_outbox"
+    __table_args__ = (UniqueConstraint("rule", "story_key", "channel", "version", name="uq_alert_outbox_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str = Field(max_length=200)  # digests: "digest:<period seconds>"
+    story_key: str = Field(max_length=400)  # the store's story id (or the article key); digests: the period's end
+    channel: str = Field(max_length=100, index=True)
+    version: str = Field(default=FIRST, max_length=200)  # FIRST, or the revision an update announces
+    kind: str = Field(max_length=10)
+    article_key: str = Field(default="", max_length=400)
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # JSON: one Match, or a list of them (digest)
+    state: str = Field(max_length=10, index=True)
+    attempts: int = 0
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    next_attempt_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    claimed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    provider_id: str | None = Field(default=None, max_length=400)  # what the provider answered (SMTP queue id, ...)
+    message_id: str = Field(max_length=400)  # our email Message-ID, fixed at enqueue so a resend keeps it
+    thread_id: str | None = Field(default=None, max_length=400)  # Message-ID of the first alert (In-Reply-To)
+    digest_id: int | None = Field(default=None, index=True)  # buffered rows: the digest row that carried them
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A detached copy of a row, safe to hand to a sender thread."""
+
+    id: int
+    rule: str
+    story_key: str
+    channel: str
+    version: str
+    kind: str
+    article_key: str
+    payload: str
+    state: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    last_error: str | None
+    message_id: str
+    thread_id: str | None
+    sent_at: datetime | None = None
+    provider_id: str | None = None
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _item(row: AlertOutbox) -> OutboxItem:
+    assert row.id is not None
+    created, due = _utc(row.created_at), _utc(row.next_attempt_at)
+    assert created is not None and due is not None
+    return OutboxItem(
+        id=row.id, rule=row.rule, story_key=row.story_key, channel=row.channel, version=row.version, kind=row.kind,
+        article_key=row.article_key, payload=row.payload, state=row.state, attempts=row.attempts, created_at=created,
+        next_attempt_at=due, last_error=row.last_error, message_id=row.message_id, thread_id=row.thread_id,
+        sent_at=_utc(row.sent_at), provider_id=row.provider_id,
+    )
+
+
+def create_outbox_tables(engine: Engine) -> None:
+    """Create the outbox table where it is missing (tests, and databases not yet under the store's migrations)."""
+    SQLModel.metadata.create_all(engine, tables=[AlertOutbox.__table__])  # type: ignore[attr-defined]
+
+
+def enqueue(engine: Engine, row: AlertOutbox) -> OutboxItem | None:
+    """Store an alert; None when one with the same rule, story, channel and version already exists."""
+    with Session(engine) as session:
+        session.add(row)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            return None
+        session.refresh(row)
+        return _item(row)
+
+
+def find(engine: Engine, rule: str, story_key: str, channel: str, version: str = FIRST) -> OutboxItem | None:
+    with Session(engine) as session:
+        row = session.exec(
+            select(AlertOutbox).where(AlertOutbox.rule == rule, AlertOutbox.story_key == story_key,
+                                      AlertOutbox.channel == channel, AlertOutbox.version == version)
+        ).first()
+        return _item(row) if row else None
+
+
+def find_by_id(engine: Engine, row_id: int) -> OutboxItem | None:
+    with Session(engine) as session:
+        row = session.get(AlertOutbox, row_id)
+        return _item(row) if row else None
+
+
+def claim_due(engine: Engine, channel: str, now: datetime, limit: int = 50) -> list[OutboxItem]:
+    """Move due queued rows of one channel to ``sending`` and return them; a row another worker took is skipped."""
+    claimed: list[OutboxItem] = []
+    with Session(engine) as session:
+        ids = session.exec(
+            select(AlertOutbox.id).where(AlertOutbox.channel == channel, AlertOutbox.state == OutboxState.QUEUED,
+                                         col(AlertOutbox.next_attempt_at) <= now)
+            .order_by(col(AlertOutbox.next_attempt_at), col(AlertOutbox.id)).limit(limit)
+        ).all()
+        for row_id in ids:
+            result = session.execute(
+                update(AlertOutbox).where(col(AlertOutbox.id) == row_id, col(AlertOutbox.state) == OutboxState.QUEUED)
+                .values(state=OutboxState.SENDING, claimed_at=now, attempts=AlertOutbox.attempts + 1)
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                session.commit()
+                row = session.get(AlertOutbox, row_id)
+                assert row is not None
+                session.refresh(row)
+                claimed.append(_item(row))
+    return claimed
+
+
+def mark_sent(engine: Engine, row_id: int, now: datetime, provider_id: str | None = None) -> None:
+    with Session(engine) as session:
+        session.execute(
+            update(AlertOutbox).where(col(AlertOutbox.id) == row_id)
+            .values(state=OutboxState.SENT, sent_at=now, provider_id=provider_id, last_error=None)
+        )
+        session.commit()
+
+
+def mark_failed(engine: Engine, row_id: int, error: str, retry_at: datetime | None) -> None:
+    """Back to ``queued`` until ``retry_at``, or ``dead`` when ``retry_at`` is None."""
+    values = {"state": OutboxState.DEAD, "last_error": error[:2000]} if retry_at is None else {
+        "state": OutboxState.QUEUED, "last_error": error[:2000], "next_attempt_at": retry_at}
+    with Session(engine) as session:
+        session.execute(update(AlertOutbox).where(col(AlertOutbox.id) == row_id).values(**values))
+        session.commit()
+
+
+def release(engine: Engine, row_id: int, retry_at: datetime) -> None:
+    """Hand back a claimed row that was not tried (its channel is rate limited), without counting an attempt."""
+    with Session(engine) as session:
+        session.execute(
+            update(AlertOutbox).where(col(AlertOutbox.id) == row_id, col(AlertOutbox.state) == OutboxState.SENDING)
+            .values(state=OutboxState.QUEUED, next_attempt_at=retry_at, attempts=AlertOutbox.attempts - 1)
+        )
+        session.commit()
+
+
+def recover_interrupted(engine: Engine, now: datetime, claimed_before: datetime | None = None) -> int:
+    """Put ``sending`` rows left by a crash back in the queue (all of them, or those claimed before a time)."""
+    with Session(engine) as session:
+        stmt = update(AlertOutbox).where(col(AlertOutbox.state) == OutboxState.SENDING)
+        if claimed_before is not None:
+            stmt = stmt.where(col(AlertOutbox.claimed_at) < claimed_before)
+        result = session.execute(stmt.values(state=OutboxState.QUEUED, next_attempt_at=now))
+        session.commit()
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def retry_dead(engine: Engine, now: datetime, ids: Iterable[int] | None = None, channel: str | None = None) -> int:
+    """Dead letters back to the queue with a fresh count of attempts; returns how many."""
+    with Session(engine) as session:
+        stmt = update(AlertOutbox).where(col(AlertOutbox.state) == OutboxState.DEAD)
+        if ids is not None:
+            stmt = stmt.where(col(AlertOutbox.id).in_(list(ids)))
+        if channel is not None:
+            stmt = stmt.where(col(AlertOutbox.channel) == channel)
+        result = session.execute(stmt.values(state=OutboxState.QUEUED, attempts=0, next_attempt_at=now))
+        session.commit()
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def rows(engine: Engine, states: Sequence[str] | None = None, limit: int = 200) -> list[OutboxItem]:
+    with Session(engine) as session:
+        stmt = select(AlertOutbox).order_by(col(AlertOutbox.id))
+        if states:
+            stmt = stmt.where(col(AlertOutbox.state).in_(list(states)))
+        return [_item(r) for r in session.exec(stmt.limit(limit)).all()]
+
+
+def status_counts(engine: Engine) -> dict[str, dict[str, int]]:
+    """Per channel, how many rows are in each state: what ``monitor status`` shows (dead letters, backlog)."""
+    counts: dict[str, dict[str, int]] = {}
+    with Session(engine) as session:
+        for channel, state, number in session.exec(
+            select(AlertOutbox.channel, AlertOutbox.state, func.count()).group_by(
+                col(AlertOutbox.channel), col(AlertOutbox.state))
+        ).all():
+            counts.setdefault(channel, {})[state] = int(number)
+    return counts
+
+
+def due_buffered(engine: Engine, now: datetime) -> list[OutboxItem]:
+    """Digest entries whose period has ended (``next_attempt_at`` holds the end of their period)."""
+    with Session(engine) as session:
+        return [_item(r) for r in session.exec(
+            select(AlertOutbox).where(AlertOutbox.state == OutboxState.BUFFERED,
+                                      col(AlertOutbox.next_attempt_at) <= now)
+            .order_by(col(AlertOutbox.channel), col(AlertOutbox.next_attempt_at), col(AlertOutbox.id))
+        ).all()]
+
+
+def store_digest(engine: Engine, digest: AlertOutbox, entry_ids: Sequence[int]) -> OutboxItem | None:
+    """In one transaction: queue the digest message and mark its entries as carried by it.
+
+    The digest row is unique per channel and period, so a second flush of the same period adds nothing.
+    """
+    with Session(engine) as session:
+        session.add(digest)
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            return None
+        session.execute(
+            update(AlertOutbox).where(col(AlertOutbox.id).in_(list(entry_ids)),
+                                      col(AlertOutbox.state) == OutboxState.BUFFERED)
+            .values(state=OutboxState.DIGESTED, digest_id=digest.id)
+        )
+        session.commit()
+        session.refresh(digest)
+        return _item(digest)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
