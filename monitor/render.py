@@ -37,9 +37,11 @@ SILENT_TAGS = frozenset(
     {
         "button", "canvas", "datalist", "embed", "frame", "frameset", "head", "iframe", "input", "label",
         "link", "map", "meta", "noscript", "object", "option", "optgroup", "param", "script", "select",
-        "source", "style", "template", "textarea", "track",
+        "style", "template", "textarea",
     }
 )  # fmt: skip
+# ``source`` and ``track`` are void elements with no text of their own, but libxml2 does not know them as void and
+# nests the elements that follow an unclosed ``<source>`` inside it; they must stay transparent, not silent.
 LIST_TAGS = frozenset({"ul", "ol", "menu", "dir"})
 
 _ASCII_SPACE = re.compile(r"[ \t\n\r\f\v]+")
