@@ -1,0 +1,801 @@
+"""Deutsche Welle (dw.com, every language edition): URL rules and one parser per page template.
+
+Two generations, told apart by markers in the page (see ../shared/fixtures/STRUCTURE.md, section 1):
+
+- :class:`DWCurrent` (2022+, React with server-side rendering): ``window.__APOLLO_STATE__`` (the GraphQL cache),
+  ld+json ``NewsArticle``, ``data-tracking-name`` attributes. Its CSS class names are hashed per deployment, so
+  only the semantic class tokens (``rich-text``, ``teaser-text``, ``author-details`` ...) are ever selected.
+- :class:`DWLegacy` (until 2022/23): ``div#bodyContent > div.col3`` with ``h1``, ``p.intro``, ``div.longText`` and
+  the metadata list ``ul.smallList``.
+
+The archive text of the current template is what the reference producer (FORMAT.md) makes of the page: skip links,
+headline, byline, date, teaser, short link, lead image, body. The regions are chosen here; inside them the few
+things the reference leaves out (the machine-readable ``<time>``, ad slots, link-heavy boxes, hidden elements)
+are skipped by the rules of :func:`_dropped`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+
+from lxml.html import HtmlElement
+
+from monitor.errors import IncompletePageError, NotAnArticleError, UnknownTemplateError
+from monitor.model import Article, Block, BlockKind, Image
+from monitor.render import block_from
+from monitor.sites._common import clean, json_ld, load_document, parse_time, text_of
+from monitor.sites.base import Generation, SiteFamily
+
+HOSTS = frozenset({"www.dw.com", "dw.com", "m.dw.com", "amp.dw.com"})
+SITE = "dw.com"
+BASE_URL = "https://www.dw.com/"
+
+#: ``/<lang>/<slug>/a-<id>``; the slug may be missing or percent-encoded, the language code may carry a region.
+ARTICLE_PATH = re.compile(r"^/(?P<lang>[a-z]{2,3}(?:-[a-z0-9]{2,4})?)/(?:[^/]+/)*a-(?P<id>\d+)/?$", re.IGNORECASE)
+SHORT_LINK = re.compile(r"https?://p\.dw\.com/p/[A-Za-z0-9]+")
+DAY_DOT = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+DAY_SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+CREDIT_IN_TITLE = re.compile(r"^(?P<caption>.*?)\s*\((?P<credit>[^()]*)\)\s*$", re.S)
+CREDIT_LABEL = re.compile(r"^[^\s:]{1,20}:\s*")  # "Bild: ", "Image: ", "Foto: "
+CREDIT_LINE = re.compile(r"^\s*(?:Auteur|Autor|Autorin|Author|Autorka|Autori)\s*:\s*(?P<name>.+?)\s*$", re.I)
+APOLLO_PREFIX = "window.__APOLLO_STATE__"
+
+# What the reference producer leaves out inside the regions we render (its main-content rules, restated for DW).
+_SILENT_TAGS = frozenset({"time", "video", "audio", "nav", "aside"})
+_DROPPED_CLASSES = frozenset({"advertisement", "rich-text-ad", "gpt-slot", "feedback", "hidden", "invisible"})
+_LINK_BOX_RATIO = 0.6  # a div whose text is mostly link text is a teaser/kicker box, not prose
+_LINK_LIST_RATIO = 0.2  # a list whose text is partly link text is navigation
+
+
+def _classes(el: HtmlElement) -> list[str]:
+    return (el.get("class") or "").split()
+
+
+def _has_class(el: HtmlElement, name: str) -> bool:
+    return name in _classes(el)
+
+
+def _find_class(root: HtmlElement, tag: str, name: str) -> HtmlElement | None:
+    """First descendant ``tag`` (``*`` for any) with class token ``name``; a plain iteration beats XPath here."""
+    for el in root.iter(tag if tag != "*" else None):
+        if isinstance(el.tag, str) and name in (el.get("class") or "").split():
+            return el
+    return None
+
+
+def _find_tracking(root: HtmlElement, name: str) -> HtmlElement | None:
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.get("data-tracking-name") == name:
+            return el
+    return None
+
+
+def _link_ratio(el: HtmlElement) -> float:
+    text = clean(el.text_content())
+    if not text:
+        return 0.0
+    links = sum(len(clean(a.text_content())) for a in el.iter("a"))
+    return links / len(text)
+
+
+def _dropped(region: HtmlElement) -> list[HtmlElement]:
+    """Descendants of a region that the archive text leaves out (the reference producer does not print them)."""
+    out: list[HtmlElement] = []
+    stack = list(region)
+    while stack:
+        el = stack.pop()
+        tag = el.tag
+        if not isinstance(tag, str):
+            continue
+        classes = set(_classes(el))
+        if (
+            tag in _SILENT_TAGS
+            or el.get("aria-hidden") == "true"
+            or el.get("aria-expanded") == "false"
+            or el.get("hidden") is not None
+            or classes & _DROPPED_CLASSES
+            or (tag == "div" and _link_ratio(el) > _LINK_BOX_RATIO)
+            or (tag == "ul" and _link_ratio(el) > _LINK_LIST_RATIO)
+        ):
+            out.append(el)
+            continue
+        stack.extend(el)
+    return out
+
+
+def _unless_link_box(el: HtmlElement | None) -> HtmlElement | None:
+    """The element, unless its text is mostly link text (a linked byline or kicker: the reference leaves it out)."""
+    return el if el is not None and _link_ratio(el) <= _LINK_BOX_RATIO else None
+
+
+def _block(kind: BlockKind, el: HtmlElement | None, *, skip: Iterable[HtmlElement] = ()) -> Block | None:
+    if el is None:
+        return None
+    return block_from(kind, el, skip=[*_dropped(el), *skip])
+
+
+def _meta(doc: HtmlElement, key: str) -> str | None:
+    """``<meta>`` by name or property; some saved copies of DW pages hold the value in ``value=``, not ``content=``."""
+    head = doc.find("head")
+    if head is None:
+        return None
+    for el in head.iter("meta"):
+        if key in (el.get("name"), el.get("property"), el.get("itemprop")):
+            value = clean(el.get("content") or el.get("value"))
+            if value:
+                return value
+    return None
+
+
+def _canonical(doc: HtmlElement) -> str | None:
+    head = doc.find("head")
+    if head is None:
+        return None
+    for el in head.iter("link"):
+        if "canonical" in (el.get("rel") or "").lower().split() and el.get("href"):
+            return str(el.get("href")).strip()
+    return None
+
+
+def _strip_query(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme or "https", parts.netloc, parts.path, "", ""))
+
+
+def _day(value: str, language: str | None) -> datetime | None:
+    """A date as DW shows it ("28.04.2023", "06/14/2026") at midnight UTC; None when ambiguous or malformed."""
+    value = value.strip()
+    match = DAY_DOT.match(value)
+    if match:
+        day, month, year = (int(g) for g in match.groups())
+    else:
+        match = DAY_SLASH.match(value)
+        if not match:
+            return None
+        first_part, second, year = (int(g) for g in match.groups())
+        if first_part > 12:
+            day, month = first_part, second
+        elif second > 12 or (language or "").startswith("en"):
+            month, day = first_part, second  # the English edition writes month first
+        else:
+            day, month = first_part, second
+    try:
+        return datetime(year, month, day, tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _ld_article(doc: HtmlElement) -> dict[str, Any]:
+    for item in json_ld(doc):
+        kind = item.get("@type")
+        kinds = kind if isinstance(kind, list) else [kind]
+        if any(k in ("NewsArticle", "Article", "ReportageNewsArticle", "OpinionNewsArticle") for k in kinds):
+            return item
+    return {}
+
+
+def _ld_authors(item: dict[str, Any]) -> list[str]:
+    authors = item.get("author")
+    if authors is None:
+        return []
+    found = authors if isinstance(authors, list) else [authors]
+    names = [clean(a.get("name")) if isinstance(a, dict) else clean(str(a)) for a in found]
+    return [n for n in names if n]
+
+
+def _absolute(url: str | None) -> str | None:
+    if not url:
+        return None
+    return urljoin(BASE_URL, url)
+
+
+def _largest_source(img: HtmlElement) -> str | None:
+    """The widest candidate of an ``img``'s srcset (DW's lazy images leave ``src`` empty), else ``src``."""
+    best: tuple[int, str] | None = None
+    for candidate in (img.get("srcset") or img.get("srcSet") or "").split(","):
+        bits = candidate.split()
+        if not bits:
+            continue
+        width = int(bits[1][:-1]) if len(bits) > 1 and bits[1].endswith("w") and bits[1][:-1].isdigit() else 0
+        if best is None or width > best[0]:
+            best = (width, bits[0])
+    if best is not None:
+        return best[1]
+    return _absolute(img.get("src") or img.get("data-src"))
+
+
+class _DWGeneration(Generation):
+    """Shared plumbing of the two DW templates."""
+
+    def parse(self, doc: HtmlElement, url: str) -> Article:
+        family = DWFamily()
+        return self.read(doc, url, _page_article_id(family, doc, url), family)
+
+    def read(self, doc: HtmlElement, url: str, article_id: str, family: DWFamily) -> Article:
+        raise NotImplementedError
+
+    @staticmethod
+    def skip_links(doc: HtmlElement, before: HtmlElement) -> Block | None:
+        """The page's skip-link list: the first list of in-page anchors ahead of the article."""
+        for el in doc.body.iter():
+            if el is before:
+                return None
+            if el.tag in ("ol", "ul") and _is_skip_list(el):
+                return block_from(BlockKind.CHROME, el)
+        return None
+
+
+def _is_skip_list(lst: HtmlElement) -> bool:
+    items = [li for li in lst if li.tag == "li"]
+    return bool(items) and all(any((a.get("href") or "").startswith("#") for a in li.iter("a")) for li in items)
+
+
+def _drop_none(blocks: Iterable[Block | None]) -> list[Block]:
+    return [b for b in blocks if b is not None]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Current template (2022+)
+
+
+class DWCurrent(_DWGeneration):
+    """The React template: ``article > div.content-area`` with header, share bar, lead figure and ``div.rich-text``."""
+
+    name: ClassVar[str] = "dw.current"
+
+    ARTICLE = "article"
+    CONTENT_AREA = "content-area"
+    KICKER = "content-detail-kicker"  # data-tracking-name
+    AUTHOR_DETAILS = "author-details"
+    TIME_AREA = "time-area"
+    TEASER = "teaser-text"
+    SHARING = "sharing-icons-inline"  # data-tracking-name
+    COPY_BUTTON = "copy-button-wrapper"
+    BODY = "rich-text"
+    COPYRIGHT = "copyright"
+
+    @classmethod
+    def matches(cls, doc: HtmlElement) -> bool:
+        if _apollo_script(doc) is not None:
+            return True
+        return any(el.get("data-tracking-name") is not None for el in doc.body.iter())
+
+    def read(self, doc: HtmlElement, url: str, article_id: str, family: DWFamily) -> Article:
+        state = _apollo_state(doc)
+        numeric = article_id[2:]
+        apollo = state.get(f"Article:{numeric}") if state else None
+        ld = _ld_article(doc)
+        if state and not isinstance(apollo, dict) and not ld:
+            raise NotAnArticleError("DW page carries no article of this id (section, topic or home page)", url=url)
+        apollo = apollo if isinstance(apollo, dict) else {}
+
+        article_el = next(doc.body.iter("article"), None)
+        if article_el is None:
+            raise NotAnArticleError("DW page has no <article> element (section, topic or home page)", url=url)
+        area = _find_class(article_el, "div", self.CONTENT_AREA)
+        if area is None:
+            area = article_el
+        header = next(area.iter("header"), None)
+        headline_el = next((header if header is not None else area).iter("h1"), None)
+        body_el = _find_class(area, "div", self.BODY)
+        if headline_el is None or body_el is None:
+            raise IncompletePageError("DW article lacks its headline or body (div.rich-text)", url=url)
+
+        kicker = _find_tracking(header, self.KICKER) if header is not None else None
+        byline = _find_class(header, "div", self.AUTHOR_DETAILS) if header is not None else None
+        time_area = _find_class(header, "*", self.TIME_AREA) if header is not None else None
+        teaser_el = _find_class(header, "p", self.TEASER) if header is not None else None
+        sharing = _find_tracking(area, self.SHARING)
+        copy_button = _find_class(sharing, "div", self.COPY_BUTTON) if sharing is not None else None
+        lead_figure = self._lead_figure(area, body_el)
+
+        blocks = _drop_none(
+            [
+                self.skip_links(doc, article_el),
+                _block(BlockKind.CATEGORY, _unless_link_box(kicker)),
+                _block(BlockKind.HEADLINE, headline_el),
+                _block(BlockKind.BYLINE, _unless_link_box(byline)),
+                _block(BlockKind.DATE, time_area),
+                _block(BlockKind.TEASER, teaser_el),
+                _block(BlockKind.SHORT_LINK, copy_button),
+                _block(BlockKind.LEAD_IMAGE, lead_figure),
+                *self._body(body_el),
+            ]
+        )
+        if not any(b.kind in (BlockKind.PARAGRAPH, BlockKind.SUBHEADING) for b in blocks):
+            raise IncompletePageError("DW article body is empty", url=url)
+
+        ld_url = None
+        main_entity = ld.get("mainEntityOfPage")
+        if isinstance(main_entity, dict):
+            ld_url = main_entity.get("@id")
+        canonical = _canonical(doc) or _meta(doc, "og:url") or apollo.get("canonicalUrl") or ld_url or url
+        language = family.language_of(canonical) or family.language_of(url) or doc.get("lang")
+
+        published = (
+            parse_time(ld.get("datePublished"))
+            or _time_attr(area)
+            or parse_time(apollo.get("firstPublicationDate"))
+            or parse_time(_meta(doc, "date"))
+            or _visible_day(time_area, language)
+        )
+        modified = (
+            parse_time(ld.get("dateModified"))
+            or parse_time(apollo.get("lastModifiedDate"))
+            or parse_time(apollo.get("lastPublicationDate"))
+        )
+        return Article(
+            url=_strip_query(canonical),
+            site=SITE,
+            family=family.name,
+            template=self.name,
+            article_id=article_id,
+            language=language,
+            headline=clean(ld.get("headline")) or text_of(headline_el) or clean(apollo.get("title")),
+            published=published,
+            modified=modified,
+            authors=_ld_authors(ld) or _apollo_authors(state, apollo) or _dom_authors(byline),
+            section=_section(kicker, apollo),
+            tags=_apollo_topics(state, apollo),
+            teaser=text_of(teaser_el) or clean(apollo.get("teaser")) or _meta(doc, "description"),
+            lead_image=self._lead_image(doc, lead_figure, state, apollo),
+            short_link=_short_link(copy_button) or apollo.get("permaLinkUrl"),
+            blocks=blocks,
+        )
+
+    @staticmethod
+    def _lead_figure(area: HtmlElement, body_el: HtmlElement) -> HtmlElement | None:
+        """The figure that stands between the share bar and the body, as a child of the content area."""
+        for child in area:
+            if child is body_el or body_el in set(child.iterdescendants()):
+                return None
+            if child.tag == "figure":
+                return child
+        return None
+
+    def _body(self, body_el: HtmlElement) -> Iterator[Block | None]:
+        dropped = set(_dropped(body_el))
+        for child in body_el:
+            tag = child.tag
+            if not isinstance(tag, str) or child in dropped:
+                continue
+            kind = _body_kind(child)
+            yield block_from(kind, child, skip=[*_dropped(child)])
+
+    @staticmethod
+    def _lead_image(
+        doc: HtmlElement, figure: HtmlElement | None, state: dict[str, Any] | None, apollo: dict[str, Any]
+    ) -> Image | None:
+        url = _meta(doc, "og:image")
+        caption = credit = alt = None
+        if figure is not None:
+            img = next(figure.iter("img"), None)
+            if img is not None:
+                alt = clean(img.get("alt")) or None
+                url = url or _largest_source(img)
+            cap = next(figure.iter("figcaption"), None)
+            if cap is not None:
+                small = _find_class(cap, "small", DWCurrent.COPYRIGHT)
+                credit_text = text_of(small) if small is not None else ""
+                credit = CREDIT_LABEL.sub("", credit_text) or None
+                full = text_of(cap)
+                caption = (
+                    clean(full[: len(full) - len(credit_text)] if credit_text and full.endswith(credit_text) else full)
+                    or None
+                )
+        link = _deref(state, apollo.get("mainContentImageLink"))
+        if link:
+            image = _deref(state, link.get("target")) or {}
+            caption = caption or clean(link.get("description")) or None
+            alt = alt or clean(link.get("additionalInformation")) or None
+            credit = credit or clean(image.get("licenserSupplement")) or None
+            static = image.get("staticUrl")
+            if not url and isinstance(static, str):
+                url = static.replace("${formatId}", "6")
+        if not (url or caption or credit or alt):
+            return None
+        return Image(url=url, caption=caption, credit=credit, alt=alt)
+
+
+def _body_kind(el: HtmlElement) -> BlockKind:
+    tag = el.tag
+    if tag == "p":
+        return BlockKind.PARAGRAPH
+    if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+        return BlockKind.SUBHEADING
+    if tag == "figure":
+        return BlockKind.FIGURE
+    if tag in ("ul", "ol"):
+        return BlockKind.LIST
+    if tag == "blockquote":
+        return BlockKind.MEDIA if _has_class(el, "embed") else BlockKind.QUOTE
+    if tag in ("video", "audio", "iframe") or _has_class(el, "embed") or _has_class(el, "vjs-wrapper"):
+        return BlockKind.MEDIA
+    return BlockKind.PARAGRAPH
+
+
+def _apollo_script(doc: HtmlElement) -> str | None:
+    for script in doc.iter("script"):
+        text: str | None = script.text
+        if text and APOLLO_PREFIX in text[:200]:
+            return text
+    return None
+
+
+def _apollo_state(doc: HtmlElement) -> dict[str, Any] | None:
+    """DW's embedded GraphQL cache, parsed once; None when the page has none or it is malformed."""
+    text = _apollo_script(doc)
+    if text is None:
+        return None
+    start = text.find("{", text.find(APOLLO_PREFIX))
+    if start < 0:
+        return None
+    try:
+        state, _ = json.JSONDecoder().raw_decode(text, start)
+    except ValueError:
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def _deref(state: dict[str, Any] | None, value: Any) -> dict[str, Any] | None:
+    if isinstance(value, dict) and "__ref" in value:
+        found = state.get(value["__ref"]) if state else None
+        return found if isinstance(found, dict) else None
+    return value if isinstance(value, dict) else None
+
+
+def _apollo_authors(state: dict[str, Any] | None, apollo: dict[str, Any]) -> list[str]:
+    names: list[str] = []
+    for key, value in apollo.items():
+        if not key.startswith("persons") or not isinstance(value, list):
+            continue
+        for ref in value:
+            person = _deref(state, ref)
+            name = clean(person.get("fullName")) if person else ""
+            if name and name not in names:
+                names.append(name)
+    return names
+
+
+def _apollo_topics(state: dict[str, Any] | None, apollo: dict[str, Any]) -> list[str]:
+    topics: list[str] = []
+    for ref in apollo.get("relatedAutoTopics") or []:
+        topic = _deref(state, ref)
+        name = clean(topic.get("name")) if topic else ""
+        if name and name not in topics:
+            topics.append(name)
+    return topics
+
+
+def _dom_authors(byline: HtmlElement | None) -> list[str]:
+    if byline is None:
+        return []
+    names = [text_of(el) for el in byline.iter() if _has_class(el, "author-link") or _has_class(el, "author")]
+    return [n for n in names if n]
+
+
+def _section(kicker: HtmlElement | None, apollo: dict[str, Any]) -> str | None:
+    focus = apollo.get("thematicFocusCategory")
+    if isinstance(focus, dict) and clean(focus.get("name")):
+        return clean(focus.get("name"))
+    if kicker is not None:
+        first = next((el for el in kicker if isinstance(el.tag, str)), None)
+        return text_of(first) or None
+    return None
+
+
+def _short_link(el: HtmlElement | None) -> str | None:
+    if el is None:
+        return None
+    match = SHORT_LINK.search(el.text_content())
+    return match.group(0) if match else None
+
+
+def _time_attr(root: HtmlElement) -> datetime | None:
+    for el in root.iter("time"):
+        found = parse_time(el.get("datetime"))
+        if found:
+            return found
+    return None
+
+
+def _visible_day(time_area: HtmlElement | None, language: str | None) -> datetime | None:
+    if time_area is None:
+        return None
+    for el in time_area.iter("time"):
+        found = _day(text_of(el), language)
+        if found:
+            return found
+    return None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Legacy template (until 2022/23)
+
+
+class DWLegacy(_DWGeneration):
+    """The jQuery-era template: ``div#bodyContent > div.col3`` with ``h1``, ``p.intro`` and ``div.longText``."""
+
+    name: ClassVar[str] = "dw.legacy"
+
+    BODY_CONTENT = "bodyContent"  # id
+    COLUMN = "col3"
+    KICKER = "artikel"  # h4.artikel
+    INTRO = "intro"
+    PICTURE = "picBox"
+    BODY = "longText"
+    META_LIST = "smallList"
+    GALLERY = "gallery"
+
+    @classmethod
+    def matches(cls, doc: HtmlElement) -> bool:
+        return cls._column(doc) is not None
+
+    @classmethod
+    def _column(cls, doc: HtmlElement) -> HtmlElement | None:
+        try:
+            content = doc.get_element_by_id(cls.BODY_CONTENT)
+        except KeyError:
+            return None
+        return next((c for c in content if isinstance(c.tag, str) and _has_class(c, cls.COLUMN)), None)
+
+    def read(self, doc: HtmlElement, url: str, article_id: str, family: DWFamily) -> Article:
+        column = self._column(doc)
+        assert column is not None  # matches() said so
+        headline_el = next(column.iter("h1"), None)
+        body_el = _find_class(column, "div", self.BODY)
+        if headline_el is None:
+            raise NotAnArticleError("DW page has no headline in div#bodyContent (section or home page)", url=url)
+        if body_el is None:
+            raise IncompletePageError("DW article lacks its body (div.longText)", url=url)
+        intro = _find_class(column, "p", self.INTRO)
+        kicker = _find_class(column, "h4", self.KICKER)
+        lead = self._lead_picture(column, body_el)
+        facts = self._facts(column)
+        canonical = _canonical(doc) or url
+        language = family.language_of(canonical) or family.language_of(url) or doc.get("lang")
+
+        author_line = facts.get("author")
+        body_blocks = list(self._body(body_el))
+        authors = (
+            [a.strip() for a in re.split(r",|\s+(?:und|and|et|i|y)\s+", author_line) if a.strip()]
+            if author_line
+            else self._credit_authors(body_el)
+        )
+        date_text = facts.get("date")
+        blocks = _drop_none(
+            [
+                self.skip_links(doc, column),
+                _block(BlockKind.HEADLINE, headline_el),
+                Block(BlockKind.BYLINE, author_line, 1, 1) if author_line else None,
+                Block(BlockKind.DATE, date_text, 1, 1) if date_text else None,
+                _block(BlockKind.TEASER, intro),
+                Block(BlockKind.SHORT_LINK, facts["short_link"], 1, 1) if facts.get("short_link") else None,
+                self._caption_block(BlockKind.LEAD_IMAGE, lead),
+                *body_blocks,
+            ]
+        )
+        if not any(b.kind in (BlockKind.PARAGRAPH, BlockKind.SUBHEADING, BlockKind.TEASER) for b in blocks):
+            raise IncompletePageError("DW article has neither intro nor body text", url=url)
+        return Article(
+            url=_strip_query(canonical),
+            site=SITE,
+            family=family.name,
+            template=self.name,
+            article_id=article_id,
+            language=language,
+            headline=text_of(headline_el),
+            published=_day(date_text, language) if date_text else _tracking_day(doc, "firstPublicationDate"),
+            modified=_tracking_day(doc, "articleChangeDateShort"),
+            authors=authors,
+            section=text_of(kicker) or None,
+            tags=[t.strip() for t in (_meta(doc, "keywords") or "").split(",") if t.strip()],
+            teaser=text_of(intro) or _meta(doc, "description"),
+            lead_image=self._image(lead),
+            short_link=facts.get("short_link"),
+            blocks=blocks,
+        )
+
+    def _lead_picture(self, column: HtmlElement, body_el: HtmlElement) -> HtmlElement | None:
+        for el in column.iter("div"):
+            if el is body_el:
+                return None
+            if _has_class(el, self.PICTURE):
+                return el
+        return None
+
+    @staticmethod
+    def _facts(column: HtmlElement) -> dict[str, str]:
+        """Date, author and permalink from ``ul.smallList``; the labels are localized, so values are recognised by
+        their form (a date, a p.dw.com URL) and the author by standing right after the date with no links."""
+        facts: dict[str, str] = {}
+        lst = _find_class(column, "ul", DWLegacy.META_LIST)
+        if lst is None:
+            return facts
+        previous_was_date = False
+        for li in lst.iter("li"):
+            value = _after_label(li)
+            if DAY_DOT.match(value) and "date" not in facts:
+                facts["date"] = value
+                previous_was_date = True
+                continue
+            if SHORT_LINK.fullmatch(value):
+                facts["short_link"] = value
+            elif previous_was_date and value and next(li.iter("a"), None) is None:
+                facts["author"] = value
+            previous_was_date = False
+        return facts
+
+    def _body(self, body_el: HtmlElement) -> Iterator[Block]:
+        for child in body_el:
+            tag = child.tag
+            if not isinstance(tag, str):
+                continue
+            if tag == "div":
+                if _has_class(child, self.PICTURE):
+                    block = self._caption_block(BlockKind.FIGURE, child)
+                    if block is not None:
+                        yield block
+                elif _has_class(child, self.BODY):
+                    yield from self._body(child)  # a nested longText holds galleries and sometimes prose
+                continue  # galleries, video teasers, third-party embeds: not text
+            if tag == "p" and (_is_cross_link(child) or _is_promo(child)):
+                continue
+            kind = BlockKind.SUBHEADING if tag == "p" and _is_whole_strong(child) else _body_kind(child)
+            block = block_from(kind, child, skip=_dropped(child))
+            if block is not None:
+                yield block
+
+    @staticmethod
+    def _caption_block(kind: BlockKind, picture: HtmlElement | None) -> Block | None:
+        """A legacy picture shows its caption paragraph (the alt text duplicates it or carries the credit)."""
+        if picture is None:
+            return None
+        caption = next((p for p in picture.iter("p")), None)
+        if caption is None:
+            return None
+        block = block_from(kind, caption)
+        return Block(kind, block.text, 1, 1) if block is not None else None
+
+    @staticmethod
+    def _image(picture: HtmlElement | None) -> Image | None:
+        if picture is None:
+            return None
+        img = next(picture.iter("img"), None)
+        caption_el = next(picture.iter("p"), None)
+        caption = text_of(caption_el) or None
+        credit = alt = url = None
+        if img is not None:
+            alt = clean(img.get("alt")) or None
+            url = _absolute(img.get("src"))
+            match = CREDIT_IN_TITLE.match(clean(img.get("title") or img.get("alt")))
+            if match:
+                credit = clean(match.group("credit")) or None
+        if not (url or caption or alt):
+            return None
+        return Image(url=url, caption=caption, credit=credit, alt=alt)
+
+    @staticmethod
+    def _credit_authors(body_el: HtmlElement) -> list[str]:
+        """Old audio items name the author in a credit paragraph ("Auteur : Kossivi Tiassou")."""
+        for p in body_el.iter("p"):
+            match = CREDIT_LINE.match(text_of(p))
+            if match:
+                return [match.group("name")]
+        return []
+
+
+def _after_label(li: HtmlElement) -> str:
+    """The value of a ``<li><strong>Label</strong> value</li>`` entry, white space collapsed."""
+    label = next(li.iter("strong"), None)
+    if label is None:
+        return clean(li.text_content())
+    parts = [label.tail or ""]
+    for sibling in label.itersiblings():
+        parts.append(sibling.text_content() if isinstance(sibling.tag, str) else "")
+        parts.append(sibling.tail or "")
+    return clean("".join(parts)).lstrip(":").strip()
+
+
+def _is_cross_link(p: HtmlElement) -> bool:
+    """``<p><em>Read more</em>: <a ...>...</a></p>``: an in-text pointer to another article, not prose."""
+    children = [c for c in p if isinstance(c.tag, str)]
+    if len(children) != 2 or children[0].tag not in ("em", "strong", "b", "i") or children[1].tag != "a":
+        return False
+    between = (p.text or "") + (children[0].tail or "") + (children[1].tail or "")
+    return not between.strip(" \t\n\xa0:-–—")
+
+
+def _is_promo(p: HtmlElement) -> bool:
+    """A paragraph that is one link to DW's newsletter sign-up (appended to 2020 articles)."""
+    children = [c for c in p if isinstance(c.tag, str)]
+    if len(children) != 1 or children[0].tag != "a":
+        return False
+    outside = (p.text or "") + (children[0].tail or "")
+    return not outside.strip() and "newsletter" in (children[0].get("href") or "").lower()
+
+
+def _is_whole_strong(p: HtmlElement) -> bool:
+    children = [c for c in p if isinstance(c.tag, str)]
+    if len(children) != 1 or children[0].tag not in ("strong", "b"):
+        return False
+    return not ((p.text or "") + (children[0].tail or "")).strip(" \t\n\xa0")
+
+
+_TRACKING_VALUE = r'{key}\s*:\s*"(\d{{8}})"'
+
+
+def _tracking_day(doc: HtmlElement, key: str) -> datetime | None:
+    """A day from the legacy tracking object (``firstPublicationDate: "20230428"``)."""
+    pattern = re.compile(_TRACKING_VALUE.format(key=re.escape(key)))
+    for script in doc.iter("script"):
+        text = script.text or ""
+        if "dwInitialTrackingInfo" not in text:
+            continue
+        match = pattern.search(text)
+        if match:
+            value = match.group(1)
+            try:
+                return datetime(int(value[:4]), int(value[4:6]), int(value[6:]), tzinfo=UTC)
+            except ValueError:
+                return None
+    return None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The family
+
+
+def _page_article_id(family: DWFamily, doc: HtmlElement, url: str) -> str:
+    """The page's own article id (its canonical link wins over the URL it was fetched from, which may redirect)."""
+    canonical = _canonical(doc)
+    article_id = (family.article_id(canonical) if canonical else None) or family.article_id(url)
+    if article_id is None:
+        raise NotAnArticleError("not a DW article (no /a-<id> in the URL or canonical link)", url=url)
+    return article_id
+
+
+class DWFamily(SiteFamily):
+    """Deutsche Welle, every language edition, on www/m/amp.dw.com."""
+
+    name: ClassVar[str] = "dw"
+    #: Asked in this order; the legacy marker (an element id) is the cheaper test.
+    generations: ClassVar[tuple[type[Generation], ...]] = (DWLegacy, DWCurrent)
+
+    def owns(self, url: str) -> bool:
+        return (urlsplit(url).hostname or "").lower() in HOSTS
+
+    def article_id(self, url: str) -> str | None:
+        parts = urlsplit(url)
+        if (parts.hostname or "").lower() not in HOSTS:
+            return None
+        match = ARTICLE_PATH.match(unquote(parts.path))
+        return f"a-{match.group('id')}" if match else None
+
+    def site_of(self, url: str) -> str:
+        return SITE
+
+    def language_of(self, url: str) -> str | None:
+        match = ARTICLE_PATH.match(unquote(urlsplit(url).path))
+        if match:
+            return match.group("lang").lower()
+        first = urlsplit(url).path.strip("/").split("/", 1)[0]
+        return first.lower() or None
+
+    def parse(self, html: str, url: str) -> Article:
+        doc = load_document(html, url)
+        article_id = _page_article_id(self, doc, url)
+        generation = next((g for g in (DWLegacy, DWCurrent) if g.matches(doc)), None)
+        if generation is None:
+            raise UnknownTemplateError("DW page matches neither the current nor the legacy template", url=url)
+        if "</html>" not in html[-16384:].lower() and "</body>" not in html[-16384:].lower():
+            raise IncompletePageError("page ends before </body></html> (truncated)", url=url)
+        return generation().read(doc, url, article_id, self)
+
+
+__all__ = ["DWCurrent", "DWFamily", "DWLegacy"]
