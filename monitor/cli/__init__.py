@@ -3,7 +3,10 @@ itself on the shared typer app when imported here."""
 
 from __future__ import annotations
 
-from monitor.cli import parse  # noqa: F401  (registers its commands)
+from monitor.cli import (
+    discover,  # noqa: F401  (registers its commands)
+    parse,  # noqa: F401  (registers its commands)
+)
 from monitor.cli._app import app
 from monitor.errors import MonitorError
 

@@ -1,0 +1,84 @@
+"""``monitor discover`` and ``monitor fetch``: discovery and the HTTP client, one stage at a time."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from monitor.cli._app import app, fail
+from monitor.discovery import discover_source, parse_date
+from monitor.errors import MonitorError
+from monitor.http import HttpClient
+from monitor.render import render_article
+from monitor.settings import load_settings
+from monitor.sites import default_registry
+from monitor.urls import article_key, canonical_url
+
+
+def _when(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    when = parse_date(value)
+    if when is None:
+        raise fail(f"{option}: {value!r} is not an ISO date or datetime")
+    return when
+
+
+@app.command()
+def discover(
+    source: Annotated[str, typer.Argument(help="A source name from the config ([[sources]] name).")],
+    since: Annotated[str | None, typer.Option(help="Only entries changed since (ISO date); default: the source's "
+                                                   "lookback window.")] = None,
+    until: Annotated[str | None, typer.Option(help="Only entries changed until (ISO date).")] = None,
+    keys: Annotated[bool, typer.Option("--keys", help="Print the article key before each URL.")] = False,
+) -> None:
+    """Print the article URLs a source yields now (feeds, sitemaps, section pages), one per line.
+
+    Broken parts of the source are reported on stderr, one line each, and make the exit status 2.
+    """
+    try:
+        settings = load_settings()
+        config = settings.source(source)
+        registry = default_registry(settings.pangea_hosts)
+        with HttpClient(settings.http) as client:
+            result = discover_source(client, config, registry=registry, since=_when(since, "--since"),
+                                     until=_when(until, "--until"))
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
+    for key, entry in zip(result.keys, result.entries, strict=True):
+        typer.echo(f"{key}\t{entry.url}" if keys else entry.url)
+    for error in result.errors:
+        typer.echo(f"monitor: error: {error}", err=True)
+    if result.errors:
+        raise typer.Exit(2)
+
+
+@app.command()
+def fetch(
+    url: Annotated[str, typer.Argument(help="The URL to fetch (through the polite client, robots.txt included).")],
+    raw: Annotated[bool, typer.Option("--raw", help="Print the body as served instead of the archive text.")] = False,
+) -> None:
+    """Fetch one URL and print its status and size; for an article page, then its archive text."""
+    try:
+        settings = load_settings()
+        registry = default_registry(settings.pangea_hosts)
+        is_article = article_key(canonical_url(url), registry) is not None
+        with HttpClient(settings.http) as client:
+            fetched = client.fetch(url, expect="html" if is_article else "any")
+        typer.echo(f"HTTP {fetched.status}  {len(fetched.content)} bytes  {fetched.media_type or '-'}  "
+                   f"{fetched.final_url}")
+        if raw:
+            sys.stdout.buffer.write(fetched.content)
+            return
+        if is_article:
+            article = registry.parse(fetched.text(), canonical_url(fetched.final_url))
+            typer.echo("")
+            sys.stdout.buffer.write(render_article(article).encode("utf-8") + b"\n")
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
+
+
+__all__ = ["discover", "fetch"]
