@@ -97,6 +97,11 @@ def parse_rules(text: str, source: str = "rules.toml", channels: Collection[str]
         if schema.name in seen:
             problems.append(f"{where}: name: expected a unique name, {schema.name!r} is used twice")
         seen.add(schema.name)
+        if channels is not None:
+            for channel in schema.channels:
+                if channel not in channels:
+                    known = ", ".join(sorted(channels)) or "none configured"
+                    problems.append(f"{where}: channels: expected a configured channel ({known}), found {channel!r}")
         try:
             node = parse_query(schema.query)
         except QuerySyntaxError as exc:
@@ -115,11 +120,6 @@ def parse_rules(text: str, source: str = "rules.toml", channels: Collection[str]
                 continue
         elif schema.period is not None:
             problems.append(f"{where}: period: expected no period unless mode = \"digest\"")
-        if channels is not None:
-            for channel in schema.channels:
-                if channel not in channels:
-                    known = ", ".join(sorted(channels)) or "none configured"
-                    problems.append(f"{where}: channels: expected a configured channel ({known}), found {channel!r}")
         rules.append(Rule(
             name=schema.name, query=schema.query, node=node, channels=tuple(schema.channels), mode=schema.mode,
             period=period, updates=schema.updates, enabled=schema.enabled,
