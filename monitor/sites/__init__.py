@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from monitor.errors import UnknownSiteError
 from monitor.model import Article
+from monitor.sites._common import declared_url
 from monitor.sites.base import Generation, SiteFamily
 
 
@@ -22,6 +23,10 @@ class SiteRegistry:
         raise UnknownSiteError("no site family knows this URL's host", url=url)
 
     def parse(self, html: str, url: str) -> Article:
+        if not url.strip():  # a saved page whose address was not recorded: take the one it declares
+            url = declared_url(html) or ""
+            if not url:
+                raise UnknownSiteError("no URL given and the page declares none (no <link rel=canonical>)")
         return self.family_for(url).parse(html, url)
 
     @property

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from html import unescape
 from typing import Any
 
 import lxml.html
@@ -28,6 +29,25 @@ def load_document(html: str, url: str) -> HtmlElement:
     if doc.find("body") is None:
         raise IncompletePageError("page has no <body> (truncated?)", url=url)
     return doc
+
+
+_LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
+_REL_CANONICAL = re.compile(r"""\brel\s*=\s*["']?canonical\b""", re.IGNORECASE)
+_HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+
+
+def declared_url(html: str) -> str | None:
+    """The URL a page declares for itself (``<link rel=canonical>``), read without parsing the page: for saved
+    pages whose address is unknown."""
+    end = html.find("</head>")
+    head = html[:end] if end >= 0 else html[:200_000]
+    for tag in _LINK_TAG.findall(head):
+        if _REL_CANONICAL.search(tag):
+            found = _HREF.search(tag)
+            value = next((g for g in found.groups() if g), "") if found else ""
+            if value.strip().startswith(("http://", "https://")):
+                return unescape(value.strip())
+    return None
 
 
 def clean(text: str | None) -> str:
