@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from monitor.errors import IncompletePageError, NotAnArticleError, UnknownTemplateError
@@ -50,6 +51,7 @@ _SILENT_TAGS = frozenset({"time", "video", "audio", "nav", "aside"})
 _DROPPED_CLASSES = frozenset({"advertisement", "rich-text-ad", "gpt-slot", "feedback", "hidden", "invisible"})
 _LINK_BOX_RATIO = 0.6  # a div whose text is mostly link text is a teaser/kicker box, not prose
 _LINK_LIST_RATIO = 0.2  # a list whose text is partly link text is navigation
+_HAS_TRACKING_NAME = etree.XPath("boolean(//body//*[@data-tracking-name])")
 
 
 def _classes(el: HtmlElement) -> list[str]:
@@ -263,7 +265,7 @@ class DWCurrent(_DWGeneration):
     def matches(cls, doc: HtmlElement) -> bool:
         if _apollo_script(doc) is not None:
             return True
-        return any(el.get("data-tracking-name") is not None for el in doc.body.iter())
+        return bool(_HAS_TRACKING_NAME(doc))
 
     def read(self, doc: HtmlElement, url: str, article_id: str, family: DWFamily) -> Article:
         state = _apollo_state(doc)
@@ -538,9 +540,9 @@ class DWLegacy(_DWGeneration):
 
     @classmethod
     def _column(cls, doc: HtmlElement) -> HtmlElement | None:
-        try:
-            content = doc.get_element_by_id(cls.BODY_CONTENT)
-        except KeyError:
+        # A tag-filtered walk is several times faster than lxml's get_element_by_id (an XPath over every node).
+        content = next((div for div in doc.iter("div") if div.get("id") == cls.BODY_CONTENT), None)
+        if content is None:
             return None
         return next((c for c in content if isinstance(c.tag, str) and _has_class(c, cls.COLUMN)), None)
 
