@@ -65,14 +65,16 @@ def parse_feed(data: bytes, url: str) -> list[FeedEntry]:
             link = guid
         if not link:
             continue
-        published = _when(item.get("published_parsed")) or _when(item.get("updated_parsed"))
+        # Plain dict lookups: feedparser's own .get maps a missing updated_parsed to published_parsed (and warns).
+        updated = _when(dict.get(item, "updated_parsed"))
+        published = _when(dict.get(item, "published_parsed")) or updated
         entries.append(
             FeedEntry(
                 url=link,
                 source_url=url,
                 title=(item.get("title") or "").strip() or None,
                 published=published,
-                modified=_when(item.get("updated_parsed")),
+                modified=updated,
                 guid=guid,
                 categories=tuple(t["term"].strip() for t in item.get("tags") or () if t.get("term")),
             )
