@@ -222,13 +222,12 @@ class _DWGeneration(Generation):
         raise NotImplementedError
 
     @staticmethod
-    def skip_links(doc: HtmlElement, before: HtmlElement) -> Block | None:
-        """The page's skip-link list: the first list of in-page anchors ahead of the article."""
-        for el in doc.body.iter():
-            if el is before:
-                return None
-            if el.tag in ("ol", "ul") and _is_skip_list(el):
-                return block_from(BlockKind.CHROME, el)
+    def skip_links(doc: HtmlElement, article: HtmlElement) -> Block | None:
+        """The page's skip-link list: the first list of in-page anchors, outside the article (whose own table of
+        contents may look the same)."""
+        for lst in doc.body.iter("ol", "ul"):
+            if _is_skip_list(lst) and article not in set(lst.iterancestors()):
+                return block_from(BlockKind.CHROME, lst)
         return None
 
 
