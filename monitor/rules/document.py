@@ -7,7 +7,7 @@ import bisect
 from dataclasses import dataclass, field
 
 from monitor.model import Article, BlockKind
-from monitor.rules.text import Token, tokenize
+from monitor.rules.text import tokenize
 
 # Blocks that are page furniture or metadata rather than what the article says.
 _NOT_BODY = frozenset(
@@ -19,17 +19,18 @@ _NOT_BODY = frozenset(
 @dataclass(slots=True)
 class FieldIndex:
     text: str
-    tokens: list[Token]
+    words: list[str]  # comparison forms, in order
+    spans: list[tuple[int, int]]  # where each word stands in ``text``
     positions: dict[str, list[int]]
     vocabulary: list[str]  # sorted distinct words
 
     @classmethod
     def build(cls, text: str) -> FieldIndex:
-        tokens = tokenize(text)
+        words, spans = tokenize(text)
         positions: dict[str, list[int]] = {}
-        for i, token in enumerate(tokens):
-            positions.setdefault(token.norm, []).append(i)
-        return cls(text, tokens, positions, sorted(positions))
+        for i, word in enumerate(words):
+            positions.setdefault(word, []).append(i)
+        return cls(text, words, spans, positions, sorted(positions))
 
     def lookup(self, norm: str, prefix: bool) -> list[int]:
         """Token positions of a word, or of every word starting with ``norm`` when ``prefix``."""
@@ -44,7 +45,7 @@ class FieldIndex:
         return found
 
     def matches(self, position: int, norm: str, prefix: bool) -> bool:
-        word = self.tokens[position].norm
+        word = self.words[position]
         return word.startswith(norm) if prefix else word == norm
 
 
@@ -57,6 +58,8 @@ class Document:
     language: str | None = None
     section: str | None = None
     vocabulary: set[str] = field(default_factory=set)
+    # Word lookups already answered for this article: (field or None, word, is prefix) -> found.
+    cache: dict[tuple[str | None, str, bool], bool] = field(default_factory=dict)
 
     @classmethod
     def from_fields(cls, *, title: str = "", teaser: str = "", body: str = "", site: str | None = None,

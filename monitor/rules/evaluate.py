@@ -47,18 +47,45 @@ def evaluate(node: Node, doc: Document) -> list[Hit] | None:
     return _near_hits(node, doc) or None
 
 
+def matches(node: Node, doc: Document) -> bool:
+    """Whether ``node`` matches, without collecting hits: most rules an article wakes up do not match, and
+    this answers them from cached word lookups."""
+    if isinstance(node, Phrase):
+        if len(node.words) > 1:
+            return bool(_phrase_hits(node, doc))
+        word = node.words[0]
+        key = (node.field, word.norm, word.prefix)
+        found = doc.cache.get(key)
+        if found is None:
+            names = (node.field,) if node.field else FIELD_ORDER
+            found = any(doc.fields[name].lookup(word.norm, word.prefix) for name in names)
+            doc.cache[key] = found
+        return found
+    if isinstance(node, And):
+        return all(matches(child, doc) for child in node.children)
+    if isinstance(node, Or):
+        return any(matches(child, doc) for child in node.children)
+    if isinstance(node, Not):
+        return not matches(node.child, doc)
+    return bool(_near_hits(node, doc))
+
+
 def _phrase_hits(node: Phrase, doc: Document) -> list[Hit]:
     first, *rest = node.words
     names = (node.field,) if node.field else FIELD_ORDER
     hits: list[Hit] = []
+    raw = node.raw
     for name in names:
         index = doc.fields[name]
+        if not rest:  # one word: the common case, no sequence to check
+            hits.extend(Hit(name, start, start, raw) for start in index.lookup(first.norm, first.prefix))
+            continue
         for start in index.lookup(first.norm, first.prefix):
             end = start + len(rest)
-            if end >= len(index.tokens):
+            if end >= len(index.words):
                 continue
             if all(index.matches(start + 1 + k, w.norm, w.prefix) for k, w in enumerate(rest)):
-                hits.append(Hit(name, start, end, node.raw))
+                hits.append(Hit(name, start, end, raw))
     return hits
 
 

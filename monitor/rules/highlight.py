@@ -3,6 +3,7 @@ the densest cluster of hits with those words marked."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from monitor.model import MatchedTerm
@@ -10,13 +11,14 @@ from monitor.rules.document import Document
 from monitor.rules.evaluate import FIELD_ORDER, Hit
 
 SNIPPET_WORDS = 40
+_SPACE_RE = re.compile(r"\s")
 
 
 def matched_terms(hits: list[Hit], doc: Document) -> tuple[MatchedTerm, ...]:
     terms: dict[tuple[str, int, int], MatchedTerm] = {}
     for hit in hits:
         index = doc.fields[hit.field]
-        start, end = index.tokens[hit.first].start, index.tokens[hit.last].end
+        start, end = index.spans[hit.first][0], index.spans[hit.last][1]
         terms.setdefault((hit.field, start, end), MatchedTerm(hit.term, hit.field, start, end, index.text[start:end]))
     return tuple(sorted(terms.values(), key=lambda t: (FIELD_ORDER.index(t.field), t.start)))
 
@@ -33,28 +35,32 @@ def snippet(hits: list[Hit], doc: Document, words: int = SNIPPET_WORDS) -> tuple
     field_hits = sorted(by_field[name], key=lambda h: h.first)
     index = doc.fields[name]
     best_start, best_score = field_hits[0].first, -1
-    for anchor in field_hits:
-        window = [h for h in field_hits if anchor.first <= h.first and h.last < anchor.first + words]
+    end = 0
+    for i, anchor in enumerate(field_hits):  # windows starting at each hit; ``end`` only moves forward
+        end = max(end, i)
+        while end < len(field_hits) and field_hits[end].last < anchor.first + words:
+            end += 1
+        window = field_hits[i:end]
         score = len({h.term for h in window}) * 1000 + len(window)
         if score > best_score:
             best_start, best_score = anchor.first, score
     # Start a few words before the first hit so it reads in context.
     first_tok = max(0, best_start - 8)
-    last_tok = min(len(index.tokens) - 1, first_tok + words - 1)
-    lo, hi = index.tokens[first_tok].start, index.tokens[last_tok].end
+    last_tok = min(len(index.words) - 1, first_tok + words - 1)
+    lo, hi = index.spans[first_tok][0], index.spans[last_tok][1]
     # Keep whole sentences' punctuation at the end of the window.
     while hi < len(index.text) and index.text[hi] in ".,;:!?»”\")":
         hi += 1
     prefix = "…" if first_tok > 0 else ""
-    suffix = "…" if last_tok < len(index.tokens) - 1 else ""
+    suffix = "…" if last_tok < len(index.words) - 1 else ""
     # One space per white-space character keeps every offset valid (paragraph breaks become two spaces).
-    text = "".join(" " if ch.isspace() else ch for ch in index.text[lo:hi])
+    text = _SPACE_RE.sub(" ", index.text[lo:hi])
     spans: list[tuple[int, int]] = []
     for hit in field_hits:
         if hit.first < first_tok or hit.last > last_tok:
             continue
-        start = index.tokens[hit.first].start - lo + len(prefix)
-        end = index.tokens[hit.last].end - lo + len(prefix)
+        start = index.spans[hit.first][0] - lo + len(prefix)
+        end = index.spans[hit.last][1] - lo + len(prefix)
         spans.append((start, end))
     return prefix + text + suffix, tuple(sorted(set(spans)))
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from monitor.model import Article, Match
 from monitor.rules.document import Document
-from monitor.rules.evaluate import evaluate
+from monitor.rules.evaluate import evaluate, matches
 from monitor.rules.highlight import matched_terms, snippet
 from monitor.rules.query import And, Near, Node, Not, Or, Phrase
 from monitor.rules.ruleset import Rule
@@ -71,16 +71,18 @@ class Matcher:
         return sorted(found)
 
     def match_document(self, doc: Document, article: Article | None = None) -> list[Match]:
-        matches: list[Match] = []
+        found: list[Match] = []
         for i in self.candidates(doc):
             rule = self.rules[i]
             if not rule.in_scope(doc.site, doc.language, doc.section):
                 continue
+            if not matches(rule.node, doc):
+                continue
             hits = evaluate(rule.node, doc)
-            if hits is None:
+            if hits is None:  # pragma: no cover - matches() and evaluate() agree
                 continue
             text, spans = snippet(hits, doc)
-            matches.append(Match(
+            found.append(Match(
                 rule=rule.name,
                 article_key=article.key if article else "",
                 url=article.url if article else "",
@@ -91,7 +93,7 @@ class Matcher:
                 snippet=text,
                 highlights=spans,
             ))
-        return matches
+        return found
 
     def match(self, article: Article) -> list[Match]:
         return self.match_document(Document.from_article(article), article)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from functools import lru_cache
 
 # A word is a run of letters/digits, possibly joined by apostrophes ("Lavrov's", "м'ясо", "O'Brien").
 # Hyphens split words, so "Russia-backed" holds the whole word "Russia".
@@ -19,6 +19,7 @@ _APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "‘": "'"})
 _POSSESSIVE_RE = re.compile(r"'s$")
 
 
+@lru_cache(maxsize=1 << 16)  # words repeat across articles; normalising is most of tokenizing
 def normalize_word(word: str) -> str:
     """The comparison form of one word: case-folded, without accents, possessive or apostrophes."""
     folded = word.translate(_APOSTROPHES).casefold()
@@ -31,14 +32,7 @@ def normalize_word(word: str) -> str:
     return plain.replace("'", "")
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One word of a field: its comparison form and where it stands in the original text."""
-
-    norm: str
-    start: int  # character offsets in the field's original text
-    end: int
-
-
-def tokenize(text: str) -> list[Token]:
-    return [Token(normalize_word(m.group()), m.start(), m.end()) for m in WORD_RE.finditer(text)]
+def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """The words of ``text`` in comparison form, and where each stands in ``text`` (start, end)."""
+    found = list(WORD_RE.finditer(text))
+    return [normalize_word(m.group()) for m in found], [m.span() for m in found]
