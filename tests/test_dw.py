@@ -380,3 +380,12 @@ def test_cli_refuses_a_dw_section_page_with_status_2(tmp_path: Path) -> None:
 def test_empty_url_takes_the_canonical_link_of_the_page() -> None:
     article = default_registry().parse(page(LEGACY_2023), "")
     assert article.url == URL_LEGACY and article.article_id == "a-65464327"
+
+
+def test_hidden_elements_and_ad_slots_inside_the_body_are_left_out() -> None:
+    body = (
+        '<p>Prose.</p><p style="display: none">Hidden.</p><span class="rich-text-ad">Ad</span>'
+        '<p hidden>Also hidden.</p><p aria-hidden="true">Screen readers skip this.</p><p>More prose.</p>'
+    )
+    article = family.parse(current_page(body=body), ARTICLE_URL)
+    assert [b.text for b in article.body] == ["Prose.", "More prose."]

@@ -49,7 +49,8 @@ APOLLO_PREFIX = "window.__APOLLO_STATE__"
 # What the reference producer leaves out inside the regions we render (its main-content rules, restated for DW).
 _SILENT_TAGS = frozenset({"time", "video", "audio", "nav", "aside"})
 _DROPPED_CLASSES = frozenset({"advertisement", "rich-text-ad", "gpt-slot", "feedback", "hidden", "invisible"})
-_LINK_BOX_RATIO = 0.6  # a div whose text is mostly link text is a teaser/kicker box, not prose
+_LINK_BOX_RATIO = 0.6  # a div whose text is mostly link text is a teaser/kicker box, not prose ...
+_LINK_BOX_MAX = 1500  # ... unless it is long
 _LINK_LIST_RATIO = 0.2  # a list whose text is partly link text is navigation
 _HAS_TRACKING_NAME = etree.XPath("boolean(//body//*[@data-tracking-name])")
 
@@ -77,12 +78,18 @@ def _find_tracking(root: HtmlElement, name: str) -> HtmlElement | None:
     return None
 
 
-def _link_ratio(el: HtmlElement) -> float:
+def _link_ratio(el: HtmlElement, max_length: int = 0) -> float:
+    """Share of the element's text that is link text; 0 when the text is longer than ``max_length`` (if set)."""
     text = clean(el.text_content())
-    if not text:
+    if not text or (max_length and len(text) > max_length):
         return 0.0
     links = sum(len(clean(a.text_content())) for a in el.iter("a"))
     return links / len(text)
+
+
+def _hidden_by_style(el: HtmlElement) -> bool:
+    style = (el.get("style") or "").replace(" ", "").lower()
+    return "display:none" in style or "visibility:hidden" in style
 
 
 def _dropped(region: HtmlElement) -> list[HtmlElement]:
@@ -101,7 +108,8 @@ def _dropped(region: HtmlElement) -> list[HtmlElement]:
             or el.get("aria-expanded") == "false"
             or el.get("hidden") is not None
             or classes & _DROPPED_CLASSES
-            or (tag == "div" and _link_ratio(el) > _LINK_BOX_RATIO)
+            or _hidden_by_style(el)
+            or (tag == "div" and _link_ratio(el, _LINK_BOX_MAX) > _LINK_BOX_RATIO)
             or (tag == "ul" and _link_ratio(el) > _LINK_LIST_RATIO)
         ):
             out.append(el)
