@@ -19,9 +19,11 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from functools import cache
 from typing import ClassVar
 from urllib.parse import urljoin, urlsplit
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from monitor.errors import IncompletePageError, NotAnArticleError, UnknownSiteError, UnknownTemplateError
@@ -126,15 +128,28 @@ def utag_data(doc: HtmlElement) -> dict[str, str]:
 # --- reading helpers ---------------------------------------------------------------------------------------
 
 
+@cache
+def _compiled(xpath: str) -> etree.XPath:
+    return etree.XPath(xpath)
+
+
+def _elements(node: HtmlElement, xpath: str) -> list[object]:
+    found = _compiled(xpath)(node)
+    result: list[object] = []
+    if isinstance(found, list):  # the selectors here all select nodes
+        result.extend(found)
+    return result
+
+
 def _first(node: HtmlElement, xpath: str) -> HtmlElement | None:
-    for found in node.xpath(xpath):
+    for found in _elements(node, xpath):
         if isinstance(found, HtmlElement):
             return found
     return None
 
 
 def _all(node: HtmlElement, xpath: str) -> list[HtmlElement]:
-    return [found for found in node.xpath(xpath) if isinstance(found, HtmlElement)]
+    return [found for found in _elements(node, xpath) if isinstance(found, HtmlElement)]
 
 
 _SPACE_RUN = re.compile(r"[ \t\n\r\f\v]+")
@@ -171,24 +186,28 @@ class PangeaPage(Generation):
     BODY_CLASSES: ClassVar[frozenset[str]] = frozenset()
     ANY_BODY_CLASS: ClassVar[frozenset[str]] = frozenset()
 
-    # Chrome, in page order.
-    ACCESSIBILITY = f"//section/div[{has_class('sr-only')}]/h2"
-    BREAKING_BAR = f"//div[{has_class('c-hlights--breaking')}]"
-    BREAKING_LABEL = f".//span[{has_class('c-hlights__label')}]"
-    CATEGORY = f"//div[@id='content']//div[{has_class('col-category')}]//div[{has_class('category')}]"
+    # Chrome, in page order. Queries start from ids (``id()`` is an index look-up) and stop at the first match:
+    # a whole-page ``//div[class]`` scan costs more than parsing the rest of the page.
+    ACCESSIBILITY = f"/html/body/section/div[{has_class('sr-only')}]/h2"
+    BREAKING_BAR = f"/html/body/descendant::div[{has_class('c-hlights--breaking')}][1]"
+    BREAKING_LABEL = f"descendant::span[{has_class('c-hlights__label')}][1]"
+    CATEGORY = (
+        f"id('content')/descendant::div[{has_class('col-category')}][1]/descendant::div[{has_class('category')}][1]"
+    )
     # Article parts.
-    HEADLINE = f"//div[@id='content']//div[{has_class('col-title')}]//h1"
-    LEAD = f"//div[@id='content']//div[{has_class('col-multimedia')}]"
-    BODY = f"//div[@id='article-content']/div[{has_class('wsw')}]"
-    COMMENTS_HEAD = f"//div[@id='comments']//h3[{has_class('section-head')}]"
-    PUBLISHED_TIME = f"//div[{has_class('publishing-details')}]//time[@datetime]"
-    BYLINE_LINKS = f"//div[{has_class('publishing-details')}]//a[{has_class('links__item-link')}]"
+    HEADLINE = f"id('content')/descendant::div[{has_class('col-title')}][1]/descendant::h1[1]"
+    LEAD = f"id('content')/descendant::div[{has_class('col-multimedia')}][1]"
+    BODY = f"id('article-content')/div[{has_class('wsw')}]"
+    COMMENTS_HEAD = f"id('comments')/descendant::h3[{has_class('section-head')}][1]"
+    DETAILS = f"id('content')/descendant::div[{has_class('publishing-details')}][1]"
+    PUBLISHED_TIME = f"{DETAILS}//time[@datetime]"
+    BYLINE_LINKS = f"{DETAILS}//a[{has_class('links__item-link')}]"
     # Inside a region: what the archive leaves out.
     REGION_SKIP = (
-        f".//span[{has_class('dateline')}]"  # the wire dateline goes to the database, not the text
-        f" | .//*[{has_class('also-read')}]"  # "see also" teaser boxes inside the body
-        f" | .//*[{has_class('banner')}] | .//a[{has_class('banner__a')}]"  # subscription banners
-        " | .//audio | .//video"  # players' fallback content ("Download Adobe Flash Player")
+        "descendant::*[self::audio or self::video"  # players' fallback content ("Download Adobe Flash Player")
+        f" or (self::span and {has_class('dateline')})"  # the wire dateline goes to the database, not the text
+        f" or {has_class('also-read')}"  # "see also" teaser boxes inside the body
+        f" or {has_class('banner')} or {has_class('banner__a')}]"  # subscription banners
     )
     PLAYER = f".//div[{has_class('c-mmp')}]"
     #: The parts of a Pangea media player that the archive shows: title (poster alt), "please wait" spinner,
@@ -424,8 +443,7 @@ class PangeaMedia(PangeaPage):
     name = "pangea.media"
     BODY_CLASSES = frozenset({"pg-media"})
     ANY_BODY_CLASS = frozenset({"pg-video", "pg-audio"})
-    INTRO = f"//div[@id='content']//div[{has_class('col-multimedia')}]//div[{has_class('intro')}]"
-    BODY = f"//div[@id='article-content']/div[{has_class('wsw')}]"
+    INTRO = f"{PangeaPage.LEAD}/descendant::div[{has_class('intro')}][1]"
 
     def content_blocks(self, doc: HtmlElement, url: str) -> list[Block]:
         player = _first(doc, f"{self.LEAD}{self.PLAYER[1:]}")
@@ -449,7 +467,7 @@ class PangeaGallery(PangeaPage):
     name = "pangea.gallery"
     BODY_CLASSES = frozenset({"pg-media"})
     ANY_BODY_CLASS = frozenset({"pg-photoblog", "pg-gallery"})
-    MORE_LINK = f"//div[@id='content']//p[{has_class('btn--load-more')}]"
+    MORE_LINK = f"id('content')/descendant::p[{has_class('btn--load-more')}][1]"
 
     def content_blocks(self, doc: HtmlElement, url: str) -> list[Block]:
         body = _first(doc, self.BODY)
@@ -470,10 +488,10 @@ class PangeaProgram(PangeaPage):
     name = "pangea.program"
     BODY_CLASSES = frozenset({"pg-prog"})
     HEADLINE = (
-        f"//div[@id='content']//div[{has_class('col-title')}]//h1//span[{has_class('title')}]"
-        f" | //div[@id='content']//h1[{has_class('title--program')}]"
+        f"id('content')/descendant::div[{has_class('col-title')}][1]//h1//span[{has_class('title')}]"
+        f" | id('content')/descendant::h1[{has_class('title--program')}][1]"
     )
-    INTRO = f"//div[@id='content']//div[{has_class('body-container')}]//div[{has_class('intro')}]"
+    INTRO = f"id('content')/descendant::div[{has_class('body-container')}][1]//div[{has_class('intro')}]"
 
     def content_blocks(self, doc: HtmlElement, url: str) -> list[Block]:
         blocks: list[Block] = []
