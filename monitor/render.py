@@ -224,9 +224,11 @@ def block_from(
 ) -> Block | None:
     """A block made from a region of the page, or None when the region renders to no text at all."""
     text, before, after = element_text(elements, skip=skip)
-    text = text.strip()
-    if not text:
+    if not text.strip():
         return None
+    # Only line ends are trimmed: a list keeps the indent of its first item (the file-level strip in
+    # join_blocks removes it where the list opens the file, as FORMAT.md says).
+    text = text.strip("\n").rstrip()
     return Block(kind, text, before or 1, after or 1)
 
 

@@ -6,7 +6,7 @@ import lxml.html
 import pytest
 
 from monitor.model import Block, BlockKind
-from monitor.render import element_text, join_blocks, normalize_text
+from monitor.render import block_from, element_text, join_blocks, normalize_text
 
 CASES = [
     ("<div>a&nbsp;&nbsp;b <span> c </span>d</div><p>x</p><div>y</div>", "a\xa0\xa0b c d\n\nx\n\ny"),
@@ -32,8 +32,11 @@ CASES = [
     ("<div>a<div>b</div>c</div>", "a\nb\nc"),
     ("<pre>a  b\n c</pre>", "a  b\n c"),
     # unclosed void <source> (HTML5): libxml2 nests the <img> inside it, whose alt must still count
-    ('<figure><picture><source srcset=a><source srcset=b><img alt="pic"></picture><figcaption>cap</figcaption>'
-     "</figure>", "pic\ncap"),
+    (
+        '<figure><picture><source srcset=a><source srcset=b><img alt="pic"></picture><figcaption>cap</figcaption>'
+        "</figure>",
+        "pic\ncap",
+    ),
 ]
 
 
@@ -48,6 +51,15 @@ def test_region_text_matches_the_reference_producer() -> None:
     for html, _ in CASES:
         doc = lxml.html.document_fromstring(f"<html><body>{html}</body></html>")
         assert normalize_text(element_text(doc.body)[0]) == resiliparse.extract_plain_text(html).strip()
+
+
+def test_a_list_block_keeps_its_first_indent_unless_it_opens_the_file() -> None:
+    doc = lxml.html.document_fromstring("<html><body><p>x</p><ul><li>a</li><li>b</li></ul></body></html>")
+    para = block_from(BlockKind.PARAGRAPH, doc.body[0])
+    lst = block_from(BlockKind.LIST, doc.body[1])
+    assert para is not None and lst is not None
+    assert join_blocks([para, lst]) == "x\n\n  • a\n  • b"
+    assert join_blocks([lst, para]) == "• a\n  • b\n\nx"
 
 
 def test_margins_collapse_to_the_larger_one() -> None:
