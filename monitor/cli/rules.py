@@ -1,0 +1,244 @@
+"""``monitor rules check|test`` and ``monitor alerts list|retry``: the rule file, trying a query on the archive,
+and the outbox's backlog and dead letters."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
+
+from monitor.cli._app import app, fail
+from monitor.errors import MonitorError, RuleFileError
+from monitor.rules import Document, QuerySyntaxError, mark, parse_query, parse_rules
+from monitor.rules.evaluate import evaluate
+from monitor.rules.highlight import matched_terms, snippet
+from monitor.settings import Settings, load_settings
+
+rules_app = typer.Typer(help="Alert rules: validate the rule file, try a query on the archive.", no_args_is_help=True)
+alerts_app = typer.Typer(help="The alert outbox: backlog, dead letters, resending.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+app.add_typer(alerts_app, name="alerts")
+
+_ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
+
+
+def _rules_path(settings: Settings, given: Path | None) -> Path:
+    if given is not None:
+        return given
+    path = settings.alerts.rules_file
+    # A relative path in the config means the working directory, else the project's own config/.
+    return path if path.is_absolute() or path.exists() else _ROOT / path
+
+
+@rules_app.command("check")
+def rules_check(
+    file: Annotated[Path | None, typer.Argument(help="Rule file; default: alerts.rules_file from the config.")] = None,
+) -> None:
+    """Validate a rule file and list every error (exit 1 when it has errors, 2 when it cannot be read)."""
+    settings = _settings()
+    path = _rules_path(settings, file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot read {path}: {exc.strerror or exc}") from None
+    channels = set(settings.alerts.channels) or None  # without configured channels, names are not checked
+    try:
+        rules = parse_rules(text, str(path), channels=channels)
+    except RuleFileError as exc:
+        for problem in exc.problems:
+            typer.echo(f"{path}: {problem}", err=True)
+        typer.echo(f"{path}: {len(exc.problems)} error(s); the file would be refused as a whole", err=True)
+        raise typer.Exit(1) from None
+    enabled = sum(r.enabled for r in rules)
+    typer.echo(f"{path}: {len(rules)} rules OK ({enabled} enabled)")
+
+
+@dataclass(frozen=True, slots=True)
+class _ArchivedText:
+    where: str  # URL or file path
+    headline: str
+    text: str
+    site: str | None
+    language: str | None
+    published: datetime | None
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value) if "T" in value or " " in value else datetime.combine(
+            date.fromisoformat(value), datetime.min.time())
+    except ValueError:
+        raise fail(f"--since: {value!r} is not an ISO date (2024-05-01) or datetime") from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
+def _files(root: Path, since: datetime | None) -> Iterator[_ArchivedText]:
+    paths = [root] if root.is_file() else sorted(root.rglob("*.txt"))
+    for path in paths:
+        if path.name == "README.txt":
+            continue
+        mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        if since and mtime < since:
+            continue
+        yield _ArchivedText(str(path), "", path.read_text(encoding="utf-8", errors="replace"), None, None, mtime)
+
+
+def _database(settings: Settings, since: datetime | None) -> Iterator[_ArchivedText]:
+    """The latest text of every stored article (the store's tables), newest first."""
+    from sqlmodel import Session, col, select
+
+    from monitor.store.tables import ArticleRow, Revision
+
+    root = settings.storage.archive_root
+    with Session(_engine(settings)) as session:
+        stmt = select(ArticleRow).order_by(col(ArticleRow.first_seen).desc())
+        if since is not None:
+            stmt = stmt.where(col(ArticleRow.first_seen) >= since)
+        for article in session.exec(stmt):
+            revision = session.exec(
+                select(Revision).where(Revision.article_pk == article.id).order_by(col(Revision.number).desc())
+            ).first()
+            if revision is None:
+                continue
+            try:
+                text = (root / revision.text_path).read_text(encoding="utf-8")
+            except OSError:
+                continue
+            yield _ArchivedText(article.canonical_url, article.headline, text, article.site, article.language,
+                                article.published)
+
+
+def _database_url(settings: Settings) -> str:
+    return settings.storage.url or f"sqlite:///{settings.storage.archive_root / 'monitor.db'}"
+
+
+def _engine(settings: Settings) -> Engine:
+    return create_engine(_database_url(settings))
+
+
+@rules_app.command("test")
+def rules_test(
+    query: Annotated[str, typer.Argument(help="A query in the rule language, e.g. 'Lavrov NEAR/20 Ukrain*'.")],
+    since: Annotated[str | None, typer.Option(help="Only articles first seen (files: modified) since this date.")
+                     ] = None,
+    path: Annotated[Path | None, typer.Option("--path", help="Search these archive text files (a file or a folder) "
+                                                             "instead of the database.")] = None,
+    limit: Annotated[int, typer.Option(help="Stop after this many matches.")] = 50,
+) -> None:
+    """Run a query over the archive and print each match with its snippet (matched words in [brackets])."""
+    try:
+        node = parse_query(query)
+    except QuerySyntaxError as exc:
+        typer.echo(f"monitor: error: query column {exc.column}: {exc.message}", err=True)
+        typer.echo(f"  {query}\n  {' ' * (exc.column - 1)}^", err=True)
+        raise typer.Exit(2) from None
+    when = _parse_since(since)
+    settings = _settings()
+    if path is not None:
+        if not path.exists():
+            raise fail(f"{path}: no such file or folder")
+        texts = _files(path, when)
+    else:
+        database = settings.storage.archive_root / "monitor.db"
+        if settings.storage.url is None and not database.exists():
+            raise fail(f"no database at {database} (set storage.url, or search files with --path)")
+        texts = _database(settings, when)
+    seen = found = 0
+    try:
+        for item in texts:
+            seen += 1
+            doc = Document.from_fields(title=item.headline, body=item.text, site=item.site, language=item.language)
+            hits = evaluate(node, doc)
+            if hits is None:
+                continue
+            found += 1
+            text, spans = snippet(hits, doc)
+            words = ", ".join(sorted({f"{t.text} ({t.field} {t.start}-{t.end})" for t in matched_terms(hits, doc)}))
+            published = item.published.strftime("%Y-%m-%d %H:%M UTC") if item.published else ""
+            typer.echo(f"{item.headline or item.where}\n  {item.where}  {published}".rstrip())
+            typer.echo(f"  matched: {words}")
+            typer.echo(f"  {mark(text, spans, '[', ']')}\n")
+            if found >= limit:
+                break
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
+    except Exception as exc:  # the database is unreachable or not yet migrated
+        raise fail(f"cannot read the archive at {_database_url(settings)}: {type(exc).__name__}: {exc}") from None
+    typer.echo(f"{found} match(es) in {seen} article(s)", err=True)
+
+
+def _outbox_engine(settings: Settings) -> Engine:
+    from monitor.store.outbox import create_outbox_tables
+
+    engine = _engine(settings)
+    create_outbox_tables(engine)
+    return engine
+
+
+@alerts_app.command("list")
+def alerts_list(
+    state: Annotated[list[str] | None, typer.Option(help="States to list (queued, sending, sent, dead, buffered, "
+                                                         "digested); default: dead, queued and sending.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 200,
+) -> None:
+    """Counts per channel and state, then the listed rows: dead letters and backlog by default."""
+    from monitor.store.outbox import OutboxState, rows, status_counts
+
+    known = {s.value for s in OutboxState}
+    for name in state or ():
+        if name not in known:
+            raise fail(f"--state: expected one of {', '.join(sorted(known))}, found {name!r}")
+    engine = _outbox_engine(_settings())
+    counts = status_counts(engine)
+    if not counts:
+        typer.echo("outbox: empty")
+        return
+    for channel, by_state in sorted(counts.items()):
+        typer.echo(f"{channel}: " + ", ".join(f"{n} {s}" for s, n in sorted(by_state.items())))
+    wanted = state or [OutboxState.DEAD, OutboxState.QUEUED, OutboxState.SENDING]
+    for row in rows(engine, wanted, limit):
+        error = f"  last error: {row.last_error}" if row.last_error else ""
+        typer.echo(f"#{row.id} {row.state} {row.channel} {row.kind} rule={row.rule} story={row.story_key} "
+                   f"attempts={row.attempts} next={row.next_attempt_at:%Y-%m-%d %H:%M:%S}Z{error}")
+
+
+@alerts_app.command("retry")
+def alerts_retry(
+    ids: Annotated[list[int] | None, typer.Argument(help="Outbox row ids; default: every dead letter.")] = None,
+    channel: Annotated[str | None, typer.Option(help="Only this channel's dead letters.")] = None,
+    send: Annotated[bool, typer.Option("--send", help="Deliver now instead of leaving it to the daemon.")] = False,
+) -> None:
+    """Queue dead letters again with a fresh count of attempts (and, with --send, deliver them now)."""
+    from monitor.notify import Deliverer, senders_from_settings
+    from monitor.store.outbox import now_utc, retry_dead
+
+    settings = _settings()
+    engine = _outbox_engine(settings)
+    count = retry_dead(engine, now_utc(), ids=ids or None, channel=channel)
+    typer.echo(f"{count} dead alert(s) queued again")
+    if send and count:
+        reports = Deliverer(engine, senders_from_settings(settings.alerts), settings.alerts.delivery).deliver()
+        failed = False
+        for name, report in sorted(reports.items()):
+            typer.echo(f"{name}: {report.sent} sent, {report.retrying} to retry, {report.dead} dead")
+            for error in report.errors:
+                typer.echo(f"{name}: {error}", err=True)
+            failed = failed or bool(report.errors)
+        if failed:
+            sys.exit(1)

@@ -1,0 +1,108 @@
+"""``monitor rules check|test`` and ``monitor alerts list|retry`` through the CLI runner."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+from typer.testing import CliRunner
+
+from monitor.cli import app
+from monitor.demo.sinks import SlackSink
+from monitor.model import Match
+from monitor.notify import enqueue_matches
+from monitor.rules import parse_rules
+from monitor.store.outbox import OutboxState, create_outbox_tables, mark_failed, rows
+
+SEEDS = Path(__file__).parent / "fixtures" / "seeds"
+runner = CliRunner()
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        f'[storage]\nurl = "sqlite:///{tmp_path / "monitor.db"}"\narchive_root = "{tmp_path / "archive"}"\n'
+        '[alerts.channels.slack]\ntype = "slack"\nwebhook_url_env = "TEST_CLI_SLACK_HOOK"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("MONITOR_CONFIG", str(path))
+    return path
+
+
+def test_rules_check_accepts_the_shipped_file() -> None:
+    result = runner.invoke(app, ["rules", "check", str(Path(__file__).parent.parent / "config" / "rules.toml")])
+    assert result.exit_code == 0, result.output
+    assert "2 rules OK (1 enabled)" in result.output
+
+
+def test_rules_check_lists_every_error_and_exits_1(tmp_path: Path, config: Path) -> None:
+    bad = tmp_path / "rules.toml"
+    bad.write_text('[[rule]]\nname = "a"\nquery = "Lavrov AND"\nchannels = ["slack"]\n\n'
+                   '[[rule]]\nname = "b"\nquery = "Kyiv"\nchannels = ["pager"]\n', encoding="utf-8")
+    result = runner.invoke(app, ["rules", "check", str(bad)])
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == (f"{bad}: line 3, column 20: rule 'a': query column 11: expected a word, a \"phrase\" or '(' "
+                        "after AND, found end of query")
+    assert lines[1] == f"{bad}: line 6: rule 'b': channels: expected a configured channel (slack), found 'pager'"
+    assert "2 error(s)" in lines[2]
+
+
+def test_rules_check_unreadable_file_exits_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["rules", "check", str(tmp_path / "missing.toml")])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("monitor: error: cannot read")
+
+
+def test_rules_test_prints_matches_with_snippets() -> None:
+    result = runner.invoke(app, ["rules", "test", "Lawrow AND Ukrain*", "--path", str(SEEDS)])
+    assert result.exit_code == 0, result.output
+    assert "002_f083d0cb5867924c.txt" in result.stdout and "000_6f1a1f6774c517d9" not in result.stdout
+    assert "[Lawrow]" in result.stdout or "[Ukraine]" in result.stdout
+    assert "matched: " in result.stdout
+    assert "1 match(es) in 2 article(s)" in result.stderr
+
+
+def test_rules_test_bad_query_points_at_the_column() -> None:
+    result = runner.invoke(app, ["rules", "test", "Lavrov NEAR Kyiv", "--path", str(SEEDS)])
+    assert result.exit_code == 2
+    assert "query column 8: expected NEAR/<number of words>" in result.stderr
+    assert result.stderr.splitlines()[-1] == "         ^"
+
+
+def test_rules_test_bad_since_exits_2() -> None:
+    result = runner.invoke(app, ["rules", "test", "Lavrov", "--path", str(SEEDS), "--since", "yesterday"])
+    assert result.exit_code == 2 and "--since" in result.stderr
+
+
+def test_alerts_list_and_retry_resend_dead_letters(tmp_path: Path, config: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'monitor.db'}")
+    create_outbox_tables(engine)
+    rules = {r.name: r for r in parse_rules('[[rule]]\nname = "r"\nquery = "Lavrov"\nchannels = ["slack"]\n')}
+    match = Match(rule="r", article_key="rferl.org:1", url="https://www.rferl.org/a/1.html", headline="Lavrov",
+                  site="rferl.org", published=None, terms=(), snippet="Lavrov")
+    (item,) = enqueue_matches(engine, [match], rules, story_key="s1", now=datetime(2026, 1, 1, tzinfo=UTC))
+    mark_failed(engine, item.id, "slack: HTTP 500", None)
+
+    listed = runner.invoke(app, ["alerts", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "slack: 1 dead" in listed.stdout
+    assert f"#{item.id} dead slack new rule=r story=s1" in listed.stdout and "HTTP 500" in listed.stdout
+
+    with SlackSink(tmp_path / "slack.jsonl") as sink:
+        monkeypatch.setenv("TEST_CLI_SLACK_HOOK", sink.url)
+        retried = runner.invoke(app, ["alerts", "retry", "--send"])
+    assert retried.exit_code == 0, retried.output
+    assert "1 dead alert(s) queued again" in retried.stdout and "slack: 1 sent" in retried.stdout
+    assert len(sink.requests) == 1
+    assert [r.state for r in rows(engine)] == [OutboxState.SENT]
+    assert "slack: 1 sent" in runner.invoke(app, ["alerts", "list"]).stdout
+
+
+def test_alerts_list_rejects_unknown_state(config: Path) -> None:
+    result = runner.invoke(app, ["alerts", "list", "--state", "lost"])
+    assert result.exit_code == 2 and "expected one of" in result.stderr
