@@ -303,6 +303,10 @@ def test_canonical_url_names_the_same_article() -> None:
     # Fetched with a cache-buster: the page's canonical URL drops it.
     app_page = default_registry().parse(html_of(DARI_VIDEO_APP), url_of(DARI_VIDEO_APP) + "?nocache=1")
     assert app_page.url == url_of(DARI_VIDEO_APP)
+    # A canonical link to a third-party host is not believed.
+    foreign = html_of(VOA).replace("https://www.voanews.com/a/america-s", "https://mirror.example.net/a/america-s")
+    article = default_registry().parse(foreign, url_of(VOA) + "?utm_source=x")
+    assert article.url == url_of(VOA) and article.site == "voanews.com"  # tracking parameters dropped
 
 
 def test_authors_are_people_not_the_outlet() -> None:

@@ -31,6 +31,7 @@ from monitor.model import Article, Block, BlockKind, Image
 from monitor.render import block_from
 from monitor.sites._common import clean, has_class, json_ld, load_document, meta, parse_time, text_of
 from monitor.sites.base import Generation, SiteFamily
+from monitor.urls import canonical_url
 
 # --- hosts and URLs ----------------------------------------------------------------------------------------
 
@@ -555,7 +556,8 @@ def _canonical_url(doc: HtmlElement, url: str, ld: dict[str, object]) -> str:
     """The page's own URL for itself, when it names the same article on a Pangea site; else the URL we fetched.
 
     Cross-posted pages point ``rel=canonical`` at the sister site's copy (a Dari gallery at voaindonesia.com):
-    that is another article with another id, so the page's ``og:url`` wins then."""
+    that is another article with another id, so the page's ``og:url`` wins then. Without a usable one, the fetched
+    URL less its tracking parameters."""
     wanted = _article_id_of(url)
     candidates: list[str | None] = [el.get("href") for el in doc.iterfind(".//head/link[@rel='canonical']")]
     candidates += [meta(doc, "og:url"), _ld_str(ld, "url")]
@@ -563,17 +565,18 @@ def _canonical_url(doc: HtmlElement, url: str, ld: dict[str, object]) -> str:
         if not candidate:
             continue
         absolute = urljoin(url, candidate.strip())
-        if not _owned(absolute):
+        if not _owned(absolute, also=_host_of(url)):
             continue
         found = _article_id_of(absolute)
         if found and (wanted is None or found == wanted):
             return absolute
-    return url.strip()
+    return canonical_url(url)
 
 
-def _owned(url: str) -> bool:
+def _owned(url: str, also: str) -> bool:
+    """On the site we fetched from or on a built-in Pangea site (never a third-party host)."""
     host = _host_of(url)
-    return any(host == h or host.endswith("." + h) for h in PANGEA_HOSTS) or bool(_article_id_of(url))
+    return host == also or any(host == h or host.endswith("." + h) for h in PANGEA_HOSTS)
 
 
 def _utag_time(utag: dict[str, str]) -> datetime | None:
