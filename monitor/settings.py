@@ -81,6 +81,7 @@ class EmailChannel(_Section):
     password_env: str | None = "MONITOR_SMTP_PASSWORD"
     sender: str = "monitor@example.org"
     recipients: list[str] = Field(default_factory=list)
+    ca_file: Path | None = None  # extra CA bundle to trust (a private mail relay); the system's CAs otherwise
 
 
 class DeliverySettings(_Section):
