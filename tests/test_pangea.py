@@ -321,3 +321,10 @@ def test_media_player_renders_as_the_archive_shows_it() -> None:
     assert media == [
         "به اپلکیشن VOA+ بپیوندند\nplease wait\n\nNo media source currently available\n\n0:00 0:00:29 0:00"
     ]
+
+
+def test_loose_text_in_the_body_is_kept() -> None:
+    html = html_of(VOA).replace('<div class="wsw">', '<div class="wsw">Loose text <b>here</b>.<br>Second line', 1)
+    text = render_article(default_registry().parse(html, url_of(VOA)))
+    assert "2024.\nLoose text here.\nSecond line\n\nAfter a series of lower-paying jobs" in text
+    assert "AUBURN" not in text  # the dateline still stays out

@@ -309,6 +309,8 @@ class PangeaPage(Generation):
     def body_blocks(self, body: HtmlElement) -> list[Block]:
         """The body's children as blocks in page order; loose inline content between them forms its own block."""
         skip = self.region_skip(body)
+        if _loose_text(body):  # old articles: bare text and <br> in the body; one block keeps every word
+            return _blocks([block_from(BlockKind.PARAGRAPH, body, skip=skip)])
         blocks: list[Block] = []
         inline: list[HtmlElement] = []
 
@@ -404,6 +406,11 @@ _BODY_KINDS = {
     "figure": BlockKind.FIGURE,
     "table": BlockKind.PARAGRAPH, "pre": BlockKind.PARAGRAPH,
 }  # fmt: skip
+
+
+def _loose_text(body: HtmlElement) -> bool:
+    """Text that stands directly in the body, outside any child element."""
+    return bool((body.text or "").strip()) or any((child.tail or "").strip() for child in body)
 
 
 def _body_kind(el: HtmlElement, player_xpath: str) -> BlockKind | None:
