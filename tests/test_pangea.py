@@ -328,3 +328,35 @@ def test_loose_text_in_the_body_is_kept() -> None:
     text = render_article(default_registry().parse(html, url_of(VOA)))
     assert "2024.\nLoose text here.\nSecond line\n\nAfter a series of lower-paying jobs" in text
     assert "AUBURN" not in text  # the dateline still stays out
+
+
+BODY_CONSTRUCTS = {
+    "list": "<ul><li>First point</li><li>Second <em>point</em></li></ul>",
+    "nested-ordered-list": "<ol><li>One</li><li>Two<ul><li>nested</li></ul></li></ol>",
+    "quote": "<blockquote><p>Quoted words.</p></blockquote>",
+    "subheading": '<h2 class="wsw__h2">A subheading</h2>',
+    "strong-subheading": '<h4 class="wsw__h4"><strong>Strong head</strong></h4>',
+    "table": "<table><tr><td>a</td><td>b</td></tr></table>",
+    "youtube": '<div class="wsw__embed"><div class="mediaReplacer externalMedia">'
+    '<iframe src="https://www.youtube.com/embed/x"></iframe></div></div>',
+    "link-paragraph": '<p><a href="/a/1.html">Read more: something</a></p>',
+    "infographic": '<div class="wsw__embed"><div class="infgraphicsAttach"><p>Graphic text</p></div></div>',
+}
+
+
+@pytest.mark.parametrize("construct", BODY_CONSTRUCTS.values(), ids=BODY_CONSTRUCTS.keys())
+def test_body_constructs_render_as_the_reference_producer_renders_them(construct: str) -> None:
+    html2text = pytest.importorskip("resiliparse.extract.html2text")
+    from resiliparse.parse.html import HTMLTree
+
+    html = html_of(VOA).replace("<p>Slemp expected", construct + "<p>Slemp expected", 1)
+    reference = html2text.extract_plain_text(
+        HTMLTree.parse(html), main_content=True, skip_elements=[".responsive-indicator"]
+    ).strip()
+    assert render_article(default_registry().parse(html, url_of(VOA))) == reference
+
+
+def test_blank_paragraph_leaves_no_blank_line() -> None:
+    # The reference producer would write a line holding only a no-break space, which FORMAT.md forbids.
+    html = html_of(VOA).replace("<p>Slemp expected", "<p>&nbsp;</p><p>Slemp expected", 1)
+    assert render_article(default_registry().parse(html, url_of(VOA))) == expected_of(VOA)
