@@ -360,3 +360,10 @@ def test_blank_paragraph_leaves_no_blank_line() -> None:
     # The reference producer would write a line holding only a no-break space, which FORMAT.md forbids.
     html = html_of(VOA).replace("<p>Slemp expected", "<p>&nbsp;</p><p>Slemp expected", 1)
     assert render_article(default_registry().parse(html, url_of(VOA))) == expected_of(VOA)
+
+
+def test_accessibility_heading_is_found_inside_a_wrapper() -> None:
+    html = (
+        html_of(VOA).replace("<section", '<div class="wrap"><section', 1).replace("</section>", "</section></div>", 1)
+    )
+    assert render_article(default_registry().parse(html, url_of(VOA))) == expected_of(VOA)

@@ -190,6 +190,7 @@ class PangeaPage(Generation):
     # Chrome, in page order. Queries start from ids (``id()`` is an index look-up) and stop at the first match:
     # a whole-page ``//div[class]`` scan costs more than parsing the rest of the page.
     ACCESSIBILITY = f"/html/body/section/div[{has_class('sr-only')}]/h2"
+    ACCESSIBILITY_ANYWHERE = f"/html/body/descendant::section[1]/div[{has_class('sr-only')}]/h2"
     BREAKING_BAR = f"/html/body/descendant::div[{has_class('c-hlights--breaking')}][1]"
     BREAKING_LABEL = f"descendant::span[{has_class('c-hlights__label')}][1]"
     CATEGORY = (
@@ -249,7 +250,7 @@ class PangeaPage(Generation):
 
     def chrome_blocks(self, doc: HtmlElement) -> list[Block]:
         blocks: list[Block] = []
-        heading = _first(doc, self.ACCESSIBILITY)
+        heading = _first(doc, self.ACCESSIBILITY) or _first(doc, self.ACCESSIBILITY_ANYWHERE)
         if heading is not None:
             blocks += _blocks([block_from(BlockKind.CHROME, heading)])
         bar = _first(doc, self.BREAKING_BAR)
