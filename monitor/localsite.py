@@ -41,6 +41,8 @@ from __future__ import annotations
 import email.utils
 import gzip
 import hashlib
+import logging
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -59,6 +61,8 @@ _TYPES = {
     ".png": "image/png",
 }
 _GZIP_MIN = 1024
+
+log = logging.getLogger("monitor.localsite")
 
 
 @dataclass
@@ -93,7 +97,7 @@ class LocalSite:
         self.log: list[LoggedRequest] = []
         self._faults: dict[tuple[str, str], Fault] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((bind, port), _handler_for(self))
+        self._server = _QuietServer((bind, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -106,7 +110,8 @@ class LocalSite:
 
     def start(self) -> LocalSite:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, name="localsite", daemon=True)
+            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                            name="localsite", daemon=True)
             self._thread.start()
         return self
 
@@ -191,6 +196,16 @@ class LocalSite:
         if target.suffix == ".gz" and target.with_suffix("").is_file():
             return host, target, gzip.compress(target.with_suffix("").read_bytes(), mtime=0)
         return host, None, None
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up (timeouts, closed keep-alive connections) are normal here, not tracebacks on stderr."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return
+        log.warning("localsite: error while serving %s", client_address, exc_info=True)
 
 
 def _content_type(path: Path, body: bytes) -> str:
