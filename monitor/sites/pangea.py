@@ -250,7 +250,9 @@ class PangeaPage(Generation):
 
     def chrome_blocks(self, doc: HtmlElement) -> list[Block]:
         blocks: list[Block] = []
-        heading = _first(doc, self.ACCESSIBILITY) or _first(doc, self.ACCESSIBILITY_ANYWHERE)
+        heading = _first(doc, self.ACCESSIBILITY)
+        if heading is None:
+            heading = _first(doc, self.ACCESSIBILITY_ANYWHERE)
         if heading is not None:
             blocks += _blocks([block_from(BlockKind.CHROME, heading)])
         bar = _first(doc, self.BREAKING_BAR)
