@@ -22,6 +22,7 @@ from monitor.errors import SourceError
 
 #: The sitemaps protocol's own limit on an unpacked file.
 MAX_UNPACKED = 50 * 1024 * 1024
+_TAGS = ("{*}urlset", "{*}sitemapindex", "{*}url", "{*}sitemap")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ def iter_sitemap(
     context = etree.iterparse(
         stream,
         events=("start", "end"),
+        tag=_TAGS,  # events only for these: the children of <url> are read from the element itself
         resolve_entities=False,
         huge_tree=False,
         no_network=True,
@@ -68,15 +70,11 @@ def iter_sitemap(
     try:
         for event, elem in context:
             if root is None:
-                root = elem
-                _check_root(elem, url)
+                root = elem.getparent() if elem.getparent() is not None else elem
+                _check_root(root, url)
+            if event != "end" or elem is root:
                 continue
-            if event != "end":
-                continue
-            name = _local(elem.tag)
-            if name not in ("url", "sitemap") or elem.getparent() is not root:
-                continue
-            entry = _entry(elem, name == "sitemap")
+            entry = _entry(elem, _local(elem.tag) == "sitemap")
             elem.clear()
             while elem.getprevious() is not None:  # drop what was read, keep memory flat
                 del root[0]
@@ -89,7 +87,10 @@ def iter_sitemap(
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise SourceError(f"broken gzip stream: {exc}", url=url) from None
     if root is None:
-        raise SourceError("sitemap answered with an empty body", url=url)
+        whole = getattr(context, "root", None)  # a document without a single sitemap element
+        if whole is None:
+            raise SourceError("sitemap answered with an empty body", url=url)
+        _check_root(whole, url)
 
 
 def _open(data: bytes | IO[bytes], url: str, max_unpacked: int) -> IO[bytes]:
@@ -133,19 +134,19 @@ def _check_root(elem: etree._Element, url: str) -> None:
 
 def _entry(elem: etree._Element, is_sitemap: bool) -> SitemapEntry | None:
     loc = lastmod = title = published = None
-    for child in elem.iter():
-        if child is elem:
+    for child in elem.iterdescendants():
+        tag = child.tag
+        if not isinstance(tag, str):
             continue
-        name = _local(child.tag)
-        text = (child.text or "").strip()
-        if name == "loc" and loc is None:
-            loc = text
+        name = tag[tag.rfind("}") + 1:]
+        if name == "loc":
+            loc = loc or (child.text or "").strip()
         elif name == "lastmod":
-            lastmod = text
+            lastmod = (child.text or "").strip()
         elif name == "title":
-            title = text
+            title = (child.text or "").strip()
         elif name == "publication_date":
-            published = text
+            published = (child.text or "").strip()
     if not loc:
         return None
     return SitemapEntry(loc, parse_date(lastmod), is_sitemap, title or None, parse_date(published))
