@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -370,3 +371,71 @@ def test_restart_between_sent_and_recorded_gives_at_most_one_duplicate(
     # The email twin carries the same Message-ID, so a mail client shows it once.
     assert len({parse_mail(m)["Message-ID"] for m in smtp.messages}) == 1
     assert {r.state for r in rows(engine)} == {OutboxState.SENT}
+
+
+# --- SMTP security: STARTTLS and implicit TLS, credentials from the environment --------------------------------
+
+
+class _Collect:
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        self.messages.append(envelope.original_content or envelope.content)  # type: ignore[attr-defined]
+        return "250 OK"
+
+
+def _authenticator(expected: tuple[str, str]) -> object:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def check(server: object, session: object, envelope: object, mechanism: str, auth_data: object) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and (
+            auth_data.login.decode(), auth_data.password.decode()) == expected
+        return AuthResult(success=ok, handled=False)
+
+    return check
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_email_over_starttls_and_tls_with_login_from_environment(
+        tmp_path: Path, engine: Engine, clock: Clock, rules: dict[str, Rule], security: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    trustme = pytest.importorskip("trustme")
+    from aiosmtpd.controller import Controller
+
+    from monitor.demo.sinks import _free_port
+
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    handler = _Collect()
+    port = _free_port()
+    options: dict[str, object] = {"authenticator": _authenticator(("analyst", "s3cret"))}
+    if security == "starttls":
+        options.update(tls_context=server_context, require_starttls=True, auth_require_tls=True)
+    else:
+        # aiosmtpd only counts STARTTLS as TLS when it decides whether to offer AUTH.
+        options.update(ssl_context=server_context, auth_require_tls=False)
+    controller = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=10, **options)
+    controller.start()
+    try:
+        monkeypatch.setenv("TEST_SMTP_USER", "analyst")
+        monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
+        channel = EmailChannel(type="email", host="127.0.0.1", port=port, security=security,  # type: ignore[arg-type]
+                               username_env="TEST_SMTP_USER", password_env="TEST_SMTP_PASSWORD",
+                               recipients=["analyst@example.org"], ca_file=ca_file)
+        enqueue_matches(engine, [make_match("with-updates")], {"with-updates": rules["with-updates"]},
+                        story_key="s", now=clock())
+        report = Deliverer(engine, {"email": EmailSender(channel, 5.0)}, settings(), clock).deliver()
+        assert report["email"].sent == 1, report["email"].errors
+        assert len(handler.messages) == 1
+        # A wrong password is refused, and that is permanent: no point retrying until someone fixes it.
+        monkeypatch.setenv("TEST_SMTP_PASSWORD", "wrong")
+        enqueue_matches(engine, [make_match("with-updates")], {"with-updates": rules["with-updates"]},
+                        story_key="s2", now=clock())
+        report = Deliverer(engine, {"email": EmailSender(channel, 5.0)}, settings(), clock).deliver()
+        assert report["email"].dead == 1 and "refused the login" in report["email"].errors[0]
+    finally:
+        controller.stop()

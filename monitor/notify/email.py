@@ -71,7 +71,7 @@ class EmailSender:
         message = build_email(content_of(item), channel.sender, channel.recipients, item)
         where = f"{channel.host}:{channel.port}"
         try:
-            context = ssl.create_default_context()
+            context = ssl.create_default_context(cafile=str(channel.ca_file) if channel.ca_file else None)
             smtp: smtplib.SMTP
             if channel.security == "tls":
                 smtp = smtplib.SMTP_SSL(channel.host, channel.port, timeout=self.timeout, context=context)
