@@ -216,6 +216,8 @@ class HttpClient:
                                   pool=s.total_timeout),
             follow_redirects=False,
             transport=transport,
+            # host_map targets are local snapshots: never send them through an HTTP(S)_PROXY from the environment.
+            mounts={f"all://{base.host}": None for base in self._host_map.values()},
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
         )
 

@@ -177,7 +177,7 @@ def test_faults_retry_after_hang_zombie_and_short_link(site: LocalSite) -> None:
 def test_localsite_basics(site: LocalSite) -> None:
     import httpx
 
-    with httpx.Client(base_url=site.base_url) as http:
+    with httpx.Client(base_url=site.base_url, trust_env=False) as http:
         feed = http.get("/api/zqtovekoir", headers={"Host": "www.slobodnaevropa.org"})
         assert feed.status_code == 200 and feed.headers["content-type"].startswith("application/rss+xml")
         again = http.get("/api/zqtovekoir", headers={"Host": "www.slobodnaevropa.org",
