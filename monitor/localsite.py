@@ -34,10 +34,14 @@ Test hooks (thread-safe, may be changed while the server runs):
   timeout is a hang), for the next ``times`` requests (None: all of them). ``path`` may include a query.
 - :meth:`LocalSite.redirect` ``(host, path, location, status=301)``: a redirect (``location`` absolute or relative).
 - :attr:`LocalSite.log`: every request with its arrival time (``time.monotonic()``), to prove pacing per host.
+
+From a shell: ``python -m monitor.localsite SNAPSHOT [--port N]`` serves until Ctrl-C and prints the
+``MONITOR_HTTP__HOST_MAP`` value to export.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import gzip
 import hashlib
@@ -302,6 +306,27 @@ def _handler_for(site: LocalSite) -> type[BaseHTTPRequestHandler]:
             return False
 
     return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m monitor.localsite SNAPSHOT [--port N]``: serve a snapshot until interrupted, printing the
+    host_map to export (``MONITOR_HTTP__HOST_MAP``)."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m monitor.localsite", description=main.__doc__)
+    parser.add_argument("snapshot", type=Path)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    with LocalSite(args.snapshot, port=args.port) as site:
+        print(f"serving {site.root} at {site.base_url}", flush=True)
+        print(f"MONITOR_HTTP__HOST_MAP='{json.dumps(site.host_map())}'", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
 
 
 __all__ = ["Fault", "LocalSite", "LoggedRequest"]
