@@ -230,6 +230,13 @@ feeds = ["https://rss.dw.com/xml/rss-en-zombie"]
     assert first.startswith("HTTP 200  ") and PANGEA_PAGE in first
     assert text.strip()
 
+    feed = runner.invoke(app, ["fetch", "https://rss.dw.com/xml/rss-ru-news"])
+    assert feed.exit_code == 0
+    assert feed.stdout.startswith("HTTP 200  ") and feed.stdout.count("\n") == 1  # not an article: status only
+
+    bad_date = runner.invoke(app, ["discover", "dw", "--since", "yesterday"])
+    assert bad_date.exit_code == 2 and "--since: 'yesterday' is not an ISO date" in bad_date.stderr
+
     missing = runner.invoke(app, ["fetch", "https://www.dw.com/en/gone/a-1"])
     assert missing.exit_code == 2
     assert missing.stderr.strip() == "monitor: error: HTTP 404 (https://www.dw.com/en/gone/a-1)"
