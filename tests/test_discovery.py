@@ -258,3 +258,21 @@ def test_source_validators_are_remembered_only_on_commit(client: HttpClient) -> 
         third = discover_source(client, source, since=since)
     assert third.entries == [] and third.unchanged == ["https://www.slobodnaevropa.org/api/zqtovekoir"]
     assert route.call_count == 3
+
+
+def test_sitemap_index_is_never_remembered_its_chunks_are(client: HttpClient) -> None:
+    index = (b"<sitemapindex xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+             b"<sitemap><loc>https://www.rferl.org/sitemap_8_news.xml.gz</loc></sitemap></sitemapindex>")
+    news = (SITEMAPS / "rferl/rferl_sitemap_8_news.xml").read_bytes()
+    source = SourceSettings(name="rferl", site="www.rferl.org", sitemaps=["https://www.rferl.org/sitemap.xml"])
+    with respx.mock(assert_all_called=False) as router:
+        router.get("https://www.rferl.org/robots.txt").respond(404)
+        router.get("https://www.rferl.org/sitemap.xml").respond(200, headers={"ETag": '"i"'}, content=index)
+        router.get("https://www.rferl.org/sitemap_8_news.xml.gz").respond(200, headers={"ETag": '"n"'},
+                                                                         content=news)
+        result = discover_source(client, source, since=datetime(2025, 1, 1, tzinfo=UTC))
+        result.commit(client)
+    assert len(result.entries) > 10
+    # The index's chunks (_latest, _news) change without the index changing: asking it "changed since?" would hide them.
+    assert client.validators.get("https://www.rferl.org/sitemap.xml") is None
+    assert client.validators.get("https://www.rferl.org/sitemap_8_news.xml.gz") is not None

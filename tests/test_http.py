@@ -138,8 +138,12 @@ def test_size_cap_counts_the_unpacked_stream(router: respx.MockRouter, clock: Ma
 
 def test_wrong_content_type_is_refused(router: respx.MockRouter, clock: ManualClock) -> None:
     router.get(PAGE).respond(200, headers={"content-type": "image/jpeg"}, content=b"\xff\xd8\xff")
-    with make_client(clock) as client, pytest.raises(ContentTypeError, match="image/jpeg"):
-        client.fetch(PAGE, expect="html")
+    with make_client(clock) as client:
+        with pytest.raises(ContentTypeError, match="expected an HTML page, got image/jpeg"):
+            client.fetch(PAGE, expect="html")
+        with pytest.raises(ContentTypeError, match="expected a feed or sitemap, got image/jpeg"):
+            client.fetch(PAGE, expect="xml")
+        assert client.fetch(PAGE, expect="any").content == b"\xff\xd8\xff"
 
 
 def test_gzip_and_brotli_bodies_are_unpacked(router: respx.MockRouter, clock: ManualClock) -> None:
