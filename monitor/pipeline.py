@@ -1,0 +1,208 @@
+"""Wiring the stages for one page and for a list of candidate URLs: parse, render, dedupe, archive, record.
+
+:func:`ingest_page` is the one place that decides whether a page is a new article, a new revision of a known one,
+or nothing new. The decision is made by the database's unique keys (article key; revision number and text hash per
+article; file path), so two processes racing over the same pages record each article once, and a crash at any
+point repeats nothing already recorded: files go in place first, the row is committed after, and a file whose row
+never came is adopted by the next attempt (see :mod:`monitor.archive`).
+
+:func:`ingest_urls` fetches candidate URLs through an injected fetch function (:func:`http_fetcher` wraps the
+monitor's HTTP client) and ingests each; a bad page or a failed fetch is logged and skipped, while storage trouble
+(:class:`StoreError`, :class:`ArchiveError`) stops the run: it would fail the same way for every page.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Literal
+
+from monitor.archive import Archive, ArchiveConflict, content_hash, folder_for, text_name
+from monitor.dedupe import signature, story_text
+from monitor.errors import ArchiveError, FetchError, MonitorError, ParseError, StoreError
+from monitor.model import Article
+from monitor.render import render_article
+from monitor.sites import SiteRegistry
+from monitor.store import CONFLICT, NewRevision, Store, StoredArticle, StoredRevision
+from monitor.urls import canonical_url, file_hash
+
+if TYPE_CHECKING:
+    from monitor.http import HttpClient
+
+log = logging.getLogger("monitor.pipeline")
+
+Status = Literal["new", "revised", "seen"]
+_ATTEMPTS = 8
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What one page turned out to be. ``revision`` is the one recorded (new/revised) or matched (seen)."""
+
+    status: Status
+    article: Article
+    stored: StoredArticle
+    revision: StoredRevision | None
+    text: str
+
+    @property
+    def is_update(self) -> bool:
+        return self.status == "revised"
+
+    @property
+    def story_key(self) -> str:
+        """The story for alerting once per story: the key of the article that opened it."""
+        return self.stored.story_key or self.stored.key
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A fetched page: the URL asked for, where it ended, and its decoded HTML."""
+
+    url: str
+    final_url: str
+    html: str
+    status: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    url: str
+    error: MonitorError
+
+
+Fetch = Callable[[str], Page]
+
+
+def ingest_page(store: Store, archive: Archive, registry: SiteRegistry, html: str, url: str,
+                fetched_at: datetime | None = None, *, extra_urls: Iterable[str] = ()) -> IngestResult:
+    """Parse one page and record what is new in it. Raises ParseError for a page that is no article."""
+    fetched_at = (fetched_at or datetime.now(UTC)).astimezone(UTC)
+    article = registry.parse(html, url)
+    text = render_article(article)
+    digest = content_hash(text)
+    urls = [canonical_url(u) for u in (url, article.url, *extra_urls) if u]
+    # Stored as decoded text with a BOM, so a reparse reads exactly what the parser read, whatever charset the
+    # server declared in a header that is not kept.
+    raw = _UTF8_BOM + html.encode("utf-8")
+    return _record(store, archive, article, text, digest, raw, urls, fetched_at, origin="fetch")
+
+
+def _record(store: Store, archive: Archive, article: Article, text: str, digest: str, raw: bytes | None,
+            urls: list[str], fetched_at: datetime, *, origin: str, raw_path: str | None = None) -> IngestResult:
+    for _ in range(_ATTEMPTS):
+        stored = store.article(article.key)
+        if stored is not None:
+            known = store.revision_hashes(stored.pk)
+            if digest in known:
+                store.touch(stored.pk, urls, fetched_at)
+                match = next(r for r in store.revisions(stored.key) if r.content_hash == digest)
+                return IngestResult("seen", article, stored, match, text)
+            number, url_hash, folder = stored.revision_count, stored.url_hash, stored.folder
+        else:
+            number = 0
+            canonical = canonical_url(article.url)
+            url_hash = file_hash(canonical)
+            folder = folder_for(article.site, article.published or fetched_at)
+        path = f"{folder}/{text_name(number, url_hash)}"
+        try:
+            put = archive.put(path, text, raw, claimed=store.path_claimed)
+        except ArchiveConflict:
+            continue
+        new = NewRevision(number=number, content_hash=digest, size=len(text.encode("utf-8")), text_path=path,
+                          raw_path=put.raw_path or raw_path, fetched_at=fetched_at, origin=origin)
+        if stored is None:
+            outcome = store.add_article(article, canonical=canonical, url_hash=url_hash, folder=folder, revision=new,
+                                        urls=urls, signature=signature(story_text(article), store.story_threshold))
+        else:
+            outcome = store.add_revision(stored, article, new, urls)
+        if outcome == CONFLICT:
+            continue  # another writer got there first: look again (its file has the same name and text, or not)
+        assert isinstance(outcome, StoredArticle)
+        recorded = StoredRevision(article_key=outcome.key, number=number, content_hash=digest, size=new.size,
+                                  text_path=path, raw_path=new.raw_path, template=article.template, origin=origin,
+                                  fetched_at=fetched_at, stored_at=datetime.now(UTC))
+        status: Status = "new" if stored is None else "revised"
+        log.info("%s %s revision %d %s", status, article.key, number, path)
+        return IngestResult(status, article, outcome, recorded, text)
+    raise StoreError(f"{article.url}: could not settle article {article.key} after {_ATTEMPTS} concurrent attempts")
+
+
+def reparse_article(store: Store, archive: Archive, registry: SiteRegistry,
+                    stored: StoredArticle) -> IngestResult | None:
+    """Re-render the latest stored raw HTML of an article with the current parsers; a revision only if it changed."""
+    from monitor.decoding import decode_html
+
+    revisions = [r for r in store.revisions(stored.key) if r.raw_path]
+    if not revisions:
+        return None
+    latest = revisions[-1]
+    assert latest.raw_path is not None
+    html = decode_html(archive.read_raw(latest.raw_path), None, where=archive.path(latest.raw_path).as_posix())
+    article = registry.parse(html, stored.canonical_url)
+    text = render_article(article)
+    # The raw HTML is shared with the revision it came from: no copy, and its path stays valid.
+    return _record(store, archive, article, text, content_hash(text), None, [], latest.fetched_at,
+                   origin="reparse", raw_path=latest.raw_path)
+
+
+# --- fetching candidates --------------------------------------------------------------------------------------------
+
+
+def http_fetcher(client: HttpClient) -> Fetch:
+    """A fetch function over the monitor's polite HTTP client (HTML only)."""
+
+    def fetch(url: str) -> Page:
+        fetched = client.fetch(url, expect="html")
+        return Page(url=url, final_url=fetched.final_url, html=fetched.text(), status=fetched.status)
+
+    return fetch
+
+
+def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: Iterable[str], fetch: Fetch, *,
+                skip_seen: bool = True, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                ) -> Iterator[IngestResult | Failure]:
+    """Fetch and ingest candidate URLs one by one, yielding each outcome.
+
+    ``skip_seen`` leaves out URLs already recorded for an article (no request is made). Fetch and parse failures
+    are logged in the fetch log and yielded as :class:`Failure`; storage failures propagate.
+    """
+    for url in urls:
+        url = url.strip()
+        if not url:
+            continue
+        canonical = canonical_url(url)
+        if skip_seen and store.seen_url(canonical) is not None:
+            continue
+        started = time.monotonic()
+        at = clock()
+        try:
+            page = fetch(url)
+            result = ingest_page(store, archive, registry, page.html, page.final_url, at, extra_urls=[url])
+        except (StoreError, ArchiveError):
+            raise
+        except (FetchError, ParseError) as exc:
+            status = exc.status if isinstance(exc, FetchError) else None
+            store.log_fetch(url, at, "failed", status=status, error=str(exc), duration_ms=_ms(started))
+            log.warning("skipped %s: %s", url, exc)
+            yield Failure(url, exc)
+            continue
+        except MonitorError as exc:
+            store.log_fetch(url, at, "failed", error=str(exc), duration_ms=_ms(started))
+            yield Failure(url, exc)
+            continue
+        store.log_fetch(url, at, result.status, status=page.status, article_key=result.article.key,
+                        duration_ms=_ms(started))
+        yield result
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+__all__ = ["Failure", "Fetch", "IngestResult", "Page", "http_fetcher", "ingest_page", "ingest_urls",
+           "reparse_article"]

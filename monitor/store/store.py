@@ -1,0 +1,438 @@
+"""The store's operations: short transactions over the tables, with "new" decided by unique constraints.
+
+Callers (the pipeline, the archive check, the CLI) never write SQL: they call these methods. Database trouble
+(locked, down, refused) comes out as :class:`~monitor.errors.StoreError` with the database named (no password);
+a lost race on a unique key comes out as a :data:`CONFLICT` answer the caller settles by looking again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import Table, and_, delete, func, or_, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlmodel import Session, col, select
+
+from monitor.dedupe import Signature
+from monitor.errors import StoreError
+from monitor.http import Validators
+from monitor.model import Article
+from monitor.settings import StorageSettings
+from monitor.store import migrate
+from monitor.store.engine import database_url, describe, make_engine
+from monitor.store.tables import ArticleRow, ArticleUrl, FeedState, FetchLog, Revision, Source, Story, StoryBand
+
+CONFLICT: Literal["conflict"] = "conflict"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    pk: int
+    key: str
+    site: str
+    article_id: str
+    canonical_url: str
+    url_hash: str
+    folder: str
+    headline: str
+    language: str | None
+    published: datetime | None
+    first_seen: datetime
+    last_seen: datetime
+    revision_count: int
+    story_key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRevision:
+    article_key: str
+    number: int
+    content_hash: str
+    size: int
+    text_path: str
+    raw_path: str | None
+    template: str
+    origin: str
+    fetched_at: datetime
+    stored_at: datetime
+
+    @property
+    def is_update(self) -> bool:
+        return self.number > 0
+
+
+@dataclass(frozen=True, slots=True)
+class NewRevision:
+    """Everything the store records for one archived text (its files are already in place)."""
+
+    number: int
+    content_hash: str
+    size: int
+    text_path: str
+    raw_path: str | None
+    fetched_at: datetime
+    origin: str = "fetch"
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _must(value: datetime | None) -> datetime:
+    out = _utc(value)
+    assert out is not None
+    return out
+
+
+class Store:
+    """The monitor's database. Thread-safe (one engine, a session per call)."""
+
+    def __init__(self, engine: Engine, *, story_threshold: float = 0.8) -> None:
+        self.engine = engine
+        self.story_threshold = story_threshold
+        self.where = describe(engine.url)
+        self._dialect = engine.dialect.name
+
+    @classmethod
+    def open(cls, settings: StorageSettings, *, upgrade: bool = True) -> Store:
+        """Connect to the configured database and bring its schema up to date (or check it, ``upgrade=False``)."""
+        if not settings.url:  # the default SQLite file lives under the archive root
+            try:
+                Path(settings.archive_root).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"archive root {settings.archive_root}: cannot create: {exc.strerror or exc}") from None
+        engine = make_engine(database_url(settings))
+        if upgrade:
+            migrate.upgrade(engine)
+        else:
+            migrate.check(engine)
+        return cls(engine, story_threshold=settings.story_threshold)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- plumbing ---------------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _session(self, what: str) -> Iterator[Session]:
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                yield session
+        except IntegrityError:
+            raise
+        except (OperationalError, DBAPIError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise StoreError(f"database {self.where}: {what}: {reason}") from None
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database {self.where}: {what}: {exc}") from None
+
+    def _insert(self, table: Any) -> Any:
+        return (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
+
+    def _insert_ignore(self, session: Session, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
+        if rows:
+            session.execute(self._insert(table).values(rows).on_conflict_do_nothing(index_elements=keys))
+
+    # --- lookups ----------------------------------------------------------------------------------------------------
+
+    def seen_url(self, canonical: str) -> str | None:
+        """The key of the article a canonical URL belongs to, or None: the "have we seen this URL" check."""
+        with self._session("look up a URL") as session:
+            row = session.exec(
+                select(ArticleRow.key).join(ArticleUrl, col(ArticleUrl.article_pk) == col(ArticleRow.id))
+                .where(col(ArticleUrl.url) == canonical)
+            ).first()
+            return row
+
+    def article(self, key: str) -> StoredArticle | None:
+        with self._session("read an article") as session:
+            row = session.exec(
+                select(ArticleRow, Story.key).outerjoin(Story, col(Story.id) == col(ArticleRow.story_id))
+                .where(col(ArticleRow.key) == key)
+            ).first()
+            return _stored(*row) if row else None
+
+    def revision_hashes(self, article_pk: int) -> dict[str, int]:
+        with self._session("read revisions") as session:
+            return {h: n for h, n in session.exec(
+                select(Revision.content_hash, Revision.number).where(col(Revision.article_pk) == article_pk)).all()}
+
+    def revisions(self, key: str) -> list[StoredRevision]:
+        with self._session("read revisions") as session:
+            return [_revision(key, r) for r in session.exec(
+                select(Revision).join(ArticleRow, col(ArticleRow.id) == col(Revision.article_pk))
+                .where(col(ArticleRow.key) == key).order_by(col(Revision.number))).all()]
+
+    def path_claimed(self, text_path: str) -> bool:
+        """Whether a revision row names this archive file (a file nobody names is a crash leftover)."""
+        with self._session("look up an archive file") as session:
+            return session.exec(select(Revision.id).where(col(Revision.text_path) == text_path)).first() is not None
+
+    def iter_revisions(self, batch: int = 1000) -> Iterator[StoredRevision]:
+        """Every revision, streamed in primary-key order."""
+        last = 0
+        while True:
+            with self._session("read revisions") as session:
+                rows = session.exec(
+                    select(Revision, ArticleRow.key).join(ArticleRow, col(ArticleRow.id) == col(Revision.article_pk))
+                    .where(col(Revision.id) > last).order_by(col(Revision.id)).limit(batch)).all()
+            if not rows:
+                return
+            for revision, key in rows:
+                yield _revision(key, revision)
+            last = rows[-1][0].id or last
+
+    def iter_articles(self, *, site: str | None = None, since: datetime | None = None,
+                      batch: int = 500) -> Iterator[StoredArticle]:
+        """Articles in first-seen order, optionally of one site and published (or first seen) since a time."""
+        last = 0
+        while True:
+            with self._session("read articles") as session:
+                stmt = (select(ArticleRow, Story.key).outerjoin(Story, col(Story.id) == col(ArticleRow.story_id))
+                        .where(col(ArticleRow.id) > last))
+                if site:
+                    stmt = stmt.where(col(ArticleRow.site) == site)
+                if since:
+                    undated = and_(col(ArticleRow.published).is_(None), col(ArticleRow.first_seen) >= since)
+                    stmt = stmt.where(or_(col(ArticleRow.published) >= since, undated))
+                rows = session.exec(stmt.order_by(col(ArticleRow.id)).limit(batch)).all()
+            if not rows:
+                return
+            for row, story in rows:
+                yield _stored(row, story)
+            last = rows[-1][0].id or last
+
+    def urls_of(self, article_pk: int) -> list[str]:
+        with self._session("read URLs") as session:
+            return list(session.exec(select(ArticleUrl.url).where(col(ArticleUrl.article_pk) == article_pk)
+                                     .order_by(col(ArticleUrl.first_seen), col(ArticleUrl.url))).all())
+
+    def counts(self) -> dict[str, int]:
+        with self._session("count rows") as session:
+            return {
+                "articles": session.exec(select(func.count()).select_from(ArticleRow)).one(),
+                "revisions": session.exec(select(func.count()).select_from(Revision)).one(),
+                "stories": session.exec(select(func.count()).select_from(Story)).one(),
+                "urls": session.exec(select(func.count()).select_from(ArticleUrl)).one(),
+            }
+
+    # --- writes -----------------------------------------------------------------------------------------------------
+
+    def add_article(self, article: Article, *, canonical: str, url_hash: str, folder: str, revision: NewRevision,
+                    urls: Iterable[str], signature: Signature | None) -> StoredArticle | Literal["conflict"]:
+        """Record a new article with its first revision, its URLs and its story, in one transaction.
+
+        CONFLICT when another writer recorded the same article (or file) first.
+        """
+        now = datetime.now(UTC)
+        try:
+            with self._session("record a new article") as session:
+                source_pk = self._source(session, article, now)
+                row = ArticleRow(
+                    key=article.key, source_id=source_pk, site=article.site, article_id=article.article_id,
+                    family=article.family, template=article.template, canonical_url=canonical, url_hash=url_hash,
+                    language=article.language, headline=article.headline, published=article.published,
+                    modified=article.modified, authors=json.dumps(article.authors, ensure_ascii=False),
+                    section=article.section, folder=folder, first_seen=revision.fetched_at,
+                    last_seen=revision.fetched_at, revision_count=1,
+                    signature=signature.values if signature else None,
+                )
+                session.add(row)
+                session.flush()
+                assert row.id is not None
+                story_key = self._link_story(session, row, signature, now)
+                session.add(_revision_row(row.id, revision, article.template, now))
+                self._add_urls(session, row.id, urls, revision.fetched_at)
+                session.commit()
+                return _stored(row, story_key)
+        except IntegrityError:
+            return CONFLICT
+
+    def add_revision(self, stored: StoredArticle, article: Article, revision: NewRevision,
+                     urls: Iterable[str]) -> StoredArticle | Literal["conflict"]:
+        """Record a changed text of a known article as revision ``revision.number`` (= its revision count).
+
+        CONFLICT when another writer added a revision first (the count moved) or recorded the same text.
+        """
+        now = datetime.now(UTC)
+        try:
+            with self._session("record a revision") as session:
+                moved = session.execute(
+                    update(ArticleRow).where(col(ArticleRow.id) == stored.pk,
+                                             col(ArticleRow.revision_count) == revision.number)
+                    .values(revision_count=revision.number + 1, headline=article.headline,
+                            modified=article.modified, last_seen=revision.fetched_at, template=article.template)
+                )
+                if moved.rowcount != 1:  # type: ignore[attr-defined]
+                    session.rollback()
+                    return CONFLICT
+                session.add(_revision_row(stored.pk, revision, article.template, now))
+                self._add_urls(session, stored.pk, urls, revision.fetched_at)
+                session.commit()
+        except IntegrityError:
+            return CONFLICT
+        fresh = self.article(stored.key)
+        assert fresh is not None
+        return fresh
+
+    def touch(self, article_pk: int, urls: Iterable[str], at: datetime) -> None:
+        """A known text was fetched again: remember the URL it came by and when."""
+        with self._session("record a visit") as session:
+            session.execute(update(ArticleRow).where(col(ArticleRow.id) == article_pk,
+                                                     col(ArticleRow.last_seen) < at).values(last_seen=at))
+            self._add_urls(session, article_pk, urls, at)
+            session.commit()
+
+    def _source(self, session: Session, article: Article, now: datetime) -> int:
+        self._insert_ignore(session, Source.__table__, [  # type: ignore[attr-defined]
+            {"site": article.site, "family": article.family, "created_at": now}], ["site"])
+        pk = session.exec(select(Source.id).where(col(Source.site) == article.site)).one()
+        assert pk is not None
+        return pk
+
+    def _add_urls(self, session: Session, article_pk: int, urls: Iterable[str], at: datetime) -> None:
+        rows = [{"url": u, "article_pk": article_pk, "first_seen": at} for u in dict.fromkeys(urls) if u]
+        self._insert_ignore(session, ArticleUrl.__table__, rows, ["url"])  # type: ignore[attr-defined]
+
+    def _link_story(self, session: Session, row: ArticleRow, signature: Signature | None, now: datetime) -> str:
+        """Join the story of the most similar stored article above the threshold, or open a story of its own."""
+        assert row.id is not None
+        best: tuple[float, int] | None = None
+        if signature is not None:
+            candidates = session.exec(
+                select(ArticleRow.signature, ArticleRow.story_id).where(
+                    col(ArticleRow.id).in_(
+                        select(StoryBand.article_pk).where(tuple_(col(StoryBand.band), col(StoryBand.hash))
+                                                           .in_(list(signature.bands)))
+                    ),
+                    col(ArticleRow.id) != row.id,
+                    col(ArticleRow.story_id).is_not(None),
+                )
+            ).all()
+            for values, story_id in candidates:
+                if values is None or story_id is None:
+                    continue
+                score = signature.similarity(values)
+                if score >= self.story_threshold and (best is None or score > best[0]):
+                    best = (score, story_id)
+            session.add_all([StoryBand(article_pk=row.id, band=b, hash=h) for b, h in signature.bands])
+        if best is not None:
+            story_id = best[1]
+            key = session.exec(select(Story.key).where(col(Story.id) == story_id)).one()
+        else:
+            story = Story(key=row.key, created_at=now)
+            session.add(story)
+            session.flush()
+            assert story.id is not None
+            story_id, key = story.id, story.key
+        row.story_id = story_id
+        return key
+
+    # --- feeds and fetches --------------------------------------------------------------------------------------------
+
+    def validators(self) -> DatabaseValidators:
+        """The HTTP client's conditional-GET state, kept in ``feed_state``."""
+        return DatabaseValidators(self)
+
+    def get_validators(self, url: str) -> Validators | None:
+        with self._session("read feed state") as session:
+            row = session.get(FeedState, url)
+            if row is None or not (row.etag or row.last_modified):
+                return None
+            return Validators(row.etag, row.last_modified)
+
+    def put_validators(self, url: str, validators: Validators) -> None:
+        self._upsert_feed(url, {"etag": validators.etag, "last_modified": validators.last_modified})
+
+    def feed_succeeded(self, url: str, at: datetime) -> None:
+        self._upsert_feed(url, {"last_success": at, "consecutive_failures": 0, "last_error": None})
+
+    def feed_failed(self, url: str, at: datetime, error: str) -> int:
+        """Count a failure; returns the number of consecutive failures."""
+        with self._session("record a feed failure") as session:
+            stmt = self._insert(FeedState.__table__).values(  # type: ignore[attr-defined]
+                url=url, last_failure=at, consecutive_failures=1, last_error=error[:2000])
+            stmt = stmt.on_conflict_do_update(index_elements=["url"], set_={
+                "last_failure": at, "last_error": error[:2000],
+                "consecutive_failures": FeedState.__table__.c.consecutive_failures + 1})  # type: ignore[attr-defined]
+            session.execute(stmt)
+            session.commit()
+            row = session.get(FeedState, url)
+            return row.consecutive_failures if row else 1
+
+    def feed_state(self, url: str) -> FeedState | None:
+        with self._session("read feed state") as session:
+            return session.get(FeedState, url)
+
+    def _upsert_feed(self, url: str, values: dict[str, Any]) -> None:
+        with self._session("write feed state") as session:
+            stmt = self._insert(FeedState.__table__).values(url=url, **values)  # type: ignore[attr-defined]
+            session.execute(stmt.on_conflict_do_update(index_elements=["url"], set_=values))
+            session.commit()
+
+    def log_fetch(self, url: str, at: datetime, outcome: str, *, status: int | None = None, error: str | None = None,
+                  article_key: str | None = None, duration_ms: int | None = None) -> None:
+        with self._session("write the fetch log") as session:
+            session.add(FetchLog(url=url, fetched_at=at, outcome=outcome, status=status,
+                                 error=error[:2000] if error else None, article_key=article_key,
+                                 duration_ms=duration_ms))
+            session.commit()
+
+    def prune_fetch_log(self, before: datetime) -> int:
+        with self._session("prune the fetch log") as session:
+            result = session.execute(delete(FetchLog).where(col(FetchLog.fetched_at) < before))
+            session.commit()
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class DatabaseValidators:
+    """:class:`monitor.http.ValidatorStore` on the ``feed_state`` table."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def get(self, url: str) -> Validators | None:
+        return self._store.get_validators(url)
+
+    def put(self, url: str, validators: Validators) -> None:
+        self._store.put_validators(url, validators)
+
+
+def _revision_row(article_pk: int, revision: NewRevision, template: str, now: datetime) -> Revision:
+    return Revision(article_pk=article_pk, number=revision.number, content_hash=revision.content_hash,
+                    size=revision.size, text_path=revision.text_path, raw_path=revision.raw_path, template=template,
+                    origin=revision.origin, fetched_at=revision.fetched_at, stored_at=now)
+
+
+def _stored(row: ArticleRow, story_key: str | None) -> StoredArticle:
+    assert row.id is not None
+    return StoredArticle(
+        pk=row.id, key=row.key, site=row.site, article_id=row.article_id, canonical_url=row.canonical_url,
+        url_hash=row.url_hash, folder=row.folder, headline=row.headline, language=row.language,
+        published=_utc(row.published), first_seen=_must(row.first_seen), last_seen=_must(row.last_seen),
+        revision_count=row.revision_count, story_key=story_key,
+    )
+
+
+def _revision(key: str, row: Revision) -> StoredRevision:
+    return StoredRevision(
+        article_key=key, number=row.number, content_hash=row.content_hash, size=row.size, text_path=row.text_path,
+        raw_path=row.raw_path, template=row.template, origin=row.origin, fetched_at=_must(row.fetched_at),
+        stored_at=_must(row.stored_at),
+    )
