@@ -276,3 +276,19 @@ def test_sitemap_index_is_never_remembered_its_chunks_are(client: HttpClient) ->
     # The index's chunks (_latest, _news) change without the index changing: asking it "changed since?" would hide them.
     assert client.validators.get("https://www.rferl.org/sitemap.xml") is None
     assert client.validators.get("https://www.rferl.org/sitemap_8_news.xml.gz") is not None
+
+
+def test_shipped_config_watches_rferl_and_dw_english() -> None:
+    from monitor.settings import DEFAULT_CONFIG, load_settings
+    from monitor.sites import default_registry
+
+    settings = load_settings(DEFAULT_CONFIG)
+    registry = default_registry(settings.pangea_hosts)
+    names = {source.name: source for source in settings.sources}
+    assert {"rferl", "dw-en"} <= set(names)
+    assert "https://rss.dw.com/xml/rss-en-all" in names["dw-en"].feeds
+    assert "@" in settings.http.contact
+    for source in settings.sources:
+        assert source.feeds or source.sitemaps
+        for url in [*source.sitemaps, *source.sections]:
+            registry.family_for(url)  # every sitemap and section page belongs to a known site family
