@@ -33,6 +33,7 @@ _SHORT_LINK_PATH = re.compile(r"^/p/[A-Za-z0-9]+/?$")
 _PANGEA_AMP = re.compile(r"^/amp/(?P<rest>.+/\d+\.html)$")
 # Characters left as they are in a path and a query value; everything else is percent-encoded (UTF-8).
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
+_QUERY_SAFE = "/:@!$'()*,;-._~"  # not & = + : they would change what a decoded value means
 
 
 def canonical_url(url: str) -> str:
@@ -66,7 +67,7 @@ def canonical_url(url: str) -> str:
         for key, value in parse_qsl(parts.query, keep_blank_values=True)
         if key.lower() not in TRACKING_PARAMS and not key.lower().startswith(TRACKING_PREFIXES)
     ]
-    return urlunsplit(("https", netloc, path, urlencode(query, quote_via=quote, safe=_PATH_SAFE), ""))
+    return urlunsplit(("https", netloc, path, urlencode(query, quote_via=quote, safe=_QUERY_SAFE), ""))
 
 
 def is_short_link(url: str) -> bool:

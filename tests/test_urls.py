@@ -35,6 +35,7 @@ from monitor.urls import article_key, canonical_url, file_hash, is_short_link, r
          "https://learningenglish.voanews.com/a/x/7998765.html"),
         ("  https://www.dw.com/en/x/a-1\n", "https://www.dw.com/en/x/a-1"),
         ("https://p.dw.com/p/3AbCd", "https://p.dw.com/p/3AbCd"),
+        ("https://www.rferl.org/s?k=a%26b%3Dc&utm_campaign=x&p=%D0%B0+b", "https://www.rferl.org/s?k=a%26b%3Dc&p=%D0%B0%20b"),
     ],
 )
 def test_canonical_url(url: str, canonical: str) -> None:
