@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
 from monitor.cli import app
@@ -14,7 +13,8 @@ from monitor.demo.sinks import SlackSink
 from monitor.model import Match
 from monitor.notify import enqueue_matches
 from monitor.rules import parse_rules
-from monitor.store.outbox import OutboxState, create_outbox_tables, mark_failed, rows
+from monitor.store import make_engine, migrate
+from monitor.store.outbox import OutboxState, mark_failed, rows
 
 SEEDS = Path(__file__).parent / "fixtures" / "seeds"
 runner = CliRunner()
@@ -80,8 +80,8 @@ def test_rules_test_bad_since_exits_2() -> None:
 
 def test_alerts_list_and_retry_resend_dead_letters(tmp_path: Path, config: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'monitor.db'}")
-    create_outbox_tables(engine)
+    engine = make_engine(f"sqlite:///{tmp_path / 'monitor.db'}")
+    migrate.upgrade(engine)  # the store's migrations create the outbox with every other table
     rules = {r.name: r for r in parse_rules('[[rule]]\nname = "r"\nquery = "Lavrov"\nchannels = ["slack"]\n')}
     match = Match(rule="r", article_key="rferl.org:1", url="https://www.rferl.org/a/1.html", headline="Lavrov",
                   site="rferl.org", published=None, terms=(), snippet="Lavrov")
@@ -106,3 +106,32 @@ def test_alerts_list_and_retry_resend_dead_letters(tmp_path: Path, config: Path,
 def test_alerts_list_rejects_unknown_state(config: Path) -> None:
     result = runner.invoke(app, ["alerts", "list", "--state", "lost"])
     assert result.exit_code == 2 and "expected one of" in result.stderr
+
+
+def test_rules_test_searches_the_database_archive(tmp_path: Path, config: Path) -> None:
+    from monitor.model import Article
+    from monitor.settings import StorageSettings
+    from monitor.store import NewRevision, Store
+
+    archive = tmp_path / "archive"
+    text = (SEEDS / "000_6f1a1f6774c517d9.txt").read_text(encoding="utf-8")
+    (archive / "rferl.org").mkdir(parents=True)
+    (archive / "rferl.org" / "a.txt").write_text(text, encoding="utf-8")
+    store = Store.open(StorageSettings(url=f"sqlite:///{tmp_path / 'monitor.db'}", archive_root=archive))
+    published = datetime(2017, 12, 7, 18, 0, tzinfo=UTC)
+    article = Article(url="https://www.rferl.org/a/x/28902747.html", site="rferl.org", family="pangea",
+                      template="pangea.article", article_id="28902747", language="en",
+                      headline="Tillerson, Lavrov End Vienna Talks With No Apparent Breakthroughs", published=published)
+    stored = store.add_article(article, canonical=article.url, url_hash="0" * 16, folder="rferl.org",
+                               revision=NewRevision(0, "h" * 64, len(text), "rferl.org/a.txt", None, published),
+                               urls=[article.url], signature=None)
+    assert stored != "conflict"
+    store.close()
+
+    result = runner.invoke(app, ["rules", "test", "title:Lavrov AND Ukrain*"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Tillerson, Lavrov End Vienna Talks With No Apparent Breakthroughs\n"
+                                    "  https://www.rferl.org/a/x/28902747.html  2017-12-07 18:00 UTC")
+    assert "[Ukraine]" in result.stdout
+    later = runner.invoke(app, ["rules", "test", "Lavrov", "--since", "2020-01-01"])
+    assert "0 match(es) in 0 article(s)" in later.stderr

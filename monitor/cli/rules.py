@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from monitor.cli._app import app, fail
@@ -100,36 +99,36 @@ def _files(root: Path, since: datetime | None) -> Iterator[_ArchivedText]:
 
 
 def _database(settings: Settings, since: datetime | None) -> Iterator[_ArchivedText]:
-    """The latest text of every stored article (the store's tables), newest first."""
-    from sqlmodel import Session, col, select
+    """The latest text of every stored article (published, or first seen, since ``since``), through the store."""
+    from monitor.store import Store
 
-    from monitor.store.tables import ArticleRow, Revision
-
+    store = Store.open(settings.storage, upgrade=False)
     root = settings.storage.archive_root
-    with Session(_engine(settings)) as session:
-        stmt = select(ArticleRow).order_by(col(ArticleRow.first_seen).desc())
-        if since is not None:
-            stmt = stmt.where(col(ArticleRow.first_seen) >= since)
-        for article in session.exec(stmt):
-            revision = session.exec(
-                select(Revision).where(Revision.article_pk == article.id).order_by(col(Revision.number).desc())
-            ).first()
-            if revision is None:
+    try:
+        for article in store.iter_articles(since=since):
+            revisions = store.revisions(article.key)
+            if not revisions:
                 continue
             try:
-                text = (root / revision.text_path).read_text(encoding="utf-8")
+                text = (root / revisions[-1].text_path).read_text(encoding="utf-8")
             except OSError:
-                continue
+                continue  # `monitor archive verify` reports missing files; a search just skips them
             yield _ArchivedText(article.canonical_url, article.headline, text, article.site, article.language,
                                 article.published)
+    finally:
+        store.close()
 
 
 def _database_url(settings: Settings) -> str:
-    return settings.storage.url or f"sqlite:///{settings.storage.archive_root / 'monitor.db'}"
+    from monitor.store.engine import database_url, describe
+
+    return describe(database_url(settings.storage))
 
 
 def _engine(settings: Settings) -> Engine:
-    return create_engine(_database_url(settings))
+    from monitor.store.engine import database_url, make_engine
+
+    return make_engine(database_url(settings.storage))
 
 
 @rules_app.command("test")
@@ -157,7 +156,7 @@ def rules_test(
     else:
         database = settings.storage.archive_root / "monitor.db"
         if settings.storage.url is None and not database.exists():
-            raise fail(f"no database at {database} (set storage.url, or search files with --path)")
+            raise fail(f"no database at {database} (set storage.url, or search archive files with --path)")
         texts = _database(settings, when)
     seen = found = 0
     try:
@@ -184,10 +183,13 @@ def rules_test(
 
 
 def _outbox_engine(settings: Settings) -> Engine:
-    from monitor.store.outbox import create_outbox_tables
+    from monitor.store import migrate
 
-    engine = _engine(settings)
-    create_outbox_tables(engine)
+    try:
+        engine = _engine(settings)
+        migrate.upgrade(engine)  # idempotent; the daemon does the same on start
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
     return engine
 
 

@@ -114,7 +114,7 @@ def _item(row: AlertOutbox) -> OutboxItem:
 
 
 def create_outbox_tables(engine: Engine) -> None:
-    """Create the outbox table where it is missing (tests, and databases not yet under the store's migrations)."""
+    """Create the outbox table alone, for tests; a real database gets it from the store's migrations."""
     SQLModel.metadata.create_all(engine, tables=[AlertOutbox.__table__])  # type: ignore[attr-defined]
 
 
