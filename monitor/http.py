@@ -223,7 +223,7 @@ class HttpClient:
 
     @property
     def user_agent(self) -> str:
-        return self.settings.user_agent.format(contact=self.settings.contact)
+        return self.settings.user_agent.replace("{contact}", self.settings.contact)
 
     def close(self) -> None:
         self._http.close()
