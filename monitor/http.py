@@ -243,15 +243,19 @@ class HttpClient:
         expect: Expect = "any",
         conditional: bool = False,
         allowed_hosts: Collection[str] | None = None,
+        max_bytes: int | None = None,
     ) -> Fetched:
-        """GET ``url`` politely. Raises a :class:`FetchError` subclass for anything but a usable answer."""
+        """GET ``url`` politely. Raises a :class:`FetchError` subclass for anything but a usable answer.
+
+        ``max_bytes`` overrides the configured size cap for this fetch (sitemaps may unpack to 50 MB)."""
         url = url.strip()
         extra = {}
         if conditional:
             known = self.validators.get(url)
             if known:
                 extra = known.request_headers()
-        final_url, answer = self._follow(url, expect=expect, extra=extra, allowed_hosts=allowed_hosts, body=True)
+        final_url, answer = self._follow(url, expect=expect, extra=extra, allowed_hosts=allowed_hosts, body=True,
+                                         cap=max_bytes or self.settings.max_bytes)
         if answer.status == 304:
             self.stats.bump("not_modified")
         validators = Validators(answer.headers.get("etag"), answer.headers.get("last-modified"))
@@ -266,7 +270,8 @@ class HttpClient:
 
     def resolve(self, url: str, *, allowed_hosts: Collection[str] | None = None) -> str:
         """Follow ``url``'s redirects (a short link) and return where they end, without reading that page."""
-        final_url, _ = self._follow(url.strip(), expect="any", extra={}, allowed_hosts=allowed_hosts, body=False)
+        final_url, _ = self._follow(url.strip(), expect="any", extra={}, allowed_hosts=allowed_hosts, body=False,
+                                    cap=self.settings.max_bytes)
         return final_url
 
     def remember(self, fetched: Fetched) -> None:
@@ -284,13 +289,14 @@ class HttpClient:
         extra: dict[str, str],
         allowed_hosts: Collection[str] | None,
         body: bool,
+        cap: int,
     ) -> tuple[str, _Answer]:
         start = _parse(url)
         allowed = {h.lower() for h in allowed_hosts} if allowed_hosts else None
         domain = _registrable(start.host)
         current = start
         for _hop in range(self.settings.max_redirects + 1):
-            answer = self._fetch_one(current, expect=expect, extra=extra, body=body)
+            answer = self._fetch_one(current, expect=expect, extra=extra, body=body, cap=cap)
             if answer.status not in _REDIRECTS:
                 return str(current), answer
             location = answer.headers.get("location")
@@ -310,7 +316,7 @@ class HttpClient:
 
     # --- one URL, with retries --------------------------------------------------------------------------------------
 
-    def _fetch_one(self, url: httpx.URL, *, expect: Expect, extra: dict[str, str], body: bool) -> _Answer:
+    def _fetch_one(self, url: httpx.URL, *, expect: Expect, extra: dict[str, str], body: bool, cap: int) -> _Answer:
         s = self.settings
         host = _host_key(url)
         where = str(url)
@@ -328,7 +334,7 @@ class HttpClient:
             delay = max(s.min_delay, robots.crawl_delay(ROBOTS_AGENT) or 0.0)
             try:
                 with self._pacer.slot(host, delay):
-                    answer = self._attempt(url, expect=expect, extra=extra, body=body, cap=s.max_bytes)
+                    answer = self._attempt(url, expect=expect, extra=extra, body=body, cap=cap)
                 if answer.status == 429 or answer.status >= 500:
                     raise _Transient(f"HTTP {answer.status}", status=answer.status,
                                      retry_after=_retry_after(answer.headers.get("retry-after")))

@@ -125,8 +125,10 @@ def test_redirects_are_limited(router: respx.MockRouter, clock: ManualClock) -> 
 
 def test_oversized_body_is_an_error_not_a_truncation(router: respx.MockRouter, clock: ManualClock) -> None:
     router.get(PAGE).respond(200, headers=HTML, content=b"x" * 5000)
-    with make_client(clock, max_bytes=1000) as client, pytest.raises(ResponseTooLargeError):
-        client.fetch(PAGE)
+    with make_client(clock, max_bytes=1000) as client:
+        with pytest.raises(ResponseTooLargeError):
+            client.fetch(PAGE)
+        assert len(client.fetch(PAGE, max_bytes=10_000).content) == 5000  # per-fetch cap (sitemaps: 50 MB)
 
 
 def test_size_cap_counts_the_unpacked_stream(router: respx.MockRouter, clock: ManualClock) -> None:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from monitor.discovery.feeds import parse_feed
 from monitor.discovery.sections import page_links
-from monitor.discovery.sitemaps import iter_sitemap
+from monitor.discovery.sitemaps import MAX_UNPACKED, iter_sitemap
 from monitor.errors import FetchError, SourceError
 from monitor.http import Fetched, HttpClient
 from monitor.model import FeedEntry
@@ -95,7 +95,7 @@ def _read_sitemap(
     depth: int,
 ) -> list[FeedEntry]:
     fetched = _fetch(client, url, "sitemap" if depth == 0 else "sitemap chunk", result, expect="xml",
-                     conditional=True)
+                     conditional=True, max_bytes=max(MAX_UNPACKED, client.settings.max_bytes))
     if fetched is None:
         return []
     entries: list[FeedEntry] = []
@@ -140,10 +140,18 @@ def _read_section(client: HttpClient, url: str, result: DiscoveryResult) -> list
 
 
 def _fetch(
-    client: HttpClient, url: str, what: str, result: DiscoveryResult, *, expect: str, conditional: bool
+    client: HttpClient,
+    url: str,
+    what: str,
+    result: DiscoveryResult,
+    *,
+    expect: str,
+    conditional: bool,
+    max_bytes: int | None = None,
 ) -> Fetched | None:
     try:
-        fetched = client.fetch(url, expect="xml" if expect == "xml" else "html", conditional=conditional)
+        fetched = client.fetch(url, expect="xml" if expect == "xml" else "html", conditional=conditional,
+                               max_bytes=max_bytes)
     except FetchError as exc:
         result.errors.append(SourceError(f"{what} unavailable: {_reason(exc)}", url=url))
         return None
