@@ -1,0 +1,198 @@
+"""``monitor db``, ``monitor archive``, ``monitor ingest``, ``monitor reparse`` and ``monitor export``: the store and
+the archive from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, TextIO
+
+import typer
+
+from monitor.archive import Archive, repair, verify
+from monitor.cli._app import app, fail
+from monitor.errors import ArchiveError, MonitorError, StoreError
+from monitor.settings import Settings, load_settings
+from monitor.sites import default_registry
+from monitor.store import Store, database_url, describe, make_engine
+from monitor.store import migrate as migrations
+
+db_app = typer.Typer(help="The database: schema migrations.", no_args_is_help=True)
+archive_app = typer.Typer(help="The archive on disk: check it against the database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(archive_app, name="archive")
+
+
+@contextmanager
+def _opened(*, check_only: bool = False) -> Iterator[tuple[Settings, Store, Archive]]:
+    settings = load_settings()
+    archive = Archive(settings.storage.archive_root)
+    store = Store.open(settings.storage, upgrade=not check_only)
+    try:
+        yield settings, store, archive
+    finally:
+        store.close()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create the database or bring its schema to the version this monitor needs."""
+    try:
+        settings = load_settings()
+        if not settings.storage.url:
+            Archive(settings.storage.archive_root)  # the default SQLite file lives there
+        url = database_url(settings.storage)
+        engine = make_engine(url)
+        try:
+            migrations.upgrade(engine)
+            current = migrations.current_revision(engine)
+        finally:
+            engine.dispose()
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"database {describe(url)} is at schema {current}")
+
+
+@archive_app.command("verify")
+def archive_verify(
+    do_repair: Annotated[bool, typer.Option("--repair", help="Remove leftovers and re-render damaged texts.")] = False,
+) -> None:
+    """Check that every row has its files with the right hash and every file has its row (exit 1 if not)."""
+    try:
+        with _opened() as (settings, store, archive):
+            if do_repair:
+                report = repair(store, archive, default_registry(settings.pangea_hosts))
+            else:
+                report = verify(store, archive)
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
+    for line in report.repaired:
+        typer.echo(f"repaired: {line}")
+    for problem in report.problems:
+        typer.echo(problem)
+    typer.echo(f"{report.checked} revisions checked, {len(report.problems)} problems", err=True)
+    if not report.clean:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ingest(
+    urls: Annotated[list[str] | None, typer.Argument(help="Article URLs to fetch and archive.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="A file of URLs, one a line ('-': stdin).")] = None,
+    refetch: Annotated[bool, typer.Option("--refetch", help="Fetch URLs already recorded (to find edits).")] = False,
+) -> None:
+    """Fetch article pages and archive what is new: a new article, or a revision of a known one."""
+    from monitor.http import HttpClient
+    from monitor.pipeline import Failure, http_fetcher, ingest_urls
+
+    todo = list(urls or [])
+    if file is not None:
+        try:
+            source: TextIO = sys.stdin if str(file) == "-" else file.open(encoding="utf-8")
+            with source:
+                todo.extend(line.strip() for line in source if line.strip() and not line.startswith("#"))
+        except OSError as exc:
+            raise fail(f"cannot read {file}: {exc.strerror or exc}") from None
+    if not todo:
+        raise fail("no URLs given (arguments or --file)")
+    counts = {"new": 0, "revised": 0, "seen": 0, "failed": 0}
+    try:
+        with _opened() as (settings, store, archive):
+            archive.clean_temporary()
+            registry = default_registry(settings.pangea_hosts)
+            with HttpClient(settings.http, validators=store.validators()) as client:
+                for outcome in ingest_urls(store, archive, registry, todo, http_fetcher(client),
+                                           skip_seen=not refetch):
+                    if isinstance(outcome, Failure):
+                        counts["failed"] += 1
+                        typer.echo(f"monitor: skipped {outcome.url}: {outcome.error}", err=True)
+                        continue
+                    counts[outcome.status] += 1
+                    path = outcome.revision.text_path if outcome.revision else ""
+                    typer.echo(f"{outcome.status}\t{outcome.article.key}\t{path}")
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(", ".join(f"{n} {k}" for k, n in counts.items()), err=True)
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"--since: not a date or ISO time: {value!r}") from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+@app.command()
+def reparse(
+    site: Annotated[str | None, typer.Option("--site", help="Only this site (e.g. rferl.org).")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only articles published since (YYYY-MM-DD).")] = None,
+) -> None:
+    """Re-render stored raw HTML with the current parsers; record a revision only where the text changed."""
+    from monitor.pipeline import reparse_article
+
+    when = _since(since)
+    changed = unchanged = failed = 0
+    try:
+        with _opened() as (settings, store, archive):
+            registry = default_registry(settings.pangea_hosts)
+            for stored in store.iter_articles(site=site, since=when):
+                try:
+                    result = reparse_article(store, archive, registry, stored)
+                except (StoreError, ArchiveError):
+                    raise
+                except MonitorError as exc:  # one page the current parsers refuse: report it, go on
+                    failed += 1
+                    typer.echo(f"monitor: {stored.key}: {exc}", err=True)
+                    continue
+                if result is not None and result.status == "revised":
+                    changed += 1
+                    typer.echo(f"revised\t{stored.key}\t{result.revision.text_path if result.revision else ''}")
+                else:
+                    unchanged += 1
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"{changed} revised, {unchanged} unchanged, {failed} failed", err=True)
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="Output format (jsonl).")] = "jsonl",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    site: Annotated[str | None, typer.Option("--site", help="Only this site.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only articles published since (YYYY-MM-DD).")] = None,
+) -> None:
+    """Stream every article as one JSON line: metadata, URLs, revisions and the latest archive text."""
+    if fmt != "jsonl":
+        raise fail(f"--format: unknown format {fmt!r} (known: jsonl)")
+    when = _since(since)
+    try:
+        out: TextIO = sys.stdout if output is None else output.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
+    try:
+        with out, _opened() as (_settings, store, archive):
+            for stored in store.iter_articles(site=site, since=when):
+                revisions = store.revisions(stored.key)
+                latest = revisions[-1] if revisions else None
+                record = {
+                    "key": stored.key, "site": stored.site, "article_id": stored.article_id,
+                    "url": stored.canonical_url, "urls": store.urls_of(stored.pk), "headline": stored.headline,
+                    "language": stored.language,
+                    "published": stored.published.isoformat() if stored.published else None,
+                    "first_seen": stored.first_seen.isoformat(), "last_seen": stored.last_seen.isoformat(),
+                    "story": stored.story_key,
+                    "revisions": [{"number": r.number, "sha256": r.content_hash, "path": r.text_path,
+                                   "raw": r.raw_path, "fetched_at": r.fetched_at.isoformat(), "origin": r.origin}
+                                  for r in revisions],
+                    "text": archive.read_text(latest.text_path) if latest else None,
+                }
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
