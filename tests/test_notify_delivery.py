@@ -234,7 +234,8 @@ def test_email_multipart_with_message_id_and_update_threads_under_first(
     enqueue_matches(engine, [make_match("with-updates")], only, story_key="story-9", now=clock())
     # A revision of the same story: the rule asks for updates.
     clock.advance(60)
-    enqueue_matches(engine, [make_match("with-updates", headline="Lavrov on Ukraine (updated)")], only,
+    enqueue_matches(engine, [make_match("with-updates", headline="Lavrov on\r\nBcc: x@evil.example Ukraine (updated)")],
+                    only,
                     story_key="story-9", revision="rev-2", now=clock())
     report = Deliverer(engine, {"email": email_sender(smtp)}, settings(), clock).deliver()
     assert report["email"].sent == 2
@@ -242,7 +243,8 @@ def test_email_multipart_with_message_id_and_update_threads_under_first(
     assert first["Message-ID"].startswith("<") and first["Message-ID"].endswith("@monitor.invalid>")
     assert first["In-Reply-To"] is None
     assert update["In-Reply-To"] == first["Message-ID"] and update["References"] == first["Message-ID"]
-    assert update["Subject"].startswith("Re: [monitor] with-updates:")
+    assert update["Subject"].strip() == "Re: [monitor] with-updates: Lavrov on Bcc: x@evil.example Ukraine (updated)"
+    assert update["Bcc"] is None  # a headline cannot add a header
     assert first.get_content_type() == "multipart/alternative"
     text = first.get_body(("plain",))
     html = first.get_body(("html",))

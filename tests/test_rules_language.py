@@ -128,6 +128,7 @@ def test_scope_sites_languages_sections() -> None:
         ("Lavrov)", 7, "without a matching '('"),
         ('"Sergei Lavrov', 1, "closing quote"),
         ("Lavrov NEAR Ukraine", 8, "NEAR/<number of words>"),
+        ("Lavrov NEAR/0 Ukraine", 8, "expected NEAR/1 or more words apart"),
         ("Lavrov NEAR/5 (Kyiv AND Kiev)", 8, "on both sides of NEAR/5"),
         ("Uk*raine", 3, "'*' only at the end of a word"),
         ("U*", 1, "at least 2 letters before '*'"),

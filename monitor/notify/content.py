@@ -34,7 +34,8 @@ class AlertContent:
             return f"[monitor] digest: {len(self.matches)} matches ({rules})"
         match = self.matches[0]
         prefix = "Re: " if self.is_update else ""
-        return f"{prefix}[monitor] {match.rule}: {match.headline}"
+        # One line, whatever the headline holds: a header must not be split or extended by article text.
+        return " ".join(f"{prefix}[monitor] {match.rule}: {match.headline}".split())
 
 
 def content_of(item: OutboxItem) -> AlertContent:

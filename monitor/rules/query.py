@@ -133,6 +133,8 @@ def _lex(query: str) -> list[_Tok]:
                 match = _NEAR_RE.fullmatch(text)
                 if not match:
                     raise QuerySyntaxError(col, f"expected NEAR/<number of words>, e.g. NEAR/20, found {text!r}")
+                if int(match.group(1)) < 1:
+                    raise QuerySyntaxError(col, f"expected NEAR/1 or more words apart, found {text}")
                 tokens.append(_Tok("NEAR", text, col, int(match.group(1))))
             else:
                 if not text:  # a lone ':'
