@@ -87,6 +87,8 @@ class Archive:
     def __init__(self, root: Path | str, *, fsync: bool = True) -> None:
         self.root = Path(root)
         self._fsync = fsync
+        if self.root.exists() and not self.root.is_dir():
+            raise ArchiveError(f"archive root {self.root}: not a folder")
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
