@@ -7,7 +7,7 @@ import bisect
 from dataclasses import dataclass, field
 
 from monitor.model import Article, BlockKind
-from monitor.rules.text import tokenize
+from monitor.rules.text import spans, words
 
 # Blocks that are page furniture or metadata rather than what the article says.
 _NOT_BODY = frozenset(
@@ -20,17 +20,24 @@ _NOT_BODY = frozenset(
 class FieldIndex:
     text: str
     words: list[str]  # comparison forms, in order
-    spans: list[tuple[int, int]]  # where each word stands in ``text``
     positions: dict[str, list[int]]
     vocabulary: list[str]  # sorted distinct words
+    _spans: list[tuple[int, int]] | None = None
 
     @classmethod
     def build(cls, text: str) -> FieldIndex:
-        words, spans = tokenize(text)
+        found = words(text)
         positions: dict[str, list[int]] = {}
-        for i, word in enumerate(words):
+        for i, word in enumerate(found):
             positions.setdefault(word, []).append(i)
-        return cls(text, words, spans, positions, sorted(positions))
+        return cls(text, found, positions, sorted(positions))
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        """Where each word stands in ``text`` (start, end), for explaining a match."""
+        if self._spans is None:
+            self._spans = spans(self.text)
+        return self._spans
 
     def lookup(self, norm: str, prefix: bool) -> list[int]:
         """Token positions of a word, or of every word starting with ``norm`` when ``prefix``."""

@@ -32,7 +32,11 @@ def normalize_word(word: str) -> str:
     return plain.replace("'", "")
 
 
-def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]]]:
-    """The words of ``text`` in comparison form, and where each stands in ``text`` (start, end)."""
-    found = list(WORD_RE.finditer(text))
-    return [normalize_word(m.group()) for m in found], [m.span() for m in found]
+def words(text: str) -> list[str]:
+    """The words of ``text`` in comparison form (what matching needs, computed for every article)."""
+    return list(map(normalize_word, WORD_RE.findall(text)))
+
+
+def spans(text: str) -> list[tuple[int, int]]:
+    """Where each word of ``text`` stands (only needed to explain a match, so computed only then)."""
+    return [m.span() for m in WORD_RE.finditer(text)]
