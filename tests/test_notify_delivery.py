@@ -187,6 +187,20 @@ def test_slack_500_backs_off_exponentially_then_dead_letter_then_retry(
     assert status_counts(engine)["slack"] == {"sent": 1}
 
 
+def test_a_failing_channel_pauses_instead_of_trying_its_whole_queue(
+        tmp_path: Path, engine: Engine, clock: Clock, rules: dict[str, Rule], monkeypatch: pytest.MonkeyPatch) -> None:
+    only_slack = {"lavrov-ukraine": rules["lavrov-ukraine"]}
+    for n in (1, 2, 3):
+        enqueue_matches(engine, [make_match(key=f"rferl.org:{n}")], only_slack, story_key=f"s{n}", now=clock())
+    with SlackSink(tmp_path / "slack.jsonl", lambda n: (503, {}, 0.0)) as sink:
+        report = Deliverer(engine, {"slack": slack_sender(sink, monkeypatch)}, settings(), clock).deliver()
+    assert report["slack"].paused and report["slack"].retrying == 1 and not report["slack"].rate_limited
+    slack_rows = [r for r in rows(engine) if r.channel == "slack"]
+    assert [r.attempts for r in slack_rows] == [1, 0, 0]
+    assert {r.next_attempt_at for r in slack_rows} == {T0 + timedelta(seconds=10)}
+    assert {r.state for r in slack_rows} == {OutboxState.QUEUED}
+
+
 def test_slack_4xx_is_permanent(tmp_path: Path, engine: Engine, clock: Clock, rules: dict[str, Rule],
                                 monkeypatch: pytest.MonkeyPatch) -> None:
     enqueue_matches(engine, [make_match()], {"lavrov-ukraine": rules["lavrov-ukraine"]}, story_key="s", now=clock())

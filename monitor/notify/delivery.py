@@ -35,7 +35,8 @@ class ChannelReport:
     sent: int = 0
     retrying: int = 0
     dead: int = 0
-    rate_limited: bool = False
+    rate_limited: bool = False  # the provider said 429: nothing more until its Retry-After
+    paused: bool = False  # a transient failure (429, 5xx, timeout): the rest of the queue waits with it
     errors: list[str] = field(default_factory=list)
 
 
@@ -76,7 +77,11 @@ class Deliverer:
         return count
 
     def deliver(self) -> dict[str, ChannelReport]:
-        """One round over every channel, in parallel; returns when every channel's round is over."""
+        """One round over every channel, in parallel; returns when every channel's round is over.
+
+        A round on a failing channel costs at most one timeout (the channel then pauses), but a daemon that wants
+        no channel ever to wait for another's round schedules :meth:`deliver_channel` as one job per channel.
+        """
         if not self.senders:
             return {}
         with ThreadPoolExecutor(max_workers=len(self.senders), thread_name_prefix="deliver") as pool:
@@ -92,8 +97,9 @@ class Deliverer:
                 return report
             for index, item in enumerate(items):
                 self._send_one(sender, item, report)
-                if report.rate_limited:
-                    # The provider asked us to wait: hand back what we claimed without counting an attempt.
+                if report.paused:
+                    # The provider is rate limiting or failing: rather than walk the batch into one timeout after
+                    # another, hand back what we claimed, uncounted, to wait as long as the failed one.
                     retry_at = outbox.find_by_id(self.engine, item.id)
                     for rest in items[index + 1:]:
                         outbox.release(self.engine, rest.id, retry_at.next_attempt_at if retry_at else self.clock())
@@ -131,6 +137,7 @@ class Deliverer:
             report.rate_limited = True
         else:
             delay = backoff(item.attempts, self.settings)
+        report.paused = True
         outbox.mark_failed(self.engine, item.id, message, self._after(delay))
         report.retrying += 1
         log.warning("outbox: alert %d on %s failed (attempt %d), retry in %.0fs: %s", item.id, item.channel,

@@ -73,6 +73,14 @@ class AlertService:
         """One delivery round, every channel in parallel (schedule it every few seconds)."""
         return self.deliverer.deliver()
 
+    @property
+    def channels(self) -> list[str]:
+        return sorted(self.deliverer.senders)
+
+    def deliver_channel(self, channel: str) -> ChannelReport:
+        """One channel's round: schedule one job per channel so that no channel waits for another."""
+        return self.deliverer.deliver_channel(channel)
+
     def flush_digests(self) -> list[OutboxItem]:
         """Queue the digests of periods that have ended (schedule it every minute or so)."""
         return flush_digests(self.engine, self.clock(), self.domain)
