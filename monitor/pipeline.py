@@ -168,8 +168,9 @@ def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: It
                 ) -> Iterator[IngestResult | Failure]:
     """Fetch and ingest candidate URLs one by one, yielding each outcome.
 
-    ``skip_seen`` leaves out URLs already recorded for an article (no request is made). Fetch and parse failures
-    are logged in the fetch log and yielded as :class:`Failure`; storage failures propagate.
+    Each URL is fetched in its canonical form. ``skip_seen`` leaves out URLs already recorded for an article (no
+    request is made). Fetch and parse failures are logged in the fetch log and yielded as :class:`Failure`; storage
+    failures propagate.
     """
     for url in urls:
         url = url.strip()
@@ -181,7 +182,9 @@ def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: It
         started = time.monotonic()
         at = clock()
         try:
-            page = fetch(url)
+            # The canonical URL (https, main host, no tracking) is the page every variant names; a short link stays
+            # as it is and the client follows it.
+            page = fetch(canonical)
             result = ingest_page(store, archive, registry, page.html, page.final_url, at, extra_urls=[url])
         except (StoreError, ArchiveError):
             raise

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TextIO
@@ -177,7 +177,7 @@ def export(
     except OSError as exc:
         raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
     try:
-        with out, _opened() as (_settings, store, archive):
+        with out if output is not None else nullcontext(out), _opened() as (_settings, store, archive):
             for stored in store.iter_articles(site=site, since=when):
                 revisions = store.revisions(stored.key)
                 latest = revisions[-1] if revisions else None

@@ -1,0 +1,94 @@
+"""The store's commands through the CLI runner: ingest, archive verify (and --repair), reparse, export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from monitor.cli import app
+from monitor.localsite import LocalSite
+from tests._synth import HOST, article_url, write_site
+
+
+@pytest.fixture
+def site_env(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    write_site(tmp_path / "snapshot", 3)
+    config = tmp_path / "monitor.toml"
+    config.write_text("", encoding="utf-8")
+    return {"MONITOR_CONFIG": str(config), "MONITOR_STORAGE__ARCHIVE_ROOT": str(tmp_path / "archive"),
+            "MONITOR_HTTP__MIN_DELAY": "0"}, tmp_path
+
+
+def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_ingest_verify_reparse_export(site_env: tuple[dict[str, str], Path],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    env, tmp = site_env
+    with LocalSite(tmp / "snapshot") as site:
+        env["MONITOR_HTTP__HOST_MAP"] = json.dumps(site.host_map([HOST]))
+        code, out, err = run(env, "ingest", article_url(0), article_url(1), article_url(2))
+        assert code == 0, err
+        assert [line.split("\t")[0] for line in out.splitlines()] == ["new", "new", "new"]
+        code, out, err = run(env, "ingest", "--refetch", article_url(0),
+                             article_url(1).replace("https://www.", "http://m.") + "?utm_source=x")
+        assert code == 0, err
+        assert [line.split("\t")[0] for line in out.splitlines()] == ["seen", "seen"]
+
+    code, out, err = run(env, "archive", "verify")
+    assert code == 0 and out == "" and "3 revisions checked, 0 problems" in err
+
+    code, out, err = run(env, "reparse")
+    assert code == 0 and "0 revised, 3 unchanged" in err
+    # A parser fix that changes the text: reparse records a revision, from the stored raw HTML, only for the site.
+    import monitor.pipeline
+
+    original = monitor.pipeline.render_article
+    monkeypatch.setattr(monitor.pipeline, "render_article", lambda a: original(a) + "\n\nFixed.")
+    code, out, err = run(env, "reparse", "--site", "voanews.com", "--since", "2024-01-01")
+    assert code == 0 and "3 revised" in err
+    assert all("/001_" in line for line in out.splitlines())
+    code, out, err = run(env, "reparse", "--site", "rferl.org")
+    assert code == 0 and "0 revised, 0 unchanged" in err
+
+    code, out, err = run(env, "export", "--format", "jsonl")
+    assert code == 0, err
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["key"] for r in records] == [f"voanews.com:{9_000_000 + n}" for n in range(3)]
+    assert records[0]["text"].endswith("Fixed.")
+    assert [r["number"] for r in records[0]["revisions"]] == [0, 1]
+    assert records[0]["revisions"][1]["origin"] == "reparse"
+    assert records[1]["urls"] == [article_url(1)]
+    assert run(env, "export", "--format", "csv")[0] == 2
+    assert run(env, "reparse", "--since", "yesterday")[0] == 2
+
+
+def test_verify_lists_problems_and_repair_fixes_them(site_env: tuple[dict[str, str], Path]) -> None:
+    env, tmp = site_env
+    with LocalSite(tmp / "snapshot") as site:
+        env["MONITOR_HTTP__HOST_MAP"] = json.dumps(site.host_map([HOST]))
+        assert run(env, "ingest", article_url(0))[0] == 0
+    text = next((tmp / "archive").rglob("000_*.txt"))
+    stray = text.parent / "003_0000000000000000.txt"
+    stray.write_text("stray", encoding="utf-8")
+    text.write_text("damaged", encoding="utf-8")
+    code, out, _ = run(env, "archive", "verify")
+    assert code == 1
+    assert out.splitlines() == [f"hash mismatch: {text.relative_to(tmp / 'archive')}",
+                                f"no row: {stray.relative_to(tmp / 'archive')}"]
+    code, out, _ = run(env, "archive", "verify", "--repair")
+    assert code == 0 and "repaired: re-rendered" in out and not stray.exists()
+    assert run(env, "archive", "verify")[0] == 0
+
+
+def test_ingest_without_urls_and_unusable_root_exit_2(site_env: tuple[dict[str, str], Path]) -> None:
+    env, tmp = site_env
+    assert run(env, "ingest")[0] == 2
+    (tmp / "afile").write_text("x")
+    code, _, err = run({**env, "MONITOR_STORAGE__ARCHIVE_ROOT": str(tmp / "afile")}, "archive", "verify")
+    assert code == 2 and "not a folder" in err and len(err.strip().splitlines()) == 1
