@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import Table, and_, delete, func, or_, tuple_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
@@ -31,6 +32,14 @@ from monitor.store.engine import database_url, describe, make_engine
 from monitor.store.tables import ArticleRow, ArticleUrl, FeedState, FetchLog, Revision, Source, Story, StoryBand
 
 CONFLICT: Literal["conflict"] = "conflict"
+
+_ARTICLES: Table = ArticleRow.__table__  # type: ignore[attr-defined]
+_REVISIONS: Table = Revision.__table__  # type: ignore[attr-defined]
+_STORIES: Table = Story.__table__  # type: ignore[attr-defined]
+_BANDS: Table = StoryBand.__table__  # type: ignore[attr-defined]
+_STORED_COLUMNS = [_ARTICLES.c[name] for name in (
+    "id", "key", "site", "article_id", "canonical_url", "url_hash", "folder", "headline", "language", "published",
+    "first_seen", "last_seen", "revision_count")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +111,7 @@ class Store:
         self.story_threshold = story_threshold
         self.where = describe(engine.url)
         self._dialect = engine.dialect.name
+        self._sources: dict[str, int] = {}
 
     @classmethod
     def open(cls, settings: StorageSettings, *, upgrade: bool = True) -> Store:
@@ -110,7 +120,8 @@ class Store:
             try:
                 Path(settings.archive_root).mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise StoreError(f"archive root {settings.archive_root}: cannot create: {exc.strerror or exc}") from None
+                reason = exc.strerror or exc
+                raise StoreError(f"archive root {settings.archive_root}: cannot create: {reason}") from None
         engine = make_engine(database_url(settings))
         if upgrade:
             migrate.upgrade(engine)
@@ -145,9 +156,9 @@ class Store:
     def _insert(self, table: Any) -> Any:
         return (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
 
-    def _insert_ignore(self, session: Session, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
+    def _insert_ignore(self, connection: Any, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
         if rows:
-            session.execute(self._insert(table).values(rows).on_conflict_do_nothing(index_elements=keys))
+            connection.execute(self._insert(table).values(rows).on_conflict_do_nothing(index_elements=keys))
 
     # --- lookups ----------------------------------------------------------------------------------------------------
 
@@ -162,11 +173,21 @@ class Store:
 
     def article(self, key: str) -> StoredArticle | None:
         with self._session("read an article") as session:
-            row = session.exec(
-                select(ArticleRow, Story.key).outerjoin(Story, col(Story.id) == col(ArticleRow.story_id))
-                .where(col(ArticleRow.key) == key)
+            row = session.connection().execute(
+                sa_select(*_STORED_COLUMNS, _STORIES.c.key.label("story_key"))
+                .select_from(_ARTICLES.outerjoin(_STORIES, _STORIES.c.id == _ARTICLES.c.story_id))
+                .where(_ARTICLES.c.key == key)
             ).first()
-            return _stored(*row) if row else None
+            if row is None:
+                return None
+            data = row._mapping
+            return StoredArticle(
+                pk=data["id"], key=data["key"], site=data["site"], article_id=data["article_id"],
+                canonical_url=data["canonical_url"], url_hash=data["url_hash"], folder=data["folder"],
+                headline=data["headline"], language=data["language"], published=_utc(data["published"]),
+                first_seen=_must(data["first_seen"]), last_seen=_must(data["last_seen"]),
+                revision_count=data["revision_count"], story_key=data["story_key"],
+            )
 
     def revision_hashes(self, article_pk: int) -> dict[str, int]:
         with self._session("read revisions") as session:
@@ -243,24 +264,30 @@ class Store:
         now = datetime.now(UTC)
         try:
             with self._session("record a new article") as session:
-                source_pk = self._source(session, article, now)
-                row = ArticleRow(
-                    key=article.key, source_id=source_pk, site=article.site, article_id=article.article_id,
-                    family=article.family, template=article.template, canonical_url=canonical, url_hash=url_hash,
-                    language=article.language, headline=article.headline, published=article.published,
-                    modified=article.modified, authors=json.dumps(article.authors, ensure_ascii=False),
-                    section=article.section, folder=folder, first_seen=revision.fetched_at,
-                    last_seen=revision.fetched_at, revision_count=1,
-                    signature=signature.values if signature else None,
-                )
-                session.add(row)
-                session.flush()
-                assert row.id is not None
-                story_key = self._link_story(session, row, signature, now)
-                session.add(_revision_row(row.id, revision, article.template, now))
-                self._add_urls(session, row.id, urls, revision.fetched_at)
+                connection = session.connection()
+                story_id, story_key = self._story_for(connection, article.key, signature, now)
+                values = {
+                    "key": article.key, "source_id": self._source(connection, article, now), "site": article.site,
+                    "article_id": article.article_id, "family": article.family, "template": article.template,
+                    "canonical_url": canonical, "url_hash": url_hash, "language": article.language,
+                    "headline": article.headline, "published": article.published, "modified": article.modified,
+                    "authors": json.dumps(article.authors, ensure_ascii=False), "section": article.section,
+                    "folder": folder, "first_seen": revision.fetched_at, "last_seen": revision.fetched_at,
+                    "revision_count": 1, "story_id": story_id, "signature": signature.values if signature else None,
+                }
+                pk = connection.execute(_ARTICLES.insert().values(**values).returning(_ARTICLES.c.id)).scalar_one()
+                if signature is not None:
+                    connection.execute(_BANDS.insert(), [{"article_pk": pk, "band": b, "hash": h}
+                                                         for b, h in signature.bands])
+                connection.execute(_REVISIONS.insert().values(**_revision_values(pk, revision, article.template, now)))
+                self._add_urls(connection, pk, urls, revision.fetched_at)
                 session.commit()
-                return _stored(row, story_key)
+                return StoredArticle(
+                    pk=pk, key=article.key, site=article.site, article_id=article.article_id, canonical_url=canonical,
+                    url_hash=url_hash, folder=folder, headline=article.headline, language=article.language,
+                    published=_utc(article.published), first_seen=_must(revision.fetched_at),
+                    last_seen=_must(revision.fetched_at), revision_count=1, story_key=story_key,
+                )
         except IntegrityError:
             return CONFLICT
 
@@ -282,8 +309,10 @@ class Store:
                 if moved.rowcount != 1:  # type: ignore[attr-defined]
                     session.rollback()
                     return CONFLICT
-                session.add(_revision_row(stored.pk, revision, article.template, now))
-                self._add_urls(session, stored.pk, urls, revision.fetched_at)
+                connection = session.connection()
+                connection.execute(
+                    _REVISIONS.insert().values(**_revision_values(stored.pk, revision, article.template, now)))
+                self._add_urls(connection, stored.pk, urls, revision.fetched_at)
                 session.commit()
         except IntegrityError:
             return CONFLICT
@@ -296,33 +325,36 @@ class Store:
         with self._session("record a visit") as session:
             session.execute(update(ArticleRow).where(col(ArticleRow.id) == article_pk,
                                                      col(ArticleRow.last_seen) < at).values(last_seen=at))
-            self._add_urls(session, article_pk, urls, at)
+            self._add_urls(session.connection(), article_pk, urls, at)
             session.commit()
 
-    def _source(self, session: Session, article: Article, now: datetime) -> int:
-        self._insert_ignore(session, Source.__table__, [  # type: ignore[attr-defined]
+    def _source(self, connection: Any, article: Article, now: datetime) -> int:
+        known = self._sources.get(article.site)
+        if known is not None:
+            return known
+        self._insert_ignore(connection, Source.__table__, [  # type: ignore[attr-defined]
             {"site": article.site, "family": article.family, "created_at": now}], ["site"])
-        pk = session.exec(select(Source.id).where(col(Source.site) == article.site)).one()
+        table: Table = Source.__table__  # type: ignore[attr-defined]
+        pk: int = connection.execute(sa_select(table.c.id).where(table.c.site == article.site)).scalar_one()
         assert pk is not None
+        self._sources[article.site] = pk  # sources are never deleted: safe to remember
         return pk
 
-    def _add_urls(self, session: Session, article_pk: int, urls: Iterable[str], at: datetime) -> None:
+    def _add_urls(self, connection: Any, article_pk: int, urls: Iterable[str], at: datetime) -> None:
         rows = [{"url": u, "article_pk": article_pk, "first_seen": at} for u in dict.fromkeys(urls) if u]
-        self._insert_ignore(session, ArticleUrl.__table__, rows, ["url"])  # type: ignore[attr-defined]
+        self._insert_ignore(connection, ArticleUrl.__table__, rows, ["url"])  # type: ignore[attr-defined]
 
-    def _link_story(self, session: Session, row: ArticleRow, signature: Signature | None, now: datetime) -> str:
-        """Join the story of the most similar stored article above the threshold, or open a story of its own."""
-        assert row.id is not None
+    def _story_for(self, connection: Any, key: str, signature: Signature | None, now: datetime) -> tuple[int, str]:
+        """The story of the most similar stored article above the threshold, or a new story opened by ``key``."""
         best: tuple[float, int] | None = None
         if signature is not None:
-            candidates = session.exec(
-                select(ArticleRow.signature, ArticleRow.story_id).where(
-                    col(ArticleRow.id).in_(
-                        select(StoryBand.article_pk).where(tuple_(col(StoryBand.band), col(StoryBand.hash))
-                                                           .in_(list(signature.bands)))
+            candidates = connection.execute(
+                sa_select(_ARTICLES.c.signature, _ARTICLES.c.story_id).where(
+                    _ARTICLES.c.id.in_(
+                        sa_select(_BANDS.c.article_pk)
+                        .where(tuple_(_BANDS.c.band, _BANDS.c.hash).in_(list(signature.bands)))
                     ),
-                    col(ArticleRow.id) != row.id,
-                    col(ArticleRow.story_id).is_not(None),
+                    _ARTICLES.c.story_id.is_not(None),
                 )
             ).all()
             for values, story_id in candidates:
@@ -331,18 +363,12 @@ class Store:
                 score = signature.similarity(values)
                 if score >= self.story_threshold and (best is None or score > best[0]):
                     best = (score, story_id)
-            session.add_all([StoryBand(article_pk=row.id, band=b, hash=h) for b, h in signature.bands])
         if best is not None:
-            story_id = best[1]
-            key = session.exec(select(Story.key).where(col(Story.id) == story_id)).one()
-        else:
-            story = Story(key=row.key, created_at=now)
-            session.add(story)
-            session.flush()
-            assert story.id is not None
-            story_id, key = story.id, story.key
-        row.story_id = story_id
-        return key
+            story_key = connection.execute(sa_select(_STORIES.c.key).where(_STORIES.c.id == best[1])).scalar_one()
+            return best[1], story_key
+        story_id = connection.execute(
+            _STORIES.insert().values(key=key, created_at=now).returning(_STORIES.c.id)).scalar_one()
+        return story_id, key
 
     # --- feeds and fetches --------------------------------------------------------------------------------------------
 
@@ -414,10 +440,10 @@ class DatabaseValidators:
         self._store.put_validators(url, validators)
 
 
-def _revision_row(article_pk: int, revision: NewRevision, template: str, now: datetime) -> Revision:
-    return Revision(article_pk=article_pk, number=revision.number, content_hash=revision.content_hash,
-                    size=revision.size, text_path=revision.text_path, raw_path=revision.raw_path, template=template,
-                    origin=revision.origin, fetched_at=revision.fetched_at, stored_at=now)
+def _revision_values(article_pk: int, revision: NewRevision, template: str, now: datetime) -> dict[str, Any]:
+    return {"article_pk": article_pk, "number": revision.number, "content_hash": revision.content_hash,
+            "size": revision.size, "text_path": revision.text_path, "raw_path": revision.raw_path,
+            "template": template, "origin": revision.origin, "fetched_at": revision.fetched_at, "stored_at": now}
 
 
 def _stored(row: ArticleRow, story_key: str | None) -> StoredArticle:
