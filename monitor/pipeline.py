@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
@@ -165,20 +166,22 @@ def http_fetcher(client: HttpClient) -> Fetch:
 
 def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: Iterable[str], fetch: Fetch, *,
                 skip_seen: bool = True, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                ) -> Iterator[IngestResult | Failure]:
-    """Fetch and ingest candidate URLs one by one, yielding each outcome.
+                workers: int = 1) -> Iterator[IngestResult | Failure]:
+    """Fetch and ingest candidate URLs, yielding each outcome (in order).
 
     Each URL is fetched in its canonical form. ``skip_seen`` leaves out URLs already recorded for an article (no
     request is made). Fetch and parse failures are logged in the fetch log and yielded as :class:`Failure`; storage
-    failures propagate.
+    failures propagate and stop the run. ``workers`` > 1 ingests that many pages at once (threads: the waits for the
+    network, fsync and the database overlap); the unique keys keep the outcome the same as one by one.
     """
-    for url in urls:
+
+    def one(url: str) -> IngestResult | Failure | None:
         url = url.strip()
         if not url:
-            continue
+            return None
         canonical = canonical_url(url)
         if skip_seen and store.seen_url(canonical) is not None:
-            continue
+            return None
         started = time.monotonic()
         at = clock()
         try:
@@ -192,15 +195,27 @@ def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: It
             status = exc.status if isinstance(exc, FetchError) else None
             store.log_fetch(url, at, "failed", status=status, error=str(exc), duration_ms=_ms(started))
             log.warning("skipped %s: %s", url, exc)
-            yield Failure(url, exc)
-            continue
+            return Failure(url, exc)
         except MonitorError as exc:
             store.log_fetch(url, at, "failed", error=str(exc), duration_ms=_ms(started))
-            yield Failure(url, exc)
-            continue
+            return Failure(url, exc)
         store.log_fetch(url, at, result.status, status=page.status, article_key=result.article.key,
                         duration_ms=_ms(started))
-        yield result
+        return result
+
+    if workers <= 1:
+        for url in urls:
+            outcome = one(url)
+            if outcome is not None:
+                yield outcome
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest")
+    try:
+        for outcome in pool.map(one, urls):
+            if outcome is not None:
+                yield outcome
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _ms(started: float) -> int:

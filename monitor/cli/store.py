@@ -30,7 +30,7 @@ app.add_typer(archive_app, name="archive")
 @contextmanager
 def _opened(*, check_only: bool = False) -> Iterator[tuple[Settings, Store, Archive]]:
     settings = load_settings()
-    archive = Archive(settings.storage.archive_root)
+    archive = Archive(settings.storage.archive_root, fsync=settings.storage.fsync)
     store = Store.open(settings.storage, upgrade=not check_only)
     try:
         yield settings, store, archive
@@ -84,6 +84,7 @@ def ingest(
     urls: Annotated[list[str] | None, typer.Argument(help="Article URLs to fetch and archive.")] = None,
     file: Annotated[Path | None, typer.Option("--file", help="A file of URLs, one a line ('-': stdin).")] = None,
     refetch: Annotated[bool, typer.Option("--refetch", help="Fetch URLs already recorded (to find edits).")] = False,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Pages ingested at once.")] = 1,
 ) -> None:
     """Fetch article pages and archive what is new: a new article, or a revision of a known one."""
     from monitor.http import HttpClient
@@ -106,7 +107,7 @@ def ingest(
             registry = default_registry(settings.pangea_hosts)
             with HttpClient(settings.http, validators=store.validators()) as client:
                 for outcome in ingest_urls(store, archive, registry, todo, http_fetcher(client),
-                                           skip_seen=not refetch):
+                                           skip_seen=not refetch, workers=workers):
                     if isinstance(outcome, Failure):
                         counts["failed"] += 1
                         typer.echo(f"monitor: skipped {outcome.url}: {outcome.error}", err=True)

@@ -12,10 +12,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import Table, and_, delete, func, or_, tuple_, update
+from sqlalchemy import Table, and_, bindparam, delete, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -348,15 +349,8 @@ class Store:
         """The story of the most similar stored article above the threshold, or a new story opened by ``key``."""
         best: tuple[float, int] | None = None
         if signature is not None:
-            candidates = connection.execute(
-                sa_select(_ARTICLES.c.signature, _ARTICLES.c.story_id).where(
-                    _ARTICLES.c.id.in_(
-                        sa_select(_BANDS.c.article_pk)
-                        .where(tuple_(_BANDS.c.band, _BANDS.c.hash).in_(list(signature.bands)))
-                    ),
-                    _ARTICLES.c.story_id.is_not(None),
-                )
-            ).all()
+            params = {f"h{band}": value for band, value in signature.bands}
+            candidates = connection.execute(_candidates_query(len(signature.bands)), params).all()
             for values, story_id in candidates:
                 if values is None or story_id is None:
                     continue
@@ -438,6 +432,15 @@ class DatabaseValidators:
 
     def put(self, url: str, validators: Validators) -> None:
         self._store.put_validators(url, validators)
+
+
+@lru_cache(maxsize=8)
+def _candidates_query(bands: int) -> Any:
+    """Articles sharing an LSH band with a signature (built once: compiling it anew costs more than running it)."""
+    # OR of (band, hash) pairs, not a tuple IN: SQLite searches the index only for the former.
+    matches = or_(*(and_(_BANDS.c.band == band, _BANDS.c.hash == bindparam(f"h{band}")) for band in range(bands)))
+    return sa_select(_ARTICLES.c.signature, _ARTICLES.c.story_id).where(
+        _ARTICLES.c.id.in_(sa_select(_BANDS.c.article_pk).where(matches)), _ARTICLES.c.story_id.is_not(None))
 
 
 def _revision_values(article_pk: int, revision: NewRevision, template: str, now: datetime) -> dict[str, Any]:

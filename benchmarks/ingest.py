@@ -1,0 +1,160 @@
+"""Ingest throughput and the "have we seen this URL" check: ``python -m benchmarks.ingest``.
+
+1. ``--articles`` (2,000) synthetic article pages (a real VOA fixture page with its id, headline and body words
+   changed) are served by :class:`monitor.localsite.LocalSite` on 127.0.0.1 and ingested through the real HTTP
+   client with pacing off, into a fresh SQLite store and archive (fsync on). Printed: articles/s end to end (fetch
+   included), and articles/s from parse to committed file (``ingest_page`` alone). Goal: at least 100 articles/s.
+2. The store is filled with 10 thousand and 1 million articles (rows written in bulk, one URL each) and the time of
+   one ``Store.seen_url`` call is measured (median of many, half hits and half misses). Goal: the same order of
+   magnitude for both, well under a millisecond.
+
+``--database-url`` runs both on another database (a PostgreSQL URL; its tables are created and left there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+from sqlalchemy import Table, select
+
+from monitor.archive import Archive
+from monitor.http import HttpClient
+from monitor.localsite import LocalSite
+from monitor.pipeline import Failure, IngestResult, http_fetcher, ingest_page, ingest_urls
+from monitor.settings import HttpSettings, StorageSettings
+from monitor.sites import default_registry
+from monitor.store import Store
+from monitor.store.tables import ArticleRow, ArticleUrl, Source
+from tests._synth import HOST, write_site
+
+# LocalSite answers keep-alive requests in two writes (headers, body); with Nagle's algorithm on, each response waits
+# for the client's delayed ACK (~40 ms). Off here, for this process only, so the figure measures the monitor.
+BaseHTTPRequestHandler.disable_nagle_algorithm = True
+
+
+def _pages(workdir: Path, count: int) -> tuple[list[str], list[tuple[str, str]]]:
+    urls = write_site(workdir / "snapshot", count)
+    snapshot = workdir / "snapshot" / HOST
+    return urls, [(u, (snapshot / u.split(HOST + "/", 1)[1]).read_text(encoding="utf-8")) for u in urls]
+
+
+def parse_to_file(pages: list[tuple[str, str]], workdir: Path, url: str | None, *, fsync: bool, workers: int) -> None:
+    """What ingest_page does once a page is in memory: parse, render, dedupe, files in place, row committed."""
+    registry = default_registry()
+    folder = workdir / f"archive-{'fsync' if fsync else 'nofsync'}-{workers}"
+    settings = StorageSettings(url=url, archive_root=folder)
+    archive = Archive(settings.archive_root, fsync=fsync)
+    with Store.open(settings) as store:
+        at = datetime.now(UTC)
+        started = time.perf_counter()
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda p: ingest_page(store, archive, registry, p[1], p[0], at), pages))
+        elapsed = time.perf_counter() - started
+    count = len(pages)
+    print(f"ingest, parse to committed file, fsync {'on ' if fsync else 'off'}, {workers} worker(s): "
+          f"{count / elapsed:,.0f} articles/s ({elapsed * 1000 / count:.2f} ms each, {count} articles)")
+
+
+def end_to_end(urls: list[str], workdir: Path, *, fsync: bool, workers: int) -> None:
+    """Fetched from the local server through the real client, pacing off."""
+    registry = default_registry()
+    settings = StorageSettings(archive_root=workdir / f"archive-http-{workers}")
+    archive = Archive(settings.archive_root, fsync=fsync)
+    with Store.open(settings) as store, LocalSite(workdir / "snapshot") as site:
+        http = HttpSettings(host_map=site.host_map([HOST]), min_delay=0.0)
+        with HttpClient(http) as client:
+            fetch = http_fetcher(client)
+            fetch(urls[0])  # robots.txt and the connection, outside the timing
+            done = failed = 0
+            started = time.perf_counter()
+            for outcome in ingest_urls(store, archive, registry, urls, fetch, workers=workers):
+                if isinstance(outcome, Failure):
+                    failed += 1
+                elif isinstance(outcome, IngestResult):
+                    done += 1
+            elapsed = time.perf_counter() - started
+    print(f"ingest, fetched from the local server, fsync {'on ' if fsync else 'off'}, {workers} worker(s): "
+          f"{done / elapsed:,.0f} articles/s ({done} new, {failed} failed, {elapsed:.1f} s)")
+
+
+def fill(store: Store, count: int, start: int) -> None:
+    """Bulk rows: what ``count`` ingested articles leave in the two tables the URL check reads."""
+    now = datetime.now(UTC)
+    batch = 20_000
+    sources: Table = Source.__table__  # type: ignore[attr-defined]
+    articles: Table = ArticleRow.__table__  # type: ignore[attr-defined]
+    article_urls: Table = ArticleUrl.__table__  # type: ignore[attr-defined]
+    with store.engine.begin() as connection:
+        source = connection.execute(sources.insert().values(
+            site=f"bench{start}.example", family="pangea", created_at=now).returning(sources.c.id)).scalar_one()
+        for first in range(start, start + count, batch):
+            numbers = range(first, min(first + batch, start + count))
+            connection.execute(articles.insert(), [
+                {"key": f"bench:{n}", "source_id": source, "site": "bench.example", "article_id": str(n),
+                 "family": "pangea", "template": "bench", "canonical_url": _url(n), "url_hash": f"{n:016x}",
+                 "headline": "h", "authors": "[]", "folder": "bench", "first_seen": now, "last_seen": now,
+                 "revision_count": 1} for n in numbers])
+            keys = [f"bench:{n}" for n in numbers]
+            ids = {key: pk for key, pk in connection.execute(
+                select(articles.c.key, articles.c.id).where(articles.c.key.in_(keys))).all()}
+            connection.execute(article_urls.insert(), [
+                {"url": _url(n), "article_pk": ids[f"bench:{n}"], "first_seen": now} for n in numbers])
+
+
+def _url(n: int) -> str:
+    return f"https://www.bench.example/a/some-headline-slug-of-usual-length/{n}.html"
+
+
+def seen_check(sizes: list[int], workdir: Path, url: str | None, probes: int) -> None:
+    settings = StorageSettings(url=url, archive_root=workdir / "seen")
+    Archive(settings.archive_root)
+    rng = random.Random(1)
+    with Store.open(settings) as store:
+        stored = 0
+        for size in sizes:
+            began = time.perf_counter()
+            fill(store, size - stored, stored)
+            filled = time.perf_counter() - began
+            stored = size
+            timings = []
+            for i in range(probes):
+                n = rng.randrange(stored) if i % 2 == 0 else stored + rng.randrange(10**6)
+                t = time.perf_counter()
+                key = store.seen_url(_url(n))
+                timings.append(time.perf_counter() - t)
+                assert (key is not None) == (i % 2 == 0)
+            timings.sort()
+            print(f"seen-URL check with {size:>9,} stored articles: median {statistics.median(timings) * 1e6:,.0f} µs, "
+                  f"p99 {timings[int(len(timings) * 0.99)] * 1e6:,.0f} µs  (filled in {filled:.0f} s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--sizes", default="10000,1000000", help="stored-article counts for the URL check")
+    parser.add_argument("--probes", type=int, default=2000)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="monitor-bench-") as tmp:
+        work = Path(tmp)
+        if args.articles:
+            urls, pages = _pages(work, args.articles)
+            for fsync, workers in ((True, 1), (True, 4), (False, 1)):
+                parse_to_file(pages, work, args.database_url, fsync=fsync, workers=workers)
+            if args.database_url is None:
+                end_to_end(urls, work, fsync=True, workers=4)
+        sizes = sorted(int(s) for s in args.sizes.split(",") if s)
+        if sizes:
+            seen_check(sizes, work, args.database_url, args.probes)
+
+
+if __name__ == "__main__":
+    main()
