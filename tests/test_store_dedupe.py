@@ -188,3 +188,19 @@ def test_feed_state_keeps_validators_and_failures(env: Env) -> None:
     env.store.feed_succeeded(feed, T0)
     state = env.store.feed_state(feed)
     assert state is not None and state.consecutive_failures == 0 and state.etag == '"abc"'
+
+
+def test_worker_threads_ingest_each_article_once(env: Env) -> None:
+    from tests._synth import article_url, synth_page
+
+    pages = {article_url(n): synth_page(n) for n in range(8)}
+    # Every article twice, once by a tracking variant: the workers race on each.
+    urls = [u for u in pages for u in (u, u + "?utm_source=feed")]
+
+    def fetch(url: str) -> Page:
+        return Page(url=url, final_url=url, html=pages[url])
+
+    outcomes = list(ingest_urls(env.store, env.archive, env.registry, urls, fetch, workers=4, skip_seen=False))
+    statuses = sorted(o.status for o in outcomes if isinstance(o, IngestResult))
+    assert statuses == ["new"] * 8 + ["seen"] * 8
+    assert env.store.counts()["articles"] == 8 and len(archive_files(env)) == 16
