@@ -4,8 +4,13 @@ every table module of ``monitor.store`` (the outbox included)."""
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import text
 
 from monitor.store.metadata import metadata
+
+# Two processes starting on a fresh PostgreSQL database (daemon and a backfill) must not both create the tables:
+# the second waits for the first's transaction, then finds the schema current. ("monitor-migrate" as a bigint.)
+_MIGRATION_LOCK = 0x6D6F6E6D6967
 
 target_metadata = metadata()
 
@@ -16,6 +21,8 @@ def run_migrations_online() -> None:
         context.configure(connection=connection, target_metadata=target_metadata,
                           render_as_batch=connection.dialect.name == "sqlite")
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
             context.run_migrations()
         connection.commit()
 
