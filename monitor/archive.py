@@ -21,6 +21,7 @@ not part of the archive), and ``monitor archive verify --repair`` removes whatev
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import gzip
 import hashlib
@@ -49,6 +50,10 @@ NAME = re.compile(r"^(?P<number>\d{3,})_(?P<hex>[0-9a-f]{16})(?P<suffix>\.txt|\.
 TEMP_MAX_AGE = 3600.0
 # How long a differing, unclaimed file is given to be claimed by a concurrent writer before it counts as a leftover.
 CLAIM_GRACE = 5.0
+
+# Repair leaves files without a row alone while they are this young: a daemon running beside it may be between
+# putting a file in place and committing its row.
+REPAIR_MIN_AGE = 120.0
 
 Claimed = Callable[[str], bool]
 
@@ -119,7 +124,8 @@ class Archive:
         if existing is not None:
             if existing == data:
                 if raw_path is not None and not self.path(raw_path).exists():
-                    self._write_new(self.path(raw_path), _gzip(raw_html), replace=False)
+                    with contextlib.suppress(FileExistsError):  # a concurrent writer of the same text put it there
+                        self._write_new(self.path(raw_path), _gzip(raw_html), replace=False)
                     self._sync_folder(folder)
                 return PutResult(text_path, raw_path, "adopted")
             self._wait_unclaimed(text_path, target, claimed)
@@ -357,6 +363,12 @@ def repair(store: Store, archive: Archive, registry: SiteRegistry | None = None)
     for temp in archive.clean_temporary():
         repaired.append(f"removed temporary file {os.path.relpath(temp, archive.root)}")
     for orphan in before.orphans:
+        try:
+            age = time.time() - archive.path(orphan).stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if age < REPAIR_MIN_AGE:
+            continue  # maybe a running writer's file whose row is about to be committed: left for a later repair
         archive.remove(orphan)
         repaired.append(f"removed file without row {orphan}")
     broken = set(before.missing) | set(before.mismatched)

@@ -60,7 +60,11 @@ def test_verify_lists_and_repair_fixes_leftovers_and_damage(setup: tuple[Store, 
     first = ingest(store, archive, 0)
     second = ingest(store, archive, 1)
     folder = archive.path(first).parent
-    (folder / "007_0123456789abcdef.txt").write_text("stray", encoding="utf-8")  # a file without a row
+    stray = folder / "007_0123456789abcdef.txt"
+    stray.write_text("stray", encoding="utf-8")  # a file without a row, left by a crash long ago
+    os.utime(stray, (stray.stat().st_mtime - 600, stray.stat().st_mtime - 600))
+    young = folder / "008_0123456789abcdef.txt"
+    young.write_text("in flight", encoding="utf-8")  # maybe a running writer's, its row not yet committed
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     (folder / f".tmp-{dead.stdout.strip()}-abc").write_bytes(b"half")  # a dead writer's temporary file
     archive.path(first).unlink()  # a missing text
@@ -68,11 +72,12 @@ def test_verify_lists_and_repair_fixes_leftovers_and_damage(setup: tuple[Store, 
     report = verify(store, archive)
     assert not report.clean
     assert report.missing == [first] and report.mismatched == [second]
-    assert report.orphans == [str(Path(first).parent / "007_0123456789abcdef.txt")]
+    assert report.orphans == [str(Path(first).parent / name) for name in (stray.name, young.name)]
     assert len(report.temporary) == 1
     fixed = repair(store, archive, REGISTRY)
-    assert fixed.clean, fixed.problems
-    assert len(fixed.repaired) == 4
+    assert fixed.problems == [f"no row: {Path(first).parent / young.name}"]
+    assert len(fixed.repaired) == 4 and not stray.exists()
+    young.unlink()
     assert verify(store, archive).clean
 
 

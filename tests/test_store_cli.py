@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,7 @@ def test_verify_lists_problems_and_repair_fixes_them(site_env: tuple[dict[str, s
     text = next((tmp / "archive").rglob("000_*.txt"))
     stray = text.parent / "003_0000000000000000.txt"
     stray.write_text("stray", encoding="utf-8")
+    os.utime(stray, (stray.stat().st_mtime - 600, stray.stat().st_mtime - 600))  # an old crash leftover
     text.write_text("damaged", encoding="utf-8")
     code, out, _ = run(env, "archive", "verify")
     assert code == 1
