@@ -38,6 +38,9 @@ _ARTICLES: Table = ArticleRow.__table__  # type: ignore[attr-defined]
 _REVISIONS: Table = Revision.__table__  # type: ignore[attr-defined]
 _STORIES: Table = Story.__table__  # type: ignore[attr-defined]
 _BANDS: Table = StoryBand.__table__  # type: ignore[attr-defined]
+_URLS: Table = ArticleUrl.__table__  # type: ignore[attr-defined]
+_SEEN_URL = (sa_select(_ARTICLES.c.key).select_from(_URLS.join(_ARTICLES, _ARTICLES.c.id == _URLS.c.article_pk))
+             .where(_URLS.c.url == bindparam("url")))
 _STORED_COLUMNS = [_ARTICLES.c[name] for name in (
     "id", "key", "site", "article_id", "canonical_url", "url_hash", "folder", "headline", "language", "published",
     "first_seen", "last_seen", "revision_count")]
@@ -164,13 +167,17 @@ class Store:
     # --- lookups ----------------------------------------------------------------------------------------------------
 
     def seen_url(self, canonical: str) -> str | None:
-        """The key of the article a canonical URL belongs to, or None: the "have we seen this URL" check."""
-        with self._session("look up a URL") as session:
-            row = session.exec(
-                select(ArticleRow.key).join(ArticleUrl, col(ArticleUrl.article_pk) == col(ArticleRow.id))
-                .where(col(ArticleUrl.url) == canonical)
-            ).first()
-            return row
+        """The key of the article a canonical URL belongs to, or None: the "have we seen this URL" check.
+
+        One indexed lookup on a plain connection (no ORM session): it runs for every candidate URL of every pass.
+        """
+        try:
+            with self.engine.connect() as connection:
+                key: str | None = connection.execute(_SEEN_URL, {"url": canonical}).scalar()
+                return key
+        except (OperationalError, DBAPIError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise StoreError(f"database {self.where}: look up a URL: {reason}") from None
 
     def article(self, key: str) -> StoredArticle | None:
         with self._session("read an article") as session:
