@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Literal
 from monitor.errors import ArchiveError
 
 if TYPE_CHECKING:
+    from monitor.settings import StorageSettings
     from monitor.sites import SiteRegistry
     from monitor.store import Store
 
@@ -102,6 +103,10 @@ class Archive:
             raise ArchiveError(f"archive root {self.root}: not a folder")
         if not os.access(self.root, os.R_OK | os.W_OK | os.X_OK):
             raise ArchiveError(f"archive root {self.root}: not readable and writable by this user")
+
+    @classmethod
+    def from_settings(cls, storage: StorageSettings) -> Archive:
+        return cls(storage.archive_root, fsync=storage.fsync)
 
     def path(self, relative: str) -> Path:
         return self.root / relative

@@ -30,7 +30,7 @@ app.add_typer(archive_app, name="archive")
 @contextmanager
 def _opened(*, check_only: bool = False) -> Iterator[tuple[Settings, Store, Archive]]:
     settings = load_settings()
-    archive = Archive(settings.storage.archive_root, fsync=settings.storage.fsync)
+    archive = Archive.from_settings(settings.storage)
     store = Store.open(settings.storage, upgrade=not check_only)
     try:
         yield settings, store, archive
