@@ -90,6 +90,10 @@ class SourceError(MonitorError):
         super().__init__(f"{message} ({url})" if url else message)
 
 
+class ZombieFeedError(SourceError):
+    """A feed answered 200 with no items at all: the feed is broken, not the news quiet."""
+
+
 # --- storage and archive -----------------------------------------------------------------------------------
 
 

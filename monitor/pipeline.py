@@ -14,16 +14,18 @@ monitor's HTTP client) and ingests each; a bad page or a failed fetch is logged 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from monitor.archive import Archive, ArchiveConflict, content_hash, folder_for, text_name
 from monitor.dedupe import signature, story_text
-from monitor.errors import ArchiveError, FetchError, MonitorError, ParseError, StoreError
+from monitor.discovery import DiscoveryResult, discover_source
+from monitor.errors import ArchiveError, FetchError, MonitorError, ParseError, StoreError, ZombieFeedError
 from monitor.model import Article
 from monitor.render import render_article
 from monitor.sites import SiteRegistry
@@ -32,6 +34,8 @@ from monitor.urls import canonical_url, file_hash
 
 if TYPE_CHECKING:
     from monitor.http import HttpClient
+    from monitor.services import Services
+    from monitor.settings import SourceSettings
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -222,5 +226,126 @@ def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-__all__ = ["Failure", "Fetch", "IngestResult", "Page", "http_fetcher", "ingest_page", "ingest_urls",
-           "reparse_article"]
+# --- one pass over one source ------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunReport:
+    """What one pass over a source did: the counts of the daemon's log line, the status table and the health."""
+
+    source: str
+    started: datetime
+    finished: datetime | None = None
+    discovered: int = 0
+    fetched: int = 0
+    new: int = 0
+    revised: int = 0
+    seen: int = 0
+    failed: int = 0  # candidate pages that could not be fetched or were no article
+    unchanged: int = 0  # feeds and sitemaps that answered 304
+    alerts: int = 0  # alerts queued
+    errors: list[str] = field(default_factory=list)  # source errors: broken feeds, sitemaps, sections; a crash
+    zombie: bool = False
+    interrupted: bool = False  # stopped early by the daemon's stop request
+
+    def counts(self) -> dict[str, int]:
+        return {"discovered": self.discovered, "fetched": self.fetched, "new": self.new, "revised": self.revised,
+                "seen": self.seen, "failed": self.failed, "unchanged": self.unchanged, "alerts": self.alerts,
+                "errors": len(self.errors)}
+
+
+#: How far back :func:`queue_pending_alerts` looks for texts whose alerts a crash left unqueued.
+PENDING_ALERTS_WINDOW = timedelta(days=2)
+
+
+def run_source(services: Services, source: SourceSettings, *, since: datetime | None = None,
+               until: datetime | None = None, stop: threading.Event | None = None,
+               on_outcome: Callable[[IngestResult | Failure], None] | None = None,
+               discovered: Callable[[DiscoveryResult], None] | None = None) -> RunReport:
+    """Discover a source's candidates, archive what is new, queue the alerts it calls for, and only then remember
+    the feeds' validators (so a crash re-reads them rather than hiding their news behind a 304).
+
+    Source errors are counted in the report; storage trouble raises (the daemon logs it and counts a failed run).
+    ``stop`` ends the pass between two articles; ``since``/``until`` are for backfills (default: lookback).
+    """
+    now = services.clock()
+    report = RunReport(source=source.name, started=now)
+    result = discover_source(services.client, source, registry=services.registry, since=since, until=until, now=now)
+    report.discovered = len(result.entries)
+    report.unchanged = len(result.unchanged)
+    report.errors = [str(e) for e in result.errors]
+    report.zombie = any(isinstance(e, ZombieFeedError) for e in result.errors)
+    if discovered is not None:
+        discovered(result)
+    outcomes = ingest_urls(services.store, services.archive, services.registry, (e.url for e in result.entries),
+                           http_fetcher(services.client), clock=services.clock)
+    try:
+        for outcome in outcomes:
+            if isinstance(outcome, Failure):
+                report.failed += 1
+            else:
+                report.fetched += 1
+                if outcome.status == "new":
+                    report.new += 1
+                elif outcome.status == "revised":
+                    report.revised += 1
+                else:
+                    report.seen += 1
+                report.alerts += queue_alerts(services, outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
+            if stop is not None and stop.is_set():
+                report.interrupted = True
+                break
+    finally:
+        outcomes.close()  # type: ignore[attr-defined]
+    if not report.interrupted:
+        result.commit(services.client)
+    report.finished = services.clock()
+    return report
+
+
+def queue_alerts(services: Services, result: IngestResult) -> int:
+    """Run the alert rules over a new or revised text and queue what matches; mark the text done either way."""
+    if result.status == "seen" or result.revision is None:
+        return 0
+    queued = 0
+    if services.alerts is not None:
+        revision = None if result.status == "new" else f"{result.revision.number}:{result.revision.content_hash[:16]}"
+        _, created = services.alerts.on_article(result.article, story_key=result.story_key, revision=revision)
+        queued = len(created)
+    services.store.mark_alerts_done(result.stored.key, result.revision.number, services.clock())
+    return queued
+
+
+def queue_pending_alerts(services: Services) -> int:
+    """Queue the alerts of recent texts that were archived but whose rules never ran (a crash in between).
+
+    The texts are parsed again from their stored HTML; queueing is idempotent (one alert per rule, story, channel
+    and version), so a text whose alerts were queued just before the crash gets no second alert.
+    """
+    from monitor.decoding import decode_html
+
+    queued = 0
+    since = services.clock() - PENDING_ALERTS_WINDOW
+    for stored, revision in services.store.alerts_pending(since):
+        article: Article | None = None
+        if revision.raw_path:
+            try:
+                raw = services.archive.read_raw(revision.raw_path)
+                html = decode_html(raw, None, where=revision.raw_path)
+                article = services.registry.parse(html, stored.canonical_url)
+            except MonitorError as exc:
+                log.warning("pending alerts of %s revision %d: cannot re-read its page: %s", stored.key,
+                            revision.number, exc)
+        if article is not None:
+            text = render_article(article)
+            result = IngestResult("new" if revision.number == 0 else "revised", article, stored, revision, text)
+            queued += queue_alerts(services, result)
+        else:
+            services.store.mark_alerts_done(stored.key, revision.number, services.clock())
+    return queued
+
+
+__all__ = ["Failure", "Fetch", "IngestResult", "Page", "RunReport", "http_fetcher", "ingest_page", "ingest_urls",
+           "queue_alerts", "queue_pending_alerts", "reparse_article", "run_source"]

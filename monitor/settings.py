@@ -102,7 +102,9 @@ class AlertsSettings(_Section):
 
 
 class DaemonSettings(_Section):
-    failures_before_alert: int = 3
+    failures_before_alert: int = 3  # runs in a row with errors before a source is reported failing
+    delivery_interval: float = 10.0  # seconds between delivery rounds of each alert channel
+    digest_interval: float = 60.0  # seconds between checks for digest periods that have ended
     health_listen: str | None = None  # "127.0.0.1:9108" serves /healthz and /metrics
     log_format: Literal["json", "text"] = "text"
 

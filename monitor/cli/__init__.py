@@ -4,6 +4,7 @@ itself on the shared typer app when imported here."""
 from __future__ import annotations
 
 from monitor.cli import (
+    daemon,  # noqa: F401  (registers its commands)
     discover,  # noqa: F401  (registers its commands)
     parse,  # noqa: F401  (registers its commands)
     rules,  # noqa: F401  (registers its commands)

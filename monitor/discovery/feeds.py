@@ -17,7 +17,7 @@ import defusedxml.sax
 import feedparser
 from defusedxml import DefusedXmlException
 
-from monitor.errors import SourceError
+from monitor.errors import SourceError, ZombieFeedError
 from monitor.model import FeedEntry
 
 _FEED_ROOTS = frozenset({"rss", "RDF", "feed"})
@@ -56,7 +56,7 @@ def parse_feed(data: bytes, url: str) -> list[FeedEntry]:
     if not items:
         if parsed.get("bozo"):
             raise SourceError(f"unreadable feed: {parsed.get('bozo_exception')}", url=url)
-        raise SourceError("feed has no items (a zombie feed, not a quiet day)", url=url)
+        raise ZombieFeedError("feed has no items (a zombie feed, not a quiet day)", url=url)
     entries: list[FeedEntry] = []
     for item in items:
         link = (item.get("link") or "").strip()

@@ -30,7 +30,17 @@ from monitor.model import Article
 from monitor.settings import StorageSettings
 from monitor.store import migrate
 from monitor.store.engine import database_url, describe, make_engine
-from monitor.store.tables import ArticleRow, ArticleUrl, FeedState, FetchLog, Revision, Source, Story, StoryBand
+from monitor.store.tables import (
+    ArticleRow,
+    ArticleUrl,
+    FeedState,
+    FetchLog,
+    Revision,
+    Source,
+    SourceHealth,
+    Story,
+    StoryBand,
+)
 
 CONFLICT: Literal["conflict"] = "conflict"
 
@@ -421,6 +431,47 @@ class Store:
                                  duration_ms=duration_ms))
             session.commit()
 
+    # --- alerting bookkeeping and source health ----------------------------------------------------------------------
+
+    def alerts_pending(self, stored_since: datetime, limit: int = 500) -> list[tuple[StoredArticle, StoredRevision]]:
+        """Revisions stored since ``stored_since`` whose alert rules have not run yet (a crash came in between)."""
+        with self._session("read revisions awaiting alerts") as session:
+            rows = session.exec(
+                select(ArticleRow, Revision, Story.key)
+                .join(Revision, col(Revision.article_pk) == col(ArticleRow.id))
+                .outerjoin(Story, col(Story.id) == col(ArticleRow.story_id))
+                .where(col(Revision.alerts_done_at).is_(None), col(Revision.stored_at) >= stored_since)
+                .order_by(col(Revision.stored_at), col(Revision.id)).limit(limit)
+            ).all()
+            return [(_stored(article, story), _revision(article.key, revision)) for article, revision, story in rows]
+
+    def mark_alerts_done(self, article_key: str, number: int, at: datetime) -> None:
+        with self._session("record that alerts were queued") as session:
+            pk = select(ArticleRow.id).where(col(ArticleRow.key) == article_key).scalar_subquery()
+            session.execute(update(Revision).where(col(Revision.article_pk) == pk, col(Revision.number) == number,
+                                                   col(Revision.alerts_done_at).is_(None)).values(alerts_done_at=at))
+            session.commit()
+
+    def articles_since(self, site: str, since: datetime) -> int:
+        """Articles of ``site`` first seen at or after ``since``."""
+        with self._session("count articles") as session:
+            return session.exec(select(func.count()).select_from(ArticleRow).where(
+                col(ArticleRow.site) == site, col(ArticleRow.first_seen) >= since)).one()
+
+    def source_health(self, source: str) -> SourceHealth | None:
+        with self._session("read source health") as session:
+            row = session.get(SourceHealth, source)
+            return _health_utc(row) if row else None
+
+    def source_healths(self) -> list[SourceHealth]:
+        with self._session("read source health") as session:
+            return [_health_utc(row) for row in session.exec(select(SourceHealth).order_by(col(SourceHealth.source)))]
+
+    def save_source_health(self, health: SourceHealth) -> None:
+        with self._session("write source health") as session:
+            session.merge(SourceHealth.model_validate(health.model_dump()))
+            session.commit()
+
     def prune_fetch_log(self, before: datetime) -> int:
         with self._session("prune the fetch log") as session:
             result = session.execute(delete(FetchLog).where(col(FetchLog.fetched_at) < before))
@@ -453,7 +504,9 @@ def _candidates_query(bands: int) -> Any:
 def _revision_values(article_pk: int, revision: NewRevision, template: str, now: datetime) -> dict[str, Any]:
     return {"article_pk": article_pk, "number": revision.number, "content_hash": revision.content_hash,
             "size": revision.size, "text_path": revision.text_path, "raw_path": revision.raw_path,
-            "template": template, "origin": revision.origin, "fetched_at": revision.fetched_at, "stored_at": now}
+            "template": template, "origin": revision.origin, "fetched_at": revision.fetched_at, "stored_at": now,
+            # A reparse changes the text because the parser changed, not the article: nothing to alert on.
+            "alerts_done_at": now if revision.origin == "reparse" else None}
 
 
 def _stored(row: ArticleRow, story_key: str | None) -> StoredArticle:
@@ -472,3 +525,11 @@ def _revision(key: str, row: Revision) -> StoredRevision:
         raw_path=row.raw_path, template=row.template, origin=row.origin, fetched_at=_must(row.fetched_at),
         stored_at=_must(row.stored_at),
     )
+
+
+def _health_utc(row: SourceHealth) -> SourceHealth:
+    # SQLite hands timestamps back naive; they were written as UTC.
+    values = row.model_dump()
+    for name in ("first_run", "last_run", "last_success", "last_new", "problem_since"):
+        values[name] = _utc(values[name])
+    return SourceHealth.model_validate(values)

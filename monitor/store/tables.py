@@ -91,6 +91,10 @@ class Revision(SQLModel, table=True):
     origin: str = Field(default="fetch", max_length=20)  # "fetch" or "reparse"
     fetched_at: datetime = Field(sa_column=_when())
     stored_at: datetime = Field(sa_column=_when(index=True))
+    # Set once the alert rules have been run over this text (or alerts were muted for it, as in a backfill). A
+    # crash between archiving and queueing alerts leaves it empty, and the next run matches the text again, so an
+    # archived article is never left unalerted.
+    alerts_done_at: datetime | None = Field(default=None, sa_column=_when(nullable=True, index=True))
 
 
 class StoryBand(SQLModel, table=True):
@@ -129,3 +133,21 @@ class FetchLog(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text))
     article_key: str | None = Field(default=None, max_length=400)
     duration_ms: int | None = None
+
+
+class SourceHealth(SQLModel, table=True):
+    """How one configured source is doing, for ``monitor status``/``health`` and the operations alerts."""
+
+    __tablename__ = "source_health"
+
+    source: str = Field(sa_column=Column(Text, primary_key=True))  # the source's name in monitor.toml
+    first_run: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    last_run: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    last_success: datetime | None = Field(default=None, sa_column=_when(nullable=True))  # a run without errors
+    last_new: datetime | None = Field(default=None, sa_column=_when(nullable=True))  # a run that found something new
+    runs: int = 0
+    consecutive_failures: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    last_counts: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON of the last run's counts
+    problem: str | None = Field(default=None, max_length=20)  # None, "failing" or "quiet"
+    problem_since: datetime | None = Field(default=None, sa_column=_when(nullable=True))

@@ -1,0 +1,167 @@
+"""``monitor run`` (the daemon), ``monitor status`` and ``monitor health``."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from monitor import health as source_health
+from monitor.cli._app import app, fail
+from monitor.errors import MonitorError
+from monitor.lock import DaemonAlreadyRunning, DaemonLock
+from monitor.logs import configure_logging
+from monitor.metrics import HealthServer
+from monitor.notify.service import AlertService
+from monitor.scheduler import Daemon
+from monitor.services import Services
+from monitor.settings import Settings, load_settings
+from monitor.store import Store
+from monitor.store.engine import database_url
+
+
+@app.command("run")
+def run(
+    cycles: Annotated[int | None, typer.Option(
+        help="Stop after every source has run this many times (and its alerts had a delivery round).",
+        min=1)] = None,
+) -> None:
+    """Run the daemon: poll every source on its schedule, archive what is new, deliver alerts. Stop with SIGTERM."""
+    settings = load_settings()
+    configure_logging(settings.daemon.log_format)
+    try:
+        services = Services.open(settings)
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
+    server: HealthServer | None = None
+    try:
+        daemon = Daemon(services)
+        if settings.daemon.health_listen:
+            server = HealthServer(settings.daemon.health_listen, daemon.metrics,
+                                  lambda: _problems(settings, services.store, services.alerts)).start()
+        summary = daemon.run(cycles=cycles)
+    except DaemonAlreadyRunning as exc:
+        raise fail(str(exc)) from None
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        if server is not None:
+            server.stop()
+        services.close()
+    if cycles is not None:
+        new = sum(r.new for r in summary.runs)
+        revised = sum(r.revised for r in summary.runs)
+        typer.echo(f"{len(summary.runs)} source runs: {new} new, {revised} revised, "
+                   f"{summary.delivered} alert messages delivered")
+
+
+def _problems(settings: Settings, store: Store, alerts: AlertService | None) -> list[str]:
+    healths = {h.source: h for h in store.source_healths()}
+    outbox = alerts.status() if alerts is not None else {}
+    return source_health.problems(settings.sources, healths, outbox, now=datetime.now(UTC),
+                                  failures_before_alert=settings.daemon.failures_before_alert)
+
+
+def _open_for_reading(settings: Settings) -> tuple[Store, AlertService]:
+    store = Store.open(settings.storage, upgrade=False)
+    return store, AlertService(store.engine, settings.alerts, rules=[], senders={})
+
+
+@app.command("status")
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """Per source: last run, last success, articles today, errors; per channel: the outbox backlog."""
+    settings = load_settings()
+    try:
+        store, alerts = _open_for_reading(settings)
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
+    try:
+        now = datetime.now(UTC)
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        healths = {h.source: h for h in store.source_healths()}
+        sources = []
+        for source in settings.sources:
+            h = healths.get(source.name)
+            sources.append({
+                "source": source.name, "site": source.site, "enabled": source.enabled,
+                "last_run": _iso(h.last_run if h else None), "last_success": _iso(h.last_success if h else None),
+                "last_new": _iso(h.last_new if h else None),
+                "articles_today": store.articles_since(source.site, today),
+                "consecutive_failures": h.consecutive_failures if h else 0,
+                "last_error": h.last_error if h else None, "problem": h.problem if h else None,
+                "last_run_counts": json.loads(h.last_counts) if h else {},
+            })
+        outbox = alerts.status()
+        problems = _problems(settings, store, alerts)
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps({"sources": sources, "outbox": outbox, "problems": problems}, indent=2))
+        return
+    console = Console(width=160)
+    table = Table(title=f"sources ({store.where})")
+    for column in ("source", "last run", "last success", "today", "errors", "problem"):
+        table.add_column(column)
+    for row in sources:
+        errors = str(row["consecutive_failures"])
+        if row["last_error"]:
+            errors += f" ({row['last_error']})"
+        table.add_row(str(row["source"]), _short(row["last_run"]), _short(row["last_success"]),
+                      str(row["articles_today"]), errors, str(row["problem"] or "-"))
+    console.print(table)
+    backlog = Table(title="alert outbox")
+    for column in ("channel", "queued", "sending", "buffered", "sent", "dead"):
+        backlog.add_column(column)
+    for channel, states in sorted(outbox.items()):
+        backlog.add_row(channel, *(str(states.get(s, 0)) for s in ("queued", "sending", "buffered", "sent", "dead")))
+    console.print(backlog)
+    for problem in problems:
+        console.print(f"[red]problem:[/red] {problem}", highlight=False)
+
+
+@app.command("health")
+def health() -> None:
+    """Exit 0 when the daemon runs and every source is well; 1 and one line per problem otherwise (for systemd
+    and container health checks)."""
+    settings = load_settings()
+    try:
+        store, alerts = _open_for_reading(settings)
+    except MonitorError as exc:
+        raise fail(str(exc), code=1) from None
+    try:
+        problems = _problems(settings, store, alerts)
+    except MonitorError as exc:
+        raise fail(str(exc), code=1) from None
+    finally:
+        store.close()
+    lock = DaemonLock(database_url(settings.storage))
+    try:
+        lock.acquire()
+    except DaemonAlreadyRunning:
+        pass  # the daemon holds it: running
+    except MonitorError as exc:
+        problems.append(str(exc))
+    else:
+        lock.release()
+        problems.insert(0, "the daemon is not running (nobody holds its lock)")
+    if problems:
+        for problem in problems:
+            typer.echo(f"unhealthy: {problem}")
+        raise typer.Exit(1)
+    typer.echo("healthy")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
+
+
+def _short(value: object) -> str:
+    return str(value).replace("T", " ").replace("+00:00", "")[:16] if value else "-"

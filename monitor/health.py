@@ -1,0 +1,130 @@
+"""Source health: what one run of a source says about the source, and when that deserves an operations message.
+
+Pure logic over the stored :class:`~monitor.store.tables.SourceHealth` row and a run's report; the daemon saves the
+row and sends the notices. A problem is raised once when it starts and answered by one recovery message when it
+ends; each incident has its own key, so a restart in between neither repeats nor loses either message.
+
+Problems:
+
+- ``failing``: ``failures_before_alert`` runs in a row had errors (a feed or sitemap unavailable or unreadable, a
+  zombie feed that answers 200 with no items, a run that crashed);
+- ``quiet``: no new article for longer than the source's ``quiet_hours`` although its runs succeed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from monitor.settings import SourceSettings
+from monitor.store.tables import SourceHealth
+
+if TYPE_CHECKING:
+    from monitor.pipeline import RunReport
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """An operations message: sent at most once per ``key``."""
+
+    title: str
+    text: str
+    key: str
+
+
+def record_run(previous: SourceHealth | None, report: RunReport, source: SourceSettings, *,
+               failures_before_alert: int, now: datetime) -> tuple[SourceHealth, list[Notice]]:
+    """The source's health after ``report``, and the notices the change calls for."""
+    health = SourceHealth.model_validate(previous.model_dump()) if previous else SourceHealth(source=source.name)
+    health.first_run = health.first_run or report.started
+    health.last_run = report.started
+    health.runs += 1
+    health.last_counts = json.dumps(report.counts(), sort_keys=True)
+    if report.errors:
+        health.consecutive_failures += 1
+        health.last_error = report.errors[0] if len(report.errors) == 1 else (
+            f"{report.errors[0]} (and {len(report.errors) - 1} more)")
+    else:
+        health.consecutive_failures = 0
+        health.last_error = None
+        health.last_success = report.started
+    if report.new or report.revised:
+        health.last_new = report.started
+
+    problem, detail = _problem(health, report, source, failures_before_alert, now)
+    notices: list[Notice] = []
+    if problem != health.problem:
+        if health.problem is not None and health.problem_since is not None:
+            notices.append(_recovered(source.name, health.problem, health.problem_since, problem, now))
+        health.problem = problem
+        health.problem_since = now if problem else None
+        if problem is not None:
+            notices.append(Notice(
+                title=f"{source.name}: {_TITLES[problem]}",
+                text=detail,
+                key=f"health:{source.name}:{problem}:{now.isoformat()}",
+            ))
+    return health, notices
+
+
+_TITLES = {"failing": "source failing", "quiet": "no new articles"}
+
+
+def _problem(health: SourceHealth, report: RunReport, source: SourceSettings, failures_before_alert: int,
+             now: datetime) -> tuple[str | None, str]:
+    if health.consecutive_failures >= max(1, failures_before_alert):
+        kind = "zombie feed" if report.zombie else "errors"
+        return "failing", (f"{health.consecutive_failures} runs in a row with {kind}; last: {health.last_error}")
+    if health.problem == "failing" and health.consecutive_failures > 0:
+        return "failing", ""  # not healed until a run without errors
+    quiet_since = health.last_new or health.first_run
+    limit = timedelta(hours=source.quiet_hours)
+    if quiet_since is not None and now - quiet_since > limit:
+        return "quiet", (f"nothing new since {quiet_since:%Y-%m-%d %H:%M} UTC (expected something every "
+                         f"{source.quiet_hours:g} h); feeds and sitemaps answer, but may have stopped changing")
+    return None, ""
+
+
+def _recovered(source: str, problem: str, since: datetime, now_problem: str | None, now: datetime) -> Notice:
+    lasted = now - since
+    hours = lasted.total_seconds() / 3600
+    text = f"{_TITLES[problem]} since {since:%Y-%m-%d %H:%M} UTC, for {hours:.1f} h; "
+    text += "working again" if now_problem is None else f"now: {_TITLES[now_problem]}"
+    return Notice(title=f"{source}: recovered ({_TITLES[problem]})", text=text,
+                  key=f"health:{source}:{problem}:{since.isoformat()}:recovered")
+
+
+def is_unwell(health: SourceHealth, source: SourceSettings, *, now: datetime, failures_before_alert: int) -> str | None:
+    """Why ``monitor health`` should fail for this source, or None. A source not polled for three intervals (plus
+    jitter) is unwell too: the daemon is down or stuck."""
+    if health.problem == "failing":
+        return f"failing: {health.last_error}"
+    if health.problem == "quiet":
+        return "quiet: no new articles for longer than expected"
+    if health.last_run is None:
+        return "never polled"
+    overdue = timedelta(seconds=3 * (source.interval + source.jitter) + 60)
+    if now - health.last_run > overdue:
+        return f"not polled since {health.last_run:%Y-%m-%d %H:%M} UTC"
+    return None
+
+
+def problems(sources: list[SourceSettings], healths: dict[str, SourceHealth], outbox: dict[str, dict[str, int]],
+             *, now: datetime, failures_before_alert: int) -> list[str]:
+    """Everything ``monitor health`` and ``/healthz`` report as wrong: unwell sources and dead alert messages."""
+    found: list[str] = []
+    for source in sources:
+        if not source.enabled:
+            continue
+        state = healths.get(source.name)
+        why = "never polled" if state is None else is_unwell(state, source, now=now,
+                                                              failures_before_alert=failures_before_alert)
+        if why:
+            found.append(f"source {source.name}: {why}")
+    for channel, states in sorted(outbox.items()):
+        dead = states.get("dead", 0)
+        if dead:
+            found.append(f"channel {channel}: {dead} alerts dead (see `monitor alerts list`, `monitor alerts retry`)")
+    return found

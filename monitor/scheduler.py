@@ -1,0 +1,265 @@
+"""The daemon: one APScheduler job per source at its interval with jitter, one delivery job per alert channel, a
+digest flush and housekeeping, in one process holding the daemon lock of its database.
+
+Every job catches its own failures, logs one structured line and goes on: one bad page, feed or message never stops
+the daemon. A stop request (SIGTERM, SIGINT, :meth:`Daemon.stop`) lets running jobs finish the article they are on
+(its file and row are written together or not at all) and then ends the process.
+
+:meth:`Daemon.cycle` runs every source once and delivers, synchronously: what the scheduler's jobs do, without the
+timing, for tests with a controlled clock and for soak benchmarks.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor import health
+from monitor.errors import MonitorError
+from monitor.lock import DaemonLock
+from monitor.metrics import Metrics
+from monitor.notify.delivery import ChannelReport
+from monitor.pipeline import RunReport, queue_pending_alerts, run_source
+from monitor.services import Services
+from monitor.settings import SourceSettings
+from monitor.store.engine import database_url
+
+log = logging.getLogger("monitor.daemon")
+
+FETCH_LOG_KEPT = timedelta(days=30)
+
+
+@dataclass
+class DaemonSummary:
+    """What a daemon run did, for ``monitor run --cycles`` and the demo."""
+
+    runs: list[RunReport] = field(default_factory=list)
+    delivered: int = 0
+    operations: int = 0
+
+
+class Daemon:
+    def __init__(self, services: Services, *, metrics: Metrics | None = None) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.sources = [s for s in self.settings.sources if s.enabled]
+        self.metrics = metrics or Metrics()
+        self.summary = DaemonSummary()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()  # guards summary and the per-source run counts
+        self._runs: dict[str, int] = {}
+        self._source_locks = {s.name: threading.Lock() for s in self.sources}
+
+    # --- jobs ---------------------------------------------------------------------------------------------------
+
+    def poll(self, source: SourceSettings) -> RunReport:
+        """One run of one source, never raising: failures become the report's errors and the source's health."""
+        guard = self._source_locks[source.name]
+        if not guard.acquire(blocking=False):  # APScheduler's max_instances already says so; cycle() may not
+            log.info("source=%s skipped: still running", source.name)
+            return RunReport(source=source.name, started=self.services.clock(), interrupted=True)
+        started = time.monotonic()
+        try:
+            try:
+                report = run_source(self.services, source, stop=self._stop)
+            except MonitorError as exc:
+                report = RunReport(source=source.name, started=self.services.clock(), errors=[str(exc)])
+            except Exception as exc:  # a bug must not kill the daemon: log it with its traceback and go on
+                log.exception("source=%s run crashed", source.name)
+                report = RunReport(source=source.name, started=self.services.clock(),
+                                   errors=[f"internal error: {type(exc).__name__}: {exc}"])
+            report.finished = report.finished or self.services.clock()
+            if not report.interrupted:
+                self._record_health(source, report)
+            self._log_run(report, time.monotonic() - started)
+            self.metrics.observe_run(report, time.monotonic() - started)
+            with self._lock:
+                self.summary.runs.append(report)
+                self._runs[source.name] = self._runs.get(source.name, 0) + 1
+            return report
+        finally:
+            guard.release()
+
+    def _record_health(self, source: SourceSettings, report: RunReport) -> None:
+        store = self.services.store
+        try:
+            previous = store.source_health(source.name)
+            state, notices = health.record_run(previous, report, source, now=self.services.clock(),
+                                               failures_before_alert=self.settings.daemon.failures_before_alert)
+            # Notices first: a crash after them resends nothing (one per key); a crash before them sends them on
+            # the next run, because the stored state has not changed yet.
+            for notice in notices:
+                self._operations(notice)
+            store.save_source_health(state)
+            self.metrics.observe_health(source.name, state.problem)
+        except MonitorError as exc:
+            log.error("source=%s health not recorded: %s", source.name, exc)
+
+    def _operations(self, notice: health.Notice) -> None:
+        log.warning("operations: %s: %s", notice.title, notice.text)
+        alerts = self.services.alerts
+        if alerts is not None and alerts.operations(notice.title, notice.text, notice.key) is not None:
+            with self._lock:
+                self.summary.operations += 1
+
+    def deliver(self, channel: str) -> ChannelReport | None:
+        alerts = self.services.alerts
+        if alerts is None:
+            return None
+        try:
+            report = alerts.deliver_channel(channel)
+        except MonitorError as exc:
+            log.error("channel=%s delivery round failed: %s", channel, exc)
+            return None
+        except Exception:
+            log.exception("channel=%s delivery round crashed", channel)
+            return None
+        if report.sent or report.retrying or report.dead or report.errors:
+            log.info("channel=%s sent=%d retrying=%d dead=%d%s", channel, report.sent, report.retrying, report.dead,
+                     f" error={report.errors[0]!r}" if report.errors else "")
+        self.metrics.observe_delivery(channel, report)
+        with self._lock:
+            self.summary.delivered += report.sent
+        return report
+
+    def flush_digests(self) -> None:
+        if self.services.alerts is None:
+            return
+        try:
+            self.services.alerts.flush_digests()
+        except MonitorError as exc:
+            log.error("digest flush failed: %s", exc)
+        except Exception:
+            log.exception("digest flush crashed")
+
+    def catch_up(self) -> None:
+        """Alerts a crash left unqueued (archived, rules not run) and half-sent, at start."""
+        try:
+            if self.services.alerts is not None:
+                requeued = self.services.alerts.recover()
+                if requeued:
+                    log.warning("requeued %d alerts a previous run left half-sent", requeued)
+            queued = queue_pending_alerts(self.services)
+            if queued:
+                log.warning("queued %d alerts a previous run archived but did not queue", queued)
+        except MonitorError as exc:
+            log.error("catch-up after restart failed: %s", exc)
+
+    def housekeeping(self) -> None:
+        try:
+            self.services.store.prune_fetch_log(self.services.clock() - FETCH_LOG_KEPT)
+        except MonitorError as exc:
+            log.error("housekeeping failed: %s", exc)
+
+    def cycle(self) -> list[RunReport]:
+        """Every enabled source once, then digests and one delivery round per channel (synchronously)."""
+        reports = [self.poll(source) for source in self.sources]
+        self.flush_digests()
+        for channel in self.channels:
+            self.deliver(channel)
+        return reports
+
+    @property
+    def channels(self) -> list[str]:
+        return self.services.alerts.channels if self.services.alerts is not None else []
+
+    # --- the scheduled daemon -----------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self, *, cycles: int | None = None, handle_signals: bool = True) -> DaemonSummary:
+        """Run until stopped (or, with ``cycles``, until every source has run that many times and the alerts they
+        queued have had a delivery round). Raises DaemonAlreadyRunning when another daemon holds the database."""
+        with DaemonLock(database_url(self.settings.storage)), self._signals(handle_signals):
+            self.catch_up()
+            scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
+            now = datetime.now(UTC)
+            for source in self.sources:
+                scheduler.add_job(
+                    self._poll_job, IntervalTrigger(seconds=source.interval, jitter=source.jitter or None),
+                    args=[source, cycles], id=f"source:{source.name}", name=f"poll {source.name}",
+                    next_run_time=now, misfire_grace_time=max(1, int(source.interval)),
+                )
+            daemon = self.settings.daemon
+            for channel in self.channels:
+                scheduler.add_job(self.deliver, IntervalTrigger(seconds=daemon.delivery_interval), args=[channel],
+                                  id=f"deliver:{channel}", name=f"deliver {channel}", next_run_time=now)
+            scheduler.add_job(self.flush_digests, IntervalTrigger(seconds=daemon.digest_interval), id="digests")
+            scheduler.add_job(self.housekeeping, IntervalTrigger(hours=6), id="housekeeping", next_run_time=now)
+            log.info("daemon started: %d sources (%s), channels: %s", len(self.sources),
+                     ", ".join(s.name for s in self.sources) or "none", ", ".join(self.channels) or "none")
+            scheduler.start()
+            try:
+                while not self._stop.wait(0.5):
+                    if cycles is not None and self._done(cycles):
+                        break
+            finally:
+                log.info("daemon stopping: waiting for running jobs to finish")
+                self._stop.set()
+                scheduler.shutdown(wait=True)
+            if cycles is not None:
+                # The last runs' alerts: digests due and one more round per channel, so a bounded run delivers
+                # what it found.
+                self.flush_digests()
+                for channel in self.channels:
+                    self.deliver(channel)
+            log.info("daemon stopped")
+        return self.summary
+
+    def _poll_job(self, source: SourceSettings, cycles: int | None) -> None:
+        if self._stop.is_set() or (cycles is not None and self._runs.get(source.name, 0) >= cycles):
+            return
+        self.poll(source)
+
+    def _done(self, cycles: int) -> bool:
+        with self._lock:
+            return all(self._runs.get(s.name, 0) >= cycles for s in self.sources)
+
+    @contextmanager
+    def _signals(self, enabled: bool) -> Iterator[None]:
+        if not enabled or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            log.info("received %s: stopping after the current articles", signal.Signals(signum).name)
+            self._stop.set()
+
+        previous: dict[signal.Signals, Callable[[int, FrameType | None], Any] | int | None] = {}
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, on_signal)
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    # --- logging ------------------------------------------------------------------------------------------------
+
+    def _log_run(self, report: RunReport, seconds: float) -> None:
+        counts = report.counts()
+        fields = " ".join(f"{k}={v}" for k, v in counts.items())
+        extra: dict[str, Any] = {"event": "source_run", "source": report.source, "seconds": round(seconds, 3),
+                                 **counts}
+        if report.interrupted:
+            extra["interrupted"] = True
+        level = logging.WARNING if report.errors else logging.INFO
+        suffix = f" first_error={report.errors[0]!r}" if report.errors else ""
+        log.log(level, "source=%s %s seconds=%.2f%s%s", report.source, fields, seconds,
+                " interrupted" if report.interrupted else "", suffix, extra=extra)
