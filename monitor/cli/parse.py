@@ -13,6 +13,7 @@ from monitor.cli._app import app, fail
 from monitor.decoding import decode_html
 from monitor.errors import MonitorError
 from monitor.render import render_article
+from monitor.settings import load_settings
 from monitor.sites import default_registry
 
 
@@ -30,7 +31,8 @@ def parse(
         raise fail(f"cannot read {where}: {exc.strerror or exc}") from None
     try:
         html = decode_html(data, where=url)
-        article = default_registry().parse(html, url)
+        # Pangea services the operator added in monitor.toml are parsed like the built-in ones.
+        article = default_registry(load_settings().pangea_hosts).parse(html, url)
     except MonitorError as exc:
         raise fail(f"{where}: {exc}") from None
     if as_json:
