@@ -54,6 +54,9 @@ class SourceSettings(_Section):
     feeds: list[str] = Field(default_factory=list)
     sitemaps: list[str] = Field(default_factory=list)
     sections: list[str] = Field(default_factory=list)
+    # Where `monitor backfill` walks (sitemap indexes or chunks, filtered by lastmod); empty: the family's default
+    # (Pangea https://<site>/sitemap.xml, DW https://www.dw.com/<lang>/article-sitemap.xml), see monitor/backfill.py.
+    backfill_sitemaps: list[str] = Field(default_factory=list)
     interval: float = 300.0  # seconds between polls
     jitter: float = 30.0
     lookback: float = 2 * 86400.0  # seconds: discovery ignores sitemap chunks and entries last changed before this
