@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     texts = [(decode_html(data, where=url), url) for _, data, url in pages]
     try:
         import trafilatura
-    except ImportError:
-        print("trafilatura extract(): not installed (pip install -e '.[bench]')")
+    except ImportError as exc:
+        print(f"trafilatura extract(): cannot import ({exc}; pip install -e '.[bench]')")
     else:
 
         def trafilatura_extract() -> None:
