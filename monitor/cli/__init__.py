@@ -4,6 +4,7 @@ itself on the shared typer app when imported here."""
 from __future__ import annotations
 
 from monitor.cli import (
+    backfill,  # noqa: F401  (registers its commands)
     daemon,  # noqa: F401  (registers its commands)
     discover,  # noqa: F401  (registers its commands)
     parse,  # noqa: F401  (registers its commands)

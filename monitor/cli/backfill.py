@@ -1,0 +1,154 @@
+"""``monitor backfill SOURCE --since DATE [--until DATE]``: archive a source's past articles from its sitemaps."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from monitor.backfill import BackfillReport, backfill, open_services
+from monitor.cli._app import app, fail
+from monitor.errors import MonitorError
+from monitor.logs import configure_logging
+from monitor.settings import load_settings
+
+#: Exit status of a run stopped by Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+
+
+def parse_when(value: str, option: str, *, end_of_day: bool = False) -> datetime:
+    """``YYYY-MM-DD`` (the day's start, or its end for ``--until``) or an ISO datetime (naive: UTC)."""
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+            return day + timedelta(days=1, microseconds=-1) if end_of_day else day
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise fail(f"{option} {value!r}: expected a date YYYY-MM-DD or an ISO datetime "
+                   "(2024-05-01T12:00:00+00:00)") from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+class _RateColumn(ProgressColumn):
+    """Articles per second (rich's own speed column counts bytes)."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:.2f}/s" if speed else "-/s", style="progress.data.speed")
+
+
+@contextmanager
+def _stop_on_sigint(stop: threading.Event, console: Console) -> Iterator[None]:
+    """First Ctrl-C: finish the article in hand, then stop. Second: quit at once (nothing half-written stays:
+    files go in place before their row, and the next run adopts or replaces them)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        console.print("stopping after the current article (Ctrl-C again to quit at once)", highlight=False)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous_term = signal.signal(signal.SIGTERM, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+
+
+@app.command("backfill")
+def backfill_command(
+    source: Annotated[str, typer.Argument(help="The configured source's name (config/monitor.toml).")],
+    since: Annotated[str, typer.Option(help="Oldest date to archive: YYYY-MM-DD or an ISO datetime (UTC).")],
+    until: Annotated[str | None, typer.Option(
+        help="Newest date to archive, inclusive (YYYY-MM-DD: the whole day). Default: now.")] = None,
+    alerts: Annotated[bool, typer.Option(
+        "--alerts", help="Queue alerts for what the rules match (default: muted, nothing is sent).")] = False,
+) -> None:
+    """Archive a source's past articles from its sitemap index, politely, beside the running daemon if need be.
+
+    Interrupted (Ctrl-C), it stops after the current article; the same command resumes where it stopped.
+    """
+    start = parse_when(since, "--since")
+    end = parse_when(until, "--until", end_of_day=True) if until is not None else None
+    if end is not None and end < start:
+        raise fail(f"--until {until} is before --since {since}")
+    settings = load_settings()
+    try:
+        watched = settings.source(source)
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
+    console = Console(stderr=True)
+    # Per-article log lines would tear the bar apart; warnings (a page that failed) still show.
+    configure_logging(settings.daemon.log_format, level=logging.WARNING if console.is_terminal else logging.INFO)
+    stop = threading.Event()
+    columns = (SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
+               MofNCompleteColumn(), _RateColumn(), TimeRemainingColumn())
+    try:
+        services = open_services(settings, alerts=alerts)
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
+    try:
+        with Progress(*columns, console=console, disable=not console.is_terminal) as bar, \
+                _stop_on_sigint(stop, console):
+            task = bar.add_task(f"{watched.name}: reading sitemaps", total=None)
+
+            def progress(done: int, total: int | None) -> None:
+                if total is not None:
+                    bar.update(task, description=f"{watched.name}: archiving", completed=done, total=total)
+
+            report = backfill(services, watched, since=start, until=end, stop=stop, progress=progress)
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        services.close()
+    typer.echo(_summary(report))
+    for error in report.errors:
+        typer.echo(f"monitor: warning: {error}", err=True)
+    if report.interrupted:
+        command = ["monitor", "backfill", source, "--since", since]
+        if until is not None:
+            command += ["--until", until]
+        if alerts:
+            command.append("--alerts")
+        typer.echo(f"interrupted with {report.left} articles left; to resume, run the same command again: "
+                   f"{shlex.join(command)}")
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if report.errors:
+        typer.echo(f"{len(report.errors)} sitemaps could not be read: run the command again to retry them", err=True)
+        raise typer.Exit(1)
+
+
+def _summary(report: BackfillReport) -> str:
+    run = report.run
+    span = f"{report.since.isoformat(timespec='seconds')} .. " + (
+        report.until.isoformat(timespec="seconds") if report.until else "now")
+    return (f"backfill {report.source} ({span}): {report.candidates} articles in range, {report.already} already "
+            f"archived; this run: {run.new} new, {run.revised} revised, {run.seen} unchanged, {run.failed} failed, "
+            f"{run.alerts} alerts queued, {len(report.errors)} sitemap errors")
+
