@@ -25,7 +25,16 @@ from typing import TYPE_CHECKING, Literal
 from monitor.archive import Archive, ArchiveConflict, content_hash, folder_for, text_name
 from monitor.dedupe import signature, story_text
 from monitor.discovery import DiscoveryResult, discover_source
-from monitor.errors import ArchiveError, FetchError, MonitorError, ParseError, StoreError, ZombieFeedError
+from monitor.errors import (
+    ArchiveError,
+    ContentTypeError,
+    FetchError,
+    MonitorError,
+    ParseError,
+    RobotsDisallowedError,
+    StoreError,
+    ZombieFeedError,
+)
 from monitor.model import Article
 from monitor.render import render_article
 from monitor.sites import SiteRegistry
@@ -279,10 +288,12 @@ def run_source(services: Services, source: SourceSettings, *, since: datetime | 
         discovered(result)
     outcomes = ingest_urls(services.store, services.archive, services.registry, (e.url for e in result.entries),
                            http_fetcher(services.client), clock=services.clock)
+    retry_later = 0
     try:
         for outcome in outcomes:
             if isinstance(outcome, Failure):
                 report.failed += 1
+                retry_later += _worth_retrying(outcome.error)
             else:
                 report.fetched += 1
                 if outcome.status == "new":
@@ -299,10 +310,21 @@ def run_source(services: Services, source: SourceSettings, *, since: datetime | 
                 break
     finally:
         outcomes.close()  # type: ignore[attr-defined]
-    if not report.interrupted:
+    if not report.interrupted and not retry_later:
         result.commit(services.client)
+    elif retry_later:
+        log.info("source %s: %d pages failed for now; its feeds will be read in full again next run", source.name,
+                 retry_later)
     report.finished = services.clock()
     return report
+
+
+def _worth_retrying(error: MonitorError) -> bool:
+    """A page that failed for a reason that may pass (timeout, 5xx, 429, host backed off): its feed must not be
+    remembered as read, or a 304 would hide the article until the feed changes."""
+    if not isinstance(error, FetchError) or isinstance(error, RobotsDisallowedError | ContentTypeError):
+        return False
+    return error.status is None or error.status in (408, 425, 429) or error.status >= 500
 
 
 def queue_alerts(services: Services, result: IngestResult) -> int:

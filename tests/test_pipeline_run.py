@@ -1,0 +1,93 @@
+"""run_source: one pass over a source against a real local server. What it archives, what it counts, and when it
+remembers a feed as read (only when nothing it listed is left to retry)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from _synth import HOST, article_path, article_url, synth_page
+
+from monitor.localsite import Fault, LocalSite
+from monitor.pipeline import run_source
+from monitor.services import Services
+from monitor.settings import Settings, SourceSettings, load_settings
+
+FEED_PATH = "/api/zfeed"
+SOURCE = SourceSettings(name="voa", site=HOST, feeds=[f"https://{HOST}{FEED_PATH}"], jitter=0)
+
+
+def _feed(numbers: list[int]) -> str:
+    now = format_datetime(datetime.now(UTC))
+    items = "".join(f"<item><title>{n}</title><link>{article_url(n)}</link><pubDate>{now}</pubDate></item>"
+                    for n in numbers)
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://{HOST}/</link>'
+            f"<description>d</description>{items}</channel></rss>")
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[LocalSite]:
+    root = tmp_path / "snapshot"
+    for n in (1, 2):
+        page = root / HOST / article_path(n).lstrip("/")
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(synth_page(n), encoding="utf-8")
+    (root / HOST / "api").mkdir()
+    (root / HOST / FEED_PATH.lstrip("/")).write_text(_feed([1, 2]), encoding="utf-8")
+    with LocalSite(root) as local:
+        yield local
+
+
+def _settings(tmp_path: Path, site: LocalSite) -> Settings:
+    return load_settings(overrides={
+        "http": {"host_map": site.host_map(), "min_delay": 0.0, "retries": 0, "backoff_base": 0.01},
+        "storage": {"archive_root": str(tmp_path / "archive"), "fsync": False},
+        "alerts": {"channels": {}, "operations_channel": None},
+        "sources": [SOURCE.model_dump()],
+    })
+
+
+def _feed_requests(site: LocalSite) -> list[int]:
+    return [r.status for r in site.requests(HOST) if r.path == FEED_PATH]
+
+
+def test_a_page_that_failed_for_now_keeps_its_feed_unread(tmp_path: Path, site: LocalSite) -> None:
+    site.fault(HOST, article_path(2), Fault(status=503, times=None))
+    with Services.open(_settings(tmp_path, site), alerts=False) as services:
+        first = run_source(services, SOURCE)
+        assert (first.discovered, first.new, first.failed) == (2, 1, 1)
+        site.clear_faults()
+        second = run_source(services, SOURCE)
+        # The feed was not remembered as read: read in full again (200, not 304), and the page is archived now.
+        assert _feed_requests(site) == [200, 200]
+        assert (second.new, second.failed, second.unchanged) == (1, 0, 0)
+        third = run_source(services, SOURCE)
+        assert (third.discovered, third.unchanged, third.new) == (0, 1, 0)
+        assert _feed_requests(site)[-1] == 304
+        assert services.store.counts()["articles"] == 2
+
+
+def test_a_page_that_is_gone_does_not_hold_the_feed(tmp_path: Path, site: LocalSite) -> None:
+    site.fault(HOST, article_path(2), Fault(status=404, times=None))
+    with Services.open(_settings(tmp_path, site), alerts=False) as services:
+        first = run_source(services, SOURCE)
+        assert (first.new, first.failed) == (1, 1)
+        second = run_source(services, SOURCE)
+        assert second.unchanged == 1 and second.discovered == 0
+        assert _feed_requests(site) == [200, 304]
+
+
+def test_a_stopped_run_leaves_its_feed_unread(tmp_path: Path, site: LocalSite) -> None:
+    import threading
+
+    stop = threading.Event()
+    with Services.open(_settings(tmp_path, site), alerts=False) as services:
+        first = run_source(services, SOURCE, stop=stop, on_outcome=lambda _: stop.set())
+        assert first.interrupted and first.new == 1
+        second = run_source(services, SOURCE)
+        assert _feed_requests(site) == [200, 200]
+        assert (second.new, second.seen) == (1, 0)  # the archived one is skipped without a request
+        assert services.store.counts()["articles"] == 2
