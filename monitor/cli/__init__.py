@@ -6,6 +6,7 @@ from __future__ import annotations
 from monitor.cli import (
     backfill,  # noqa: F401  (registers its commands)
     daemon,  # noqa: F401  (registers its commands)
+    demo,  # noqa: F401  (registers its commands)
     discover,  # noqa: F401  (registers its commands)
     parse,  # noqa: F401  (registers its commands)
     rules,  # noqa: F401  (registers its commands)

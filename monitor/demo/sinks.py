@@ -101,6 +101,8 @@ class SmtpSink:
 
         self.folder = folder
         self.messages: list[bytes] = []
+        # A reused folder (``monitor demo --dir`` run again) keeps its earlier messages: number after them.
+        self._first = len(list(folder.glob("*.eml"))) if folder.is_dir() else 0
         sink = self
 
         class Handler:
@@ -117,7 +119,7 @@ class SmtpSink:
         with self._lock:
             self.messages.append(data)
             self.folder.mkdir(parents=True, exist_ok=True)
-            (self.folder / f"{len(self.messages):03d}.eml").write_bytes(data)
+            (self.folder / f"{self._first + len(self.messages):03d}.eml").write_bytes(data)
 
     @property
     def port(self) -> int:

@@ -1,0 +1,96 @@
+"""``monitor demo``: the daemon, offline, from the shipped config, with a summary of what it did."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from monitor.cli._app import app, fail
+from monitor.demo.runner import CYCLES, DemoResult, run_demo
+from monitor.errors import MonitorError
+from monitor.logs import configure_logging
+from monitor.pipeline import RunReport
+
+
+@app.command("demo")
+def demo(
+    directory: Annotated[Path | None, typer.Option(
+        "--dir", help="Keep everything under this directory (new, empty, or made by an earlier demo): the archive, "
+                      "monitor.db, slack.jsonl, mail/*.eml and the snapshot. Default: a temporary directory, "
+                      "removed at the end.", file_okay=False)] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the daemon's log lines.")] = False,
+) -> None:
+    """Run the real daemon offline for two polling cycles: a local HTTP server plays www.rferl.org, www.dw.com
+    and rss.dw.com (fixture pages, including the two seed articles, under their real URLs, with generated feeds
+    and sitemaps), local Slack and SMTP servers receive the alerts. Prints what was archived and delivered; the
+    second cycle finds nothing new. Needs a source checkout (it serves tests/fixtures), no network. Exit 1 when
+    something did not work as shown."""
+    configure_logging("text", level=logging.INFO if verbose else logging.WARNING)
+    try:
+        if directory is not None:
+            result = run_demo(directory, echo=typer.echo)
+        else:
+            with tempfile.TemporaryDirectory(prefix="monitor-demo-") as temporary:
+                result = run_demo(Path(temporary), echo=typer.echo)
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
+    _print(result, kept=directory is not None)
+    if result.problems:
+        for problem in result.problems:
+            typer.echo(f"problem: {problem}", err=True)
+        raise typer.Exit(1)
+
+
+def _print(result: DemoResult, *, kept: bool) -> None:
+    root = result.directory / "archive"
+    new = [a for a in result.archived if a.new]
+    typer.echo("")
+    if new:
+        typer.echo(f"archived ({len(new)} texts):")
+        for item in new:
+            typer.echo(f"  {_relative(item.path, root)}  {item.headline}")
+    else:
+        typer.echo(f"archived: nothing new; the {len(result.archived)} texts in {root} are from an earlier run")
+    typer.echo("")
+    if result.delivered:
+        typer.echo(f"alerts delivered ({len(result.delivered)} messages):")
+        for alert in result.delivered:
+            typer.echo(f"  {alert.channel:<6} {alert.rule:<16} {alert.headline}")
+    else:
+        typer.echo("alerts delivered: none by this run (each story is alerted once per channel, and an earlier run "
+                   "delivered these)")
+    typer.echo("")
+    for number, reports in enumerate(result.cycles, 1):
+        typer.echo(f"cycle {number}: {_cycle_line(reports)}")
+    typer.echo("")
+    if kept:
+        typer.echo(f"everything is in {result.directory}: archive/, monitor.db, slack.jsonl (the Slack messages), "
+                   "mail/ (the emails), snapshot/ (what the local server served)")
+    else:
+        typer.echo(f"{result.directory} was a temporary directory and is removed; "
+                   "`monitor demo --dir DIR` keeps the archive, the database and the messages")
+    if len(result.cycles) < CYCLES:
+        typer.echo("(stopped early)")
+
+
+def _cycle_line(reports: list[RunReport]) -> str:
+    new = sum(r.new for r in reports)
+    revised = sum(r.revised for r in reports)
+    known = sum(r.discovered - r.fetched - r.failed + r.seen for r in reports)
+    parts = [f"{new} new, {revised} revised" + ("" if new or revised else " (nothing new)"),
+             f"{sum(r.alerts for r in reports)} alerts queued",
+             f"{sum(r.unchanged for r in reports)} feeds and sitemaps unchanged (304)"]
+    if known:
+        parts.append(f"{known} pages already archived")
+    return ", ".join(parts)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)

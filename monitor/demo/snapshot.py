@@ -1,0 +1,163 @@
+"""The demo's offline copy of the watched sites: the repository's fixture pages at their real URL paths, with feeds,
+sitemaps and robots.txt generated for the configured sources, laid out for :class:`monitor.localsite.LocalSite`.
+
+Pages come from ``tests/fixtures`` of the source checkout (the seeds, with their ``.url``, and the fixture pages
+whose ``.expect.json`` names a URL); only pages on a configured source's site are served. Feeds and sitemaps are
+written at the sources' own URLs and dated "now", so the sources' lookback window keeps their entries; they list
+the pages under their URLs as found (tracking parameters included), the pages themselves lie at the canonical
+path the pipeline fetches.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import gzip
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from xml.sax.saxutils import escape
+
+import monitor
+from monitor.decoding import decode_html
+from monitor.errors import ConfigError
+from monitor.settings import SourceSettings
+from monitor.sites import SiteRegistry, default_registry
+from monitor.urls import canonical_url
+
+ROBOTS = "User-agent: *\nDisallow: /search\n"
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotPage:
+    url: str  # as the feeds list it
+    canonical: str  # where the snapshot serves it
+    headline: str
+    language: str
+    fixture: Path
+
+
+@dataclass
+class Snapshot:
+    root: Path
+    pages: dict[str, list[SnapshotPage]] = field(default_factory=dict)  # per source name
+    hosts: list[str] = field(default_factory=list)  # every host the sources name: map all of them
+
+
+def fixtures_dir() -> Path:
+    """``tests/fixtures`` of the source checkout this package runs from (ConfigError when installed without it)."""
+    fixtures = Path(monitor.__file__).resolve().parents[1] / "tests" / "fixtures"
+    if not (fixtures / "seeds").is_dir():
+        raise ConfigError(f"the demo needs a source checkout of monitor: {fixtures} not found "
+                          "(clone the repository and run `make demo` there)")
+    return fixtures
+
+
+def fixture_pages(fixtures: Path) -> list[tuple[str, Path]]:
+    """(URL, HTML file) of every fixture page that says where it came from: the seeds first."""
+    found = [(path.with_name(path.name.removesuffix(".source.html") + ".url").read_text(encoding="utf-8").strip(),
+              path) for path in sorted((fixtures / "seeds").glob("*.source.html"))]
+    for expect in sorted((fixtures / "pages").glob("*/*.expect.json")):
+        url = json.loads(expect.read_text(encoding="utf-8")).get("url") or ""
+        page = expect.with_name(expect.name.removesuffix(".expect.json") + ".html")
+        if url and page.is_file():
+            found.append((url, page))
+    return found
+
+
+def build_snapshot(root: Path, sources: list[SourceSettings], *, now: datetime, fixtures: Path | None = None,
+                   registry: SiteRegistry | None = None) -> Snapshot:
+    """Write the snapshot for ``sources`` under ``root`` (which must not exist yet or be empty)."""
+    fixtures = fixtures or fixtures_dir()
+    registry = registry or default_registry()
+    snapshot = Snapshot(root=root)
+    hosts: set[str] = set()
+    placed: set[str] = set()
+    for source in sources:
+        hosts.add(source.site)
+        pages = snapshot.pages.setdefault(source.name, [])
+        for url, path in fixture_pages(fixtures):
+            canonical = canonical_url(url)
+            if _host(canonical) != source.site or canonical in placed:
+                continue
+            raw = path.read_bytes()
+            article = registry.parse(decode_html(raw, None, where=str(path)), canonical)
+            pages.append(SnapshotPage(url=url, canonical=canonical, headline=article.headline,
+                                      language=article.language or "en", fixture=path))
+            _write(root, canonical, raw)
+            placed.add(canonical)
+        # Newest first, a minute apart, the way feeds list them.
+        dated = [(page, now - timedelta(minutes=i + 1)) for i, page in enumerate(pages)]
+        for feed in source.feeds:
+            hosts.add(_host(feed))
+            _write(root, feed, _rss(feed, source, dated, now).encode("utf-8"))
+        for sitemap in source.sitemaps:
+            hosts.add(_host(sitemap))
+            body = _sitemap(sitemap, dated).encode("utf-8")
+            _write(root, sitemap, gzip.compress(body, mtime=0) if sitemap.endswith(".gz") else body)
+        for section in source.sections:
+            hosts.add(_host(section))
+            _write(root, section, _section(source, dated).encode("utf-8"))
+    for host in sorted(hosts):
+        _write(root, f"https://{host}/robots.txt", ROBOTS.encode())
+    snapshot.hosts = sorted(hosts)
+    return snapshot
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def _write(root: Path, url: str, body: bytes) -> None:
+    parts = urlsplit(url)
+    relative = unquote(parts.path).lstrip("/")
+    target = root / _host(url) / (relative if relative and not relative.endswith("/") else relative + "index.html")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(body)
+
+
+def _rss(url: str, source: SourceSettings, pages: list[tuple[SnapshotPage, datetime]], now: datetime) -> str:
+    items = "".join(
+        f"<item><title>{escape(page.headline)}</title><link>{escape(page.url)}</link>"
+        f"<guid>{escape(page.canonical)}</guid><pubDate>{email.utils.format_datetime(when)}</pubDate></item>\n"
+        for page, when in pages
+    )
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
+            f"<title>{escape(source.name)} (monitor demo snapshot)</title><link>https://{escape(source.site)}/</link>"
+            f"<description>{escape(url)}</description>"
+            f"<lastBuildDate>{email.utils.format_datetime(now)}</lastBuildDate>\n{items}</channel></rss>\n")
+
+
+def _sitemap(url: str, pages: list[tuple[SnapshotPage, datetime]]) -> str:
+    """A Google News sitemap for a URL naming "news", a plain one with lastmod otherwise."""
+    news = "news" in url.rsplit("/", 1)[-1]
+    entries = []
+    for page, when in pages:
+        stamp = when.isoformat(timespec="seconds")
+        if news:
+            entries.append(f"<url><loc>{escape(page.canonical)}</loc><news:news><news:publication>"
+                           "<news:name>monitor demo</news:name>"
+                           f"<news:language>{escape(page.language)}</news:language></news:publication>"
+                           f"<news:publication_date>{stamp}</news:publication_date>"
+                           f"<news:title>{escape(page.headline)}</news:title></news:news></url>")
+        else:
+            entries.append(f"<url><loc>{escape(page.canonical)}</loc><lastmod>{stamp}</lastmod></url>")
+    namespaces = ' xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"' if news else ""
+    return ('<?xml version="1.0" encoding="utf-8"?>\n'
+            f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"{namespaces}>\n'
+            + "\n".join(entries) + "\n</urlset>\n")
+
+
+def _attribute(value: str) -> str:
+    """Text for inside a double-quoted attribute."""
+    return escape(value, {'"': "&quot;"})
+
+
+def _section(source: SourceSettings, pages: list[tuple[SnapshotPage, datetime]]) -> str:
+    links = "".join(f'<li><a href="{_attribute(page.canonical)}">{escape(page.headline)}</a></li>' for page, _ in pages)
+    return (f"<!DOCTYPE html><html><head><title>{escape(source.name)}</title></head>"
+            f"<body><ul>{links}</ul></body></html>\n")
+
+
+__all__ = ["Snapshot", "SnapshotPage", "build_snapshot", "fixture_pages", "fixtures_dir"]
