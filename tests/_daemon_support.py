@@ -71,6 +71,9 @@ class Snapshot:
     clock: Clock
     items: list[tuple[str, str, datetime]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        (self.root / HOST).mkdir(parents=True, exist_ok=True)
+
     def add(self, *numbers: int) -> list[str]:
         """Put articles ``numbers`` on the site and at the top of the feed (published now); returns their URLs."""
         folder = self.root / HOST / "a" / SLUG
