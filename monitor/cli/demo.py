@@ -30,6 +30,7 @@ def demo(
     second cycle finds nothing new. Needs a source checkout (it serves tests/fixtures), no network. Exit 1 when
     something did not work as shown."""
     configure_logging("text", level=logging.INFO if verbose else logging.WARNING)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's SMTP dialogue: the sink, not the monitor
     try:
         if directory is not None:
             result = run_demo(directory, echo=typer.echo)
