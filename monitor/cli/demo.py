@@ -24,11 +24,12 @@ def demo(
                       "removed at the end.", file_okay=False)] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the daemon's log lines.")] = False,
 ) -> None:
-    """Run the real daemon offline for two polling cycles: a local HTTP server plays www.rferl.org, www.dw.com
-    and rss.dw.com (fixture pages, including the two seed articles, under their real URLs, with generated feeds
-    and sitemaps), local Slack and SMTP servers receive the alerts. Prints what was archived and delivered; the
-    second cycle finds nothing new. Needs a source checkout (it serves tests/fixtures), no network. Exit 1 when
-    something did not work as shown."""
+    """Run the real daemon offline for two polling cycles, from the shipped config/monitor.toml and config/rules.toml
+    (MONITOR_* variables are ignored): a local HTTP server plays the sources' hosts (www.rferl.org, www.dw.com,
+    rss.dw.com) with the fixture pages, including the two seed articles, under their real URLs and feeds and
+    sitemaps generated for them; local Slack and SMTP servers receive the alerts. Prints what was archived and
+    delivered; the second cycle finds nothing new. Needs a source checkout (it serves tests/fixtures), no network.
+    Exit 1 when something did not work as shown."""
     configure_logging("text", level=logging.INFO if verbose else logging.WARNING)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's SMTP dialogue: the sink, not the monitor
     try:
