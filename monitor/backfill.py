@@ -5,8 +5,8 @@ documents are its *backfill* sitemaps (the full index rather than the polling ``
 ``since``/``until`` as the range: discovery keeps the index's chunks changed since ``since`` and the entries dated
 in the range, and the pipeline archives them exactly as the daemon would. So it shares every rule of the daemon:
 the polite client (robots.txt, pacing, retries), the unique keys that make "new" a database decision, and the
-alert queue (muted unless asked for: :class:`Services` opened with ``alerts=False`` marks every text
-alerts-done without queueing, so the daemon's catch-up never alerts them either).
+alert queue (muted unless asked for: :class:`Services` opened with ``alerts=False`` queues nothing, and each
+text is recorded with its alerts already done, so the daemon's catch-up never alerts them either).
 
 Resuming needs no state of its own. Articles already archived are skipped without a request (the URL index);
 what is left is re-reading the index and its chunks in range, a few requests against the thousands a backfill
@@ -142,8 +142,10 @@ def backfill(services: Services, source: SourceSettings, *, since: datetime, unt
         if progress is not None:
             progress(done, max(total or 0, done))
 
+    # Muted, each text is stored with its alerts done in its own row (origin "backfill"): a backfill killed between
+    # archiving and marking leaves nothing for the daemon's catch-up to alert. With alerts it is a fetch like any.
     report.run = run_source(services, walk, since=since, until=until, stop=stop, on_outcome=on_outcome,
-                            discovered=discovered)
+                            discovered=discovered, origin="backfill" if services.alerts is None else "fetch")
     report.errors = list(report.run.errors)
     return report
 

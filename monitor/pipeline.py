@@ -93,8 +93,13 @@ Fetch = Callable[[str], Page]
 
 
 def ingest_page(store: Store, archive: Archive, registry: SiteRegistry, html: str, url: str,
-                fetched_at: datetime | None = None, *, extra_urls: Iterable[str] = ()) -> IngestResult:
-    """Parse one page and record what is new in it. Raises ParseError for a page that is no article."""
+                fetched_at: datetime | None = None, *, extra_urls: Iterable[str] = (),
+                origin: str = "fetch") -> IngestResult:
+    """Parse one page and record what is new in it. Raises ParseError for a page that is no article.
+
+    ``origin`` "backfill" (a backfill with alerts muted) records the text with its alerts already done, in the same
+    row: a crash right after cannot leave it for the daemon's catch-up to alert.
+    """
     fetched_at = (fetched_at or datetime.now(UTC)).astimezone(UTC)
     article = registry.parse(html, url)
     text = render_article(article)
@@ -103,7 +108,7 @@ def ingest_page(store: Store, archive: Archive, registry: SiteRegistry, html: st
     # Stored as decoded text with a BOM, so a reparse reads exactly what the parser read, whatever charset the
     # server declared in a header that is not kept.
     raw = _UTF8_BOM + html.encode("utf-8")
-    return _record(store, archive, article, text, digest, raw, urls, fetched_at, origin="fetch")
+    return _record(store, archive, article, text, digest, raw, urls, fetched_at, origin=origin)
 
 
 def _record(store: Store, archive: Archive, article: Article, text: str, digest: str, raw: bytes | None,
@@ -179,7 +184,7 @@ def http_fetcher(client: HttpClient) -> Fetch:
 
 def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: Iterable[str], fetch: Fetch, *,
                 skip_seen: bool = True, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                workers: int = 1) -> Iterator[IngestResult | Failure]:
+                workers: int = 1, origin: str = "fetch") -> Iterator[IngestResult | Failure]:
     """Fetch and ingest candidate URLs, yielding each outcome (in order).
 
     Each URL is fetched in its canonical form. ``skip_seen`` leaves out URLs already recorded for an article (no
@@ -201,7 +206,8 @@ def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: It
             # The canonical URL (https, main host, no tracking) is the page every variant names; a short link stays
             # as it is and the client follows it.
             page = fetch(canonical)
-            result = ingest_page(store, archive, registry, page.html, page.final_url, at, extra_urls=[url])
+            result = ingest_page(store, archive, registry, page.html, page.final_url, at, extra_urls=[url],
+                                 origin=origin)
         except (StoreError, ArchiveError):
             raise
         except (FetchError, ParseError) as exc:
@@ -270,7 +276,7 @@ PENDING_ALERTS_WINDOW = timedelta(days=2)
 def run_source(services: Services, source: SourceSettings, *, since: datetime | None = None,
                until: datetime | None = None, stop: threading.Event | None = None,
                on_outcome: Callable[[IngestResult | Failure], None] | None = None,
-               discovered: Callable[[DiscoveryResult], None] | None = None) -> RunReport:
+               discovered: Callable[[DiscoveryResult], None] | None = None, origin: str = "fetch") -> RunReport:
     """Discover a source's candidates, archive what is new, queue the alerts it calls for, and only then remember
     the feeds' validators (so a crash re-reads them rather than hiding their news behind a 304).
 
@@ -287,7 +293,7 @@ def run_source(services: Services, source: SourceSettings, *, since: datetime | 
     if discovered is not None:
         discovered(result)
     outcomes = ingest_urls(services.store, services.archive, services.registry, (e.url for e in result.entries),
-                           http_fetcher(services.client), clock=services.clock)
+                           http_fetcher(services.client), clock=services.clock, origin=origin)
     retry_later = 0
     try:
         for outcome in outcomes:

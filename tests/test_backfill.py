@@ -273,6 +273,22 @@ def test_interrupted_twice_then_resumed_archives_every_article_in_range_once(set
     assert _page_requests(site) == dict.fromkeys(EXPECTED, 1)
 
 
+def test_muted_backfill_killed_before_marking_leaves_nothing_for_the_daemon_to_alert(
+        setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backfill dying between archiving a text and marking its alerts done (here: the mark never happens) must
+    not hand the text to the daemon's catch-up, which would alert an old article."""
+    with open_services(setup.settings) as services:
+        monkeypatch.setattr(services.store, "mark_alerts_done", lambda *args: None)
+        report = backfill(services, setup.settings.source("rferl"), since=datetime(2019, 7, 14, tzinfo=UTC),
+                          until=datetime(2019, 7, 14, 23, 59, tzinfo=UTC))
+    assert report.run.new > 0
+    assert _count(setup.settings, "SELECT count(*) FROM revisions WHERE alerts_done_at IS NULL") == 0
+    assert _count(setup.settings, "SELECT count(*) FROM revisions WHERE origin = 'backfill'") == report.run.new
+    with Services.open(setup.settings) as daemon_services:
+        assert queue_pending_alerts(daemon_services) == 0
+    assert _count(setup.settings, f"SELECT count(*) FROM {AlertOutbox.__tablename__}") == 0
+
+
 def test_alerts_option_queues_the_alerts_of_what_it_archives(setup: Setup) -> None:
     result = CliRunner().invoke(app, ["backfill", "rferl", "--since", SINCE, "--until", UNTIL, "--alerts"])
     assert result.exit_code == 0, result.output
@@ -280,6 +296,7 @@ def test_alerts_option_queues_the_alerts_of_what_it_archives(setup: Setup) -> No
     assert _count(setup.settings, f"SELECT count(*) FROM {AlertOutbox.__tablename__} WHERE state = 'queued'") \
         == len(EXPECTED)
     assert sorted(_archived(setup.settings)) == EXPECTED
+    assert _count(setup.settings, "SELECT count(*) FROM revisions WHERE origin = 'fetch'") == len(EXPECTED)
 
 
 def test_backfill_runs_while_the_daemon_holds_its_lock(setup: Setup) -> None:

@@ -505,8 +505,9 @@ def _revision_values(article_pk: int, revision: NewRevision, template: str, now:
     return {"article_pk": article_pk, "number": revision.number, "content_hash": revision.content_hash,
             "size": revision.size, "text_path": revision.text_path, "raw_path": revision.raw_path,
             "template": template, "origin": revision.origin, "fetched_at": revision.fetched_at, "stored_at": now,
-            # A reparse changes the text because the parser changed, not the article: nothing to alert on.
-            "alerts_done_at": now if revision.origin == "reparse" else None}
+            # A reparse changes the text because the parser changed, not the article: nothing to alert on. A muted
+            # backfill archives the past: nothing to alert on either, and never later by the daemon's catch-up.
+            "alerts_done_at": now if revision.origin in ("reparse", "backfill") else None}
 
 
 def _stored(row: ArticleRow, story_key: str | None) -> StoredArticle:

@@ -88,7 +88,7 @@ class Revision(SQLModel, table=True):
     text_path: str = Field(max_length=600, unique=True)  # relative to the archive root
     raw_path: str | None = Field(default=None, max_length=600)  # gzip of the HTML the text was made from
     template: str = Field(max_length=100)
-    origin: str = Field(default="fetch", max_length=20)  # "fetch" or "reparse"
+    origin: str = Field(default="fetch", max_length=20)  # "fetch", "reparse" or "backfill" (alerts muted)
     fetched_at: datetime = Field(sa_column=_when())
     stored_at: datetime = Field(sa_column=_when(index=True))
     # Set once the alert rules have been run over this text (or alerts were muted for it, as in a backfill). A
