@@ -20,6 +20,7 @@ from monitor.notify.service import AlertService
 from monitor.scheduler import Daemon
 from monitor.services import Services
 from monitor.settings import Settings, load_settings
+from monitor.sites.pangea import normalize_host
 from monitor.store import Store
 from monitor.store.engine import database_url
 
@@ -92,7 +93,8 @@ def status(
                 "source": source.name, "site": source.site, "enabled": source.enabled,
                 "last_run": _iso(h.last_run if h else None), "last_success": _iso(h.last_success if h else None),
                 "last_new": _iso(h.last_new if h else None),
-                "articles_today": store.articles_since(source.site, today),
+                # Articles are stored under their site without "www." (the site half of the article key).
+                "articles_today": store.articles_since(normalize_host(source.site), today),
                 "consecutive_failures": h.consecutive_failures if h else 0,
                 "last_error": h.last_error if h else None, "problem": h.problem if h else None,
                 "last_run_counts": json.loads(h.last_counts) if h else {},
