@@ -75,7 +75,10 @@ class HealthServer:
             raise ConfigError(f"daemon.health_listen: expected HOST:PORT, got {listen!r}")
         self.metrics = metrics
         self.check = check
-        self._server = ThreadingHTTPServer((host, int(port)), self._handler())
+        try:
+            self._server = ThreadingHTTPServer((host, int(port)), self._handler())
+        except OSError as exc:  # the port is taken (another daemon, another service) or the address is not ours
+            raise ConfigError(f"daemon.health_listen: cannot listen on {listen}: {exc.strerror or exc}") from None
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="health", daemon=True)
 

@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import FrameType
@@ -183,10 +183,15 @@ class Daemon:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
-    def run(self, *, cycles: int | None = None, handle_signals: bool = True) -> DaemonSummary:
+    def run(self, *, cycles: int | None = None, handle_signals: bool = True, take_lock: bool = True) -> DaemonSummary:
         """Run until stopped (or, with ``cycles``, until every source has run that many times and the alerts they
-        queued have had a delivery round). Raises DaemonAlreadyRunning when another daemon holds the database."""
-        with DaemonLock(database_url(self.settings.storage)), self._signals(handle_signals):
+        queued have had a delivery round). Raises DaemonAlreadyRunning when another daemon holds the database.
+
+        ``take_lock=False``: the caller holds the daemon lock already (the CLI takes it before anything else, so a
+        second daemon is refused before it opens the health port the first one listens on)."""
+        lock: AbstractContextManager[object] = DaemonLock(database_url(self.settings.storage)) if take_lock \
+            else nullcontext()
+        with lock, self._signals(handle_signals):
             self.catch_up()
             scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
             now = datetime.now(UTC)

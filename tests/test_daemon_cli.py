@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -87,6 +89,12 @@ class Operator:
         return CliRunner().invoke(app, list(args), env=self.env)
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -113,9 +121,10 @@ def test_sigterm_mid_run_then_restart_archives_and_alerts_each_article_once(
     with LocalSite(snapshot.root) as site:
         for n in range(ARTICLES):
             site.fault(HOST, article_path(n), Fault(delay=PAGE_DELAY))
+        listen = f"127.0.0.1:{_free_port()}"
         config = settings(tmp_path, site.host_map([HOST]), smtp_port=smtp.port,
                           sources=[source(interval=3600.0, quiet_hours=48.0)],
-                          daemon={"delivery_interval": 0.3, "log_format": "json"})
+                          daemon={"delivery_interval": 0.3, "log_format": "json", "health_listen": listen})
         operator = Operator(tmp_path, config, {"MONITOR_SLACK_WEBHOOK_URL": slack.url})
 
         def pages_served() -> int:
@@ -170,6 +179,13 @@ def test_sigterm_mid_run_then_restart_archives_and_alerts_each_article_once(
                   "every alert to be delivered")
             status = operator.cli("status", "--json")
             assert status.exit_code == 0, status.output
+            # The daemon's own endpoint agrees, and counts the run.
+            with urllib.request.urlopen(f"http://{listen}/healthz", timeout=5) as answer:
+                assert answer.status == 200 and json.load(answer) == {"ok": True, "problems": []}
+            with urllib.request.urlopen(f"http://{listen}/metrics", timeout=5) as answer:
+                metrics = answer.read().decode()
+            assert 'monitor_source_runs_total{outcome="ok",source="voa"} 1.0' in metrics
+            assert 'monitor_alerts_sent_total{channel="slack"} ' in metrics
             table = operator.cli("status")
             restarted.send_signal(signal.SIGTERM)
             _out, err = restarted.communicate(timeout=30)

@@ -233,3 +233,17 @@ def test_healthz_and_metrics_follow_the_source_health(world: World) -> None:
             assert _get(f"{base}/healthz")[0] == 200
         finally:
             server.stop()
+
+
+def test_a_health_port_in_use_is_one_clear_error() -> None:
+    from monitor.errors import ConfigError
+    from monitor.metrics import Metrics
+
+    first = HealthServer("127.0.0.1:0", Metrics(), list).start()
+    try:
+        with pytest.raises(ConfigError, match=rf"daemon.health_listen: cannot listen on {first.address}: "):
+            HealthServer(first.address, Metrics(), list)
+        with pytest.raises(ConfigError, match="expected HOST:PORT"):
+            HealthServer("9108", Metrics(), list)
+    finally:
+        first.stop()

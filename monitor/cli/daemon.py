@@ -17,7 +17,7 @@ from monitor.lock import DaemonAlreadyRunning, DaemonLock
 from monitor.logs import configure_logging
 from monitor.metrics import HealthServer
 from monitor.notify.service import AlertService
-from monitor.scheduler import Daemon
+from monitor.scheduler import Daemon, DaemonSummary
 from monitor.services import Services
 from monitor.settings import Settings, load_settings
 from monitor.sites.pangea import normalize_host
@@ -34,6 +34,24 @@ def run(
     """Run the daemon: poll every source on its schedule, archive what is new, deliver alerts. Stop with SIGTERM."""
     settings = load_settings()
     configure_logging(settings.daemon.log_format)
+    # The lock first: a second daemon is refused before it touches the database or the health port.
+    lock = DaemonLock(database_url(settings.storage))
+    try:
+        lock.acquire()
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
+    try:
+        summary = _run_locked(settings, cycles)
+    finally:
+        lock.release()
+    if cycles is not None:
+        new = sum(r.new for r in summary.runs)
+        revised = sum(r.revised for r in summary.runs)
+        typer.echo(f"{len(summary.runs)} source runs: {new} new, {revised} revised, "
+                   f"{summary.delivered} alert messages delivered")
+
+
+def _run_locked(settings: Settings, cycles: int | None) -> DaemonSummary:
     try:
         services = Services.open(settings)
     except MonitorError as exc:
@@ -44,20 +62,13 @@ def run(
         if settings.daemon.health_listen:
             server = HealthServer(settings.daemon.health_listen, daemon.metrics,
                                   lambda: _problems(settings, services.store, services.alerts)).start()
-        summary = daemon.run(cycles=cycles)
-    except DaemonAlreadyRunning as exc:
-        raise fail(str(exc)) from None
+        return daemon.run(cycles=cycles, take_lock=False)
     except MonitorError as exc:
         raise fail(str(exc)) from None
     finally:
         if server is not None:
             server.stop()
         services.close()
-    if cycles is not None:
-        new = sum(r.new for r in summary.runs)
-        revised = sum(r.revised for r in summary.runs)
-        typer.echo(f"{len(summary.runs)} source runs: {new} new, {revised} revised, "
-                   f"{summary.delivered} alert messages delivered")
 
 
 def _problems(settings: Settings, store: Store, alerts: AlertService | None) -> list[str]:
