@@ -12,6 +12,7 @@ The demo directory::
     DIR/snapshot/         what the local server serves (rebuilt on every run, dated "now")
     DIR/archive/          the archive the daemon wrote (texts and raw HTML)
     DIR/monitor.db        its database (SQLite)
+    DIR/monitor.daemon.lock  the daemon lock beside it (two demos on one DIR: the second is refused)
     DIR/slack.jsonl       one JSON request body per line, as the Slack sink received them
     DIR/mail/NNN.eml      one file per message the SMTP server received
 """
