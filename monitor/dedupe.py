@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash
-from datasketch.lsh import _optimal_param
 
 from monitor.model import Article
+
+# datasketch is imported where a signature is made, not here: it pulls in scipy (about a second), which every
+# `monitor` command would otherwise pay at start.
 
 NUM_PERM = 128
 SHINGLE_WORDS = 3
@@ -57,18 +58,24 @@ def _shingle_hash(data: bytes) -> int:
 
 @lru_cache(maxsize=1)
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    from datasketch import MinHash
+
     return MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutations  # type: ignore[no-any-return]
 
 
 @lru_cache(maxsize=16)
 def band_layout(threshold: float) -> tuple[int, int]:
     """(bands, rows per band) that best separate pairs above and below ``threshold``."""
+    from datasketch.lsh import _optimal_param
+
     bands, rows = _optimal_param(threshold, NUM_PERM, 0.5, 0.5)
     return int(bands), int(rows)
 
 
 def signature(text: str, threshold: float) -> Signature | None:
     """The MinHash signature and LSH bands of a text; None when the text is too short to compare."""
+    from datasketch import MinHash
+
     grams = shingles(text)
     if len(grams) < MIN_SHINGLES:
         return None
