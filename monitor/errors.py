@@ -74,6 +74,10 @@ class ContentTypeError(FetchError):
     """The response's content type is not what the caller asked for (an image where a page was expected)."""
 
 
+class StopRequested(FetchError):
+    """The daemon is stopping: a wait for a host (pacing, retry back-off) was cut short instead of sat out."""
+
+
 class HostBackedOffError(FetchError):
     """The host failed repeatedly (or asked us to wait long): it is left alone until the back-off ends."""
 

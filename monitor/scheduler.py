@@ -26,7 +26,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import health
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, StopRequested
 from monitor.lock import DaemonLock
 from monitor.metrics import Metrics
 from monitor.notify.delivery import ChannelReport
@@ -49,14 +49,28 @@ class DaemonSummary:
     operations: int = 0
 
 
+def interruptible_sleep(stop: threading.Event) -> Callable[[float], None]:
+    """The HTTP client's sleep for a daemon: a wait for a host (pacing, retry back-off, Retry-After) ends when the
+    daemon is asked to stop, with StopRequested, so a stop does not sit out a failing host's retries."""
+
+    def sleep(seconds: float) -> None:
+        if stop.wait(seconds):
+            raise StopRequested("stopping: the wait for the host was cut short")
+
+    return sleep
+
+
 class Daemon:
-    def __init__(self, services: Services, *, metrics: Metrics | None = None) -> None:
+    def __init__(self, services: Services, *, metrics: Metrics | None = None,
+                 stop: threading.Event | None = None) -> None:
+        """``stop``: the event :meth:`stop` sets; pass the one given to :func:`interruptible_sleep` (for
+        :meth:`Services.open`) so that a stop also cuts the HTTP client's waits short."""
         self.services = services
         self.settings = services.settings
         self.sources = [s for s in self.settings.sources if s.enabled]
         self.metrics = metrics or Metrics()
         self.summary = DaemonSummary()
-        self._stop = threading.Event()
+        self._stop = stop or threading.Event()
         self._lock = threading.Lock()  # guards summary and the per-source run counts
         self._runs: dict[str, int] = {}
         self._source_locks = {s.name: threading.Lock() for s in self.sources}
@@ -80,6 +94,10 @@ class Daemon:
                 report = RunReport(source=source.name, started=self.services.clock(),
                                    errors=[f"internal error: {type(exc).__name__}: {exc}"])
             report.finished = report.finished or self.services.clock()
+            if self._stop.is_set():
+                # Stopped during discovery or before the article loop noticed: its errors may be the stop's own
+                # (cut-short waits), so the run says nothing about the source's health.
+                report.interrupted = True
             if not report.interrupted:
                 self._record_health(source, report)
             self._log_run(report, time.monotonic() - started)

@@ -7,6 +7,7 @@ since?" from its first poll.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,8 +36,10 @@ class Services:
 
     @classmethod
     def open(cls, settings: Settings, *, alerts: bool = True, client: HttpClient | None = None,
-             clock: Callable[[], datetime] = utc_now) -> Services:
+             clock: Callable[[], datetime] = utc_now, sleep: Callable[[float], None] = time.sleep) -> Services:
         """Open the store (migrating it), the archive and the HTTP client; load and check the rules.
+
+        ``sleep`` is the HTTP client's wait between requests and retries (the daemon's is cut short by a stop).
 
         Raises StoreError, ArchiveError or RuleFileError (an invalid rule file: the daemon does not start).
         """
@@ -51,7 +54,7 @@ class Services:
         except BaseException:
             store.close()
             raise
-        http = client or HttpClient(settings.http, validators=store.validators())
+        http = client or HttpClient(settings.http, validators=store.validators(), sleep=sleep)
         return cls(settings=settings, store=store, archive=archive, client=http,
                    registry=default_registry(settings.pangea_hosts), alerts=service, clock=clock)
 

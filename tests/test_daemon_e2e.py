@@ -21,7 +21,7 @@ from monitor.demo.sinks import SlackSink, SmtpSink
 from monitor.localsite import Fault, LocalSite
 from monitor.notify import AlertService
 from monitor.pipeline import RunReport
-from monitor.scheduler import Daemon
+from monitor.scheduler import Daemon, interruptible_sleep
 from monitor.services import Services
 from monitor.settings import Settings, SourceSettings
 from tests._daemon_support import FEED_PATH, SEED_URL, Clock, Snapshot, settings, source
@@ -229,3 +229,35 @@ def test_scheduler_runs_each_source_on_its_own_never_twice_at_once(tmp_path: Pat
     assert [r.source for r in bounded.runs].count("slow") == 2 and [r.source for r in bounded.runs].count("fast") == 2
     # Both articles alerted once over both runs (by a delivery job or the bounded run's final round).
     assert len(slack.requests) == 2 and len(smtp.messages) == 2
+
+
+def test_a_stop_cuts_short_the_retries_of_a_failing_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    snapshot = Snapshot(tmp_path / "site", clock)
+    snapshot.add(1)
+    with LocalSite(snapshot.root) as site, SlackSink(tmp_path / "slack.jsonl") as slack, \
+            SmtpSink(tmp_path / "mail") as smtp:
+        monkeypatch.setenv("MONITOR_SLACK_WEBHOOK_URL", slack.url)
+        site.fault(HOST, FEED_PATH, Fault(status=503))
+        # Four attempts with back-off of 2-4, 4-8 and 8-16 s in between: ~30 s for one feed unless cut short.
+        config = settings(tmp_path, site.host_map([HOST]), smtp_port=smtp.port, retries=3, backoff_base=4.0,
+                          backoff_max=60.0)
+        stop = threading.Event()
+        with Services.open(config, clock=clock, sleep=interruptible_sleep(stop)) as services:
+            daemon = Daemon(services, stop=stop)
+            runner = threading.Thread(target=daemon.run, kwargs={"handle_signals": False})
+            runner.start()
+            deadline = time.monotonic() + 20
+            while FEED_PATH not in {r.path for r in site.requests(HOST)} and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.3)
+            asked = time.monotonic()
+            daemon.stop()
+            runner.join(timeout=20)
+            took = time.monotonic() - asked
+            assert not runner.is_alive()
+            assert services.store.source_health("voa") is None  # a cut-short run is no failure of the source
+        assert took < 2.0, took
+        assert [r.path for r in site.requests(HOST)] == ["/robots.txt", FEED_PATH]  # no attempt after the stop
+        (report,) = daemon.summary.runs
+        assert report.interrupted and "stopping" in report.errors[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -17,7 +18,7 @@ from monitor.lock import DaemonAlreadyRunning, DaemonLock
 from monitor.logs import configure_logging
 from monitor.metrics import HealthServer
 from monitor.notify.service import AlertService
-from monitor.scheduler import Daemon, DaemonSummary
+from monitor.scheduler import Daemon, DaemonSummary, interruptible_sleep
 from monitor.services import Services
 from monitor.settings import Settings, load_settings
 from monitor.sites.pangea import normalize_host
@@ -52,13 +53,14 @@ def run(
 
 
 def _run_locked(settings: Settings, cycles: int | None) -> DaemonSummary:
+    stop = threading.Event()
     try:
-        services = Services.open(settings)
+        services = Services.open(settings, sleep=interruptible_sleep(stop))
     except MonitorError as exc:
         raise fail(str(exc)) from None
     server: HealthServer | None = None
     try:
-        daemon = Daemon(services)
+        daemon = Daemon(services, stop=stop)
         if settings.daemon.health_listen:
             server = HealthServer(settings.daemon.health_listen, daemon.metrics,
                                   lambda: _problems(settings, services.store, services.alerts)).start()
