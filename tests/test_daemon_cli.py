@@ -309,12 +309,13 @@ def test_a_second_daemon_on_one_postgresql_database_refuses_to_start(tmp_path: P
     data["storage"]["url"] = pg_url
     config = Settings(**data)
     operator = Operator(tmp_path, config, {})
+    Store.open(config.storage).close()  # the schema, so that `health` gets as far as asking for the lock
     with DaemonLock(database_url(config.storage)):
         second = operator.start("--cycles", "1")
         _out, err = second.communicate(timeout=60)
         assert second.returncode == 2, err
         assert "monitor: error: another monitor daemon is already running on this database" in err
         running = operator.cli("health")
-        assert "the daemon is not running" not in running.output
+        assert running.exit_code == 1 and running.output == "unhealthy: source voa: never polled\n"
     stopped = operator.cli("health")
     assert stopped.exit_code == 1 and "the daemon is not running" in stopped.output
