@@ -6,6 +6,7 @@ out of range, the archive clean, alerts muted; ``--alerts`` queues them; the dae
 from __future__ import annotations
 
 import gzip
+import logging
 import os
 import re
 import shutil
@@ -71,6 +72,17 @@ def _page(n: int, url: str) -> str:
     html = (base_html().replace(f"https://www.voanews.com/a/{SLUG}/{BASE_ID}.html", url)
             .replace("www.voanews.com", HOST).replace(BASE_ID, article_id))
     return synth_page(n, html=html)
+
+
+@pytest.fixture(autouse=True)
+def _root_logging() -> Iterator[None]:
+    """The command configures the root logger onto the CliRunner's stderr, closed after the call: put it back, or
+    the next test's log lines would fail on a closed file."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="module")
