@@ -103,6 +103,27 @@ def test_commands_named_in_the_readme_exist() -> None:
     assert readme.index("make demo") < readme.index("make test") < readme.index("## ")
 
 
+def _setting_names(model: type[BaseModel]) -> set[str]:
+    names = set()
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names |= _setting_names(annotation)
+        else:
+            names.add(name)
+    return names
+
+
+def test_the_readme_configuration_reference_names_every_setting() -> None:
+    from monitor.settings import EmailChannel, SlackChannel, SourceSettings
+
+    reference = (ROOT / "README.md").read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    names = _setting_names(Settings) | _setting_names(SourceSettings) | _setting_names(SlackChannel) | \
+        _setting_names(EmailChannel)
+    missing = sorted(n for n in names - {"sources", "channels", "type"} if f"`{n}`" not in reference)
+    assert not missing, f"README.md configuration reference lacks {missing}"
+
+
 # --- the variables they set --------------------------------------------------------------------------------------
 
 
