@@ -261,3 +261,26 @@ def test_a_stop_cuts_short_the_retries_of_a_failing_host(tmp_path: Path, monkeyp
         assert [r.path for r in site.requests(HOST)] == ["/robots.txt", FEED_PATH]  # no attempt after the stop
         (report,) = daemon.summary.runs
         assert report.interrupted and "stopping" in report.errors[0]
+
+
+def test_sigint_stops_the_daemon_and_the_previous_handlers_come_back(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    snapshot = Snapshot(tmp_path / "site", Clock())
+    snapshot.add(1)
+    with LocalSite(snapshot.root) as site, SlackSink(tmp_path / "slack.jsonl") as slack, \
+            SmtpSink(tmp_path / "mail") as smtp:
+        monkeypatch.setenv("MONITOR_SLACK_WEBHOOK_URL", slack.url)
+        config = settings(tmp_path, site.host_map([HOST]), smtp_port=smtp.port, sources=[source(interval=3600.0)])
+        before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+        with Services.open(config, clock=Clock()) as services:
+            daemon = Daemon(services)
+            timer = threading.Timer(1.5, signal.raise_signal, args=[signal.SIGINT])
+            timer.start()
+            started = time.monotonic()
+            daemon.run()  # in the main thread: the daemon's handlers catch the signal (no KeyboardInterrupt)
+            assert time.monotonic() - started < 4.0
+            timer.join()
+        assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+        assert [r.new for r in daemon.summary.runs] == [1]
