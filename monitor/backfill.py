@@ -145,7 +145,8 @@ def backfill(services: Services, source: SourceSettings, *, since: datetime, unt
     # Muted, each text is stored with its alerts done in its own row (origin "backfill"): a backfill killed between
     # archiving and marking leaves nothing for the daemon's catch-up to alert. With alerts it is a fetch like any.
     report.run = run_source(services, walk, since=since, until=until, stop=stop, on_outcome=on_outcome,
-                            discovered=discovered, origin="backfill" if services.alerts is None else "fetch")
+                            discovered=discovered, origin="backfill" if services.alerts is None else "fetch",
+                            revisit=False)  # a resumed backfill must not fetch what it archived an hour ago
     report.errors = list(report.run.errors)
     return report
 

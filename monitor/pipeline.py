@@ -35,7 +35,7 @@ from monitor.errors import (
     StoreError,
     ZombieFeedError,
 )
-from monitor.model import Article
+from monitor.model import Article, FeedEntry
 from monitor.render import render_article
 from monitor.sites import SiteRegistry
 from monitor.store import CONFLICT, NewRevision, Store, StoredArticle, StoredRevision
@@ -276,10 +276,13 @@ PENDING_ALERTS_WINDOW = timedelta(days=2)
 def run_source(services: Services, source: SourceSettings, *, since: datetime | None = None,
                until: datetime | None = None, stop: threading.Event | None = None,
                on_outcome: Callable[[IngestResult | Failure], None] | None = None,
-               discovered: Callable[[DiscoveryResult], None] | None = None, origin: str = "fetch") -> RunReport:
+               discovered: Callable[[DiscoveryResult], None] | None = None, origin: str = "fetch",
+               revisit: bool = True) -> RunReport:
     """Discover a source's candidates, archive what is new, queue the alerts it calls for, and only then remember
     the feeds' validators (so a crash re-reads them rather than hiding their news behind a 304).
 
+    A candidate already archived is fetched again only when it may have been edited (see :func:`_due`), so an edit
+    becomes a revision. ``revisit=False`` (backfill) leaves out the revisits of young articles.
     Source errors are counted in the report; storage trouble raises (the daemon logs it and counts a failed run).
     ``stop`` ends the pass between two articles; ``since``/``until`` are for backfills (default: lookback).
     """
@@ -292,8 +295,9 @@ def run_source(services: Services, source: SourceSettings, *, since: datetime | 
     report.zombie = any(isinstance(e, ZombieFeedError) for e in result.errors)
     if discovered is not None:
         discovered(result)
-    outcomes = ingest_urls(services.store, services.archive, services.registry, (e.url for e in result.entries),
-                           http_fetcher(services.client), clock=services.clock, origin=origin)
+    due = (e.url for e in result.entries if _due(services, source, e, now, revisit=revisit))
+    outcomes = ingest_urls(services.store, services.archive, services.registry, due, http_fetcher(services.client),
+                           clock=services.clock, origin=origin, skip_seen=False)
     retry_later = 0
     try:
         for outcome in outcomes:
@@ -323,6 +327,21 @@ def run_source(services: Services, source: SourceSettings, *, since: datetime | 
                  retry_later)
     report.finished = services.clock()
     return report
+
+
+def _due(services: Services, source: SourceSettings, entry: FeedEntry, now: datetime, *, revisit: bool) -> bool:
+    """Whether a candidate is worth a request: never archived; or its feed or sitemap says it changed after we
+    last fetched it (sitemap ``lastmod``, feed ``updated``); or it is young (``revisit_hours``) and was last fetched
+    more than ``revisit_every`` seconds ago, because Pangea feeds do not re-date an edited article."""
+    key = services.store.seen_url(canonical_url(entry.url))
+    stored = services.store.article(key) if key is not None else None
+    if stored is None:
+        return True
+    changed = entry.modified or entry.published
+    if changed is not None and changed > stored.last_seen:
+        return True
+    return (revisit and now - stored.first_seen < timedelta(hours=source.revisit_hours)
+            and now - stored.last_seen >= timedelta(seconds=source.revisit_every))
 
 
 def _worth_retrying(error: MonitorError) -> bool:

@@ -61,6 +61,10 @@ class SourceSettings(_Section):
     jitter: float = 30.0
     lookback: float = 2 * 86400.0  # seconds: discovery ignores sitemap chunks and entries last changed before this
     quiet_hours: float = 24.0  # raise an operations alert when nothing new was seen for this long
+    # Articles first seen less than revisit_hours ago are fetched again when last fetched revisit_every seconds ago
+    # or more, to catch edits that feeds do not announce (0 hours: only when a feed or sitemap re-dates them).
+    revisit_hours: float = 6.0
+    revisit_every: float = 3600.0
     enabled: bool = True
 
 

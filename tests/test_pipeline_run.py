@@ -4,7 +4,7 @@ remembers a feed as read (only when nothing it listed is left to retry)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -91,3 +91,63 @@ def test_a_stopped_run_leaves_its_feed_unread(tmp_path: Path, site: LocalSite) -
         assert _feed_requests(site) == [200, 200]
         assert (second.new, second.seen) == (1, 0)  # the archived one is skipped without a request
         assert services.store.counts()["articles"] == 2
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _page_requests(site: LocalSite, n: int) -> int:
+    return sum(1 for r in site.requests(HOST) if r.path == article_path(n))
+
+
+def _edit(site: LocalSite, n: int) -> None:
+    page = Path(site.root) / HOST / article_path(n).lstrip("/")
+    page.write_text(synth_page(n, edit=1), encoding="utf-8")
+
+
+def _write_feed(site: LocalSite, numbers: list[int], *, dated: datetime | None = None) -> None:
+    text = _feed(numbers)
+    if dated is not None:
+        text = text.replace("</pubDate>", f"</pubDate><atom:updated>{dated.isoformat()}</atom:updated>")
+        text = text.replace('<rss version="2.0">',
+                            '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom">')
+    (Path(site.root) / HOST / FEED_PATH.lstrip("/")).write_text(text, encoding="utf-8")
+
+
+def test_young_articles_are_revisited_and_an_edit_becomes_a_revision(tmp_path: Path, site: LocalSite) -> None:
+    clock = _Clock()
+    with Services.open(_settings(tmp_path, site), alerts=False, clock=clock) as services:
+        assert run_source(services, SOURCE).new == 2
+        _edit(site, 1)
+        _write_feed(site, [1, 2, 3])  # the feed changes (a new item), the edited one keeps its date
+        clock.now += timedelta(minutes=10)
+        soon = run_source(services, SOURCE)
+        assert _page_requests(site, 1) == 1 and soon.revised == 0  # fetched 10 minutes ago: not yet
+        _write_feed(site, [1, 2, 4])
+        clock.now += timedelta(hours=1)
+        later = run_source(services, SOURCE)
+        assert (later.revised, later.seen) == (1, 1)
+        assert [r.number for r in services.store.revisions(services.store.seen_url(article_url(1)) or "")] == [0, 1]
+        _write_feed(site, [1, 2, 5])
+        clock.now += timedelta(hours=7)  # older than revisit_hours: only a re-dated entry brings it back
+        old = run_source(services, SOURCE)
+        assert (old.revised, old.seen, _page_requests(site, 1)) == (0, 0, 2)
+
+
+def test_a_re_dated_entry_is_fetched_again(tmp_path: Path, site: LocalSite) -> None:
+    clock = _Clock()
+    source = SOURCE.model_copy(update={"revisit_hours": 0.0})
+    with Services.open(_settings(tmp_path, site), alerts=False, clock=clock) as services:
+        assert run_source(services, source).new == 2
+        _edit(site, 2)
+        clock.now += timedelta(days=1)
+        _write_feed(site, [1, 2], dated=clock.now + timedelta(seconds=1))
+        report = run_source(services, source)
+        assert (report.revised, report.seen) == (1, 1)  # both re-dated; only article 2 changed
+        _write_feed(site, [1, 2], dated=clock.now - timedelta(hours=1))
+        assert run_source(services, source).fetched == 0  # dated before our last fetch: nothing to look at
