@@ -76,3 +76,16 @@ def test_operations_messages_once_per_key(engine: Engine) -> None:
     assert service.operations("rferl-en quiet", "no new article for 24 h", "quiet:rferl-en:2026-11-23") is not None
     assert service.operations("rferl-en quiet", "no new article for 24 h", "quiet:rferl-en:2026-11-23") is None
     assert AlertService(engine, alerts(), []).operations("t", "x", "k") is None
+
+
+def test_operations_messages_say_what_they_are(engine: Engine, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    with SlackSink(tmp_path / "slack.jsonl") as sink:
+        monkeypatch.setenv("TEST_SERVICE_HOOK", sink.url)
+        service = AlertService(engine, alerts(operations_channel="slack"), [])
+        service.operations("rferl: source failing", "3 runs in a row with errors", "health:rferl:failing:1")
+        service.deliver()
+        (payload,) = sink.requests
+    assert payload["text"].startswith("Operations: rferl: source failing")
+    context = payload["blocks"][1]["elements"][0]["text"]
+    assert context.endswith("source health") and "matched" not in context

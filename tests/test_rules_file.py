@@ -147,3 +147,10 @@ def test_default_rule_matches_both_parsed_seed_articles(seed: str) -> None:
     matches = shipped_rules_matcher().match(article)
     assert [m.rule for m in matches] == ["lavrov-ukraine"]
     assert matches[0].article_key == article.key and matches[0].url == article.url
+
+
+def test_the_operations_name_is_reserved() -> None:
+    with pytest.raises(RuleFileError) as info:
+        parse_rules("\n".join(["[[rule]]", 'name = "operations"', 'query = "x"', 'channels = ["c"]']))
+    assert info.value.problems == ["line 1: rule 'operations': name: 'operations' is reserved for source-health "
+                                   "messages"]

@@ -8,7 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.model import Match
+from monitor.rules.ruleset import RESERVED_NAME
 from monitor.store.outbox import AlertKind, OutboxItem
+
+#: The rule name of source-health messages (no article: a title and a text for the operators).
+OPERATIONS_RULE = RESERVED_NAME
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +30,17 @@ class AlertContent:
     @property
     def is_digest(self) -> bool:
         return self.kind == AlertKind.DIGEST
+
+    @property
+    def is_operations(self) -> bool:
+        return self.rule == OPERATIONS_RULE
+
+    @property
+    def label(self) -> str:
+        """What the message is, first in every channel."""
+        if self.is_operations:
+            return "Operations"
+        return "Updated" if self.is_update else "New"
 
     @property
     def subject(self) -> str:

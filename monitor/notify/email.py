@@ -50,6 +50,8 @@ def build_email(content: AlertContent, sender: str, recipients: list[str], sent:
         message["In-Reply-To"] = content.thread_id
         message["References"] = content.thread_id
     intro = {"update": "Updated article", "digest": f"{len(content.matches)} matches"}.get(content.kind, "New article")
+    if content.is_operations:
+        intro = "Operations: source health"
     text = intro + "\n\n" + "\n\n---\n\n".join(_text_entry(m) for m in content.matches) + "\n"
     body = "".join(_html_entry(m) for m in content.matches)
     message.set_content(text)

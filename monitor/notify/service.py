@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from monitor.errors import RuleFileError
 from monitor.model import Article, Match
-from monitor.notify.content import encode_matches
+from monitor.notify.content import OPERATIONS_RULE, encode_matches
 from monitor.notify.delivery import ChannelReport, Deliverer, Sender, senders_from_settings
 from monitor.notify.digest import flush_digests
 from monitor.notify.enqueue import DEFAULT_DOMAIN, enqueue_matches, message_id
@@ -19,8 +19,6 @@ from monitor.rules import Matcher, Rule, parse_rules
 from monitor.settings import AlertsSettings, EmailChannel
 from monitor.store import outbox
 from monitor.store.outbox import FIRST, AlertKind, AlertOutbox, OutboxItem, OutboxState
-
-OPERATIONS_RULE = "operations"
 
 
 def load_rule_file(path: Path, channels: Mapping[str, object] | None = None) -> list[Rule]:

@@ -41,12 +41,13 @@ def slack_payload(content: AlertContent) -> dict[str, Any]:
     if content.is_digest:
         return _digest_payload(content)
     match = content.matches[0]
-    label = "Updated" if content.is_update else "New"
+    label = content.label
     terms = ", ".join(sorted({escape(t.text) for t in match.terms}))
+    about = f"{escape(match.site)} · {shown_time(match.published)}"
+    about += " · source health" if content.is_operations else f" · rule *{escape(match.rule)}* · matched: {terms}"
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{label}:* *{_link(match)}*"}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text":
-            f"{escape(match.site)} · {shown_time(match.published)} · rule *{escape(match.rule)}* · matched: {terms}"}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": about}]},
     ]
     if match.snippet:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _snippet(match)}})

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from monitor.errors import RuleFileError
 from monitor.rules.query import Node, QuerySyntaxError, parse_query
 
+#: The rule name the outbox gives source-health messages; no rule of a file may take it.
+RESERVED_NAME = "operations"
 _PERIOD_RE = re.compile(r"^(\d+)\s*([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -96,6 +98,8 @@ def parse_rules(text: str, source: str = "rules.toml", channels: Collection[str]
             continue
         if schema.name in seen:
             problems.append(f"{where}: name: expected a unique name, {schema.name!r} is used twice")
+        if schema.name == RESERVED_NAME:
+            problems.append(f"{where}: name: {RESERVED_NAME!r} is reserved for source-health messages")
         seen.add(schema.name)
         if channels is not None:
             for channel in schema.channels:
