@@ -299,11 +299,13 @@ def run_source(services: Services, source: SourceSettings, *, since: datetime | 
     outcomes = ingest_urls(services.store, services.archive, services.registry, due, http_fetcher(services.client),
                            clock=services.clock, origin=origin, skip_seen=False)
     retry_later = 0
+    first_failure: Failure | None = None
     try:
         for outcome in outcomes:
             if isinstance(outcome, Failure):
                 report.failed += 1
                 retry_later += _worth_retrying(outcome.error)
+                first_failure = first_failure or outcome
             else:
                 report.fetched += 1
                 if outcome.status == "new":
@@ -320,6 +322,10 @@ def run_source(services: Services, source: SourceSettings, *, since: datetime | 
                 break
     finally:
         outcomes.close()  # type: ignore[attr-defined]
+    if first_failure is not None and not report.fetched and not report.interrupted:
+        # Every page tried failed: a changed template or a blocked crawler looks like this, and only the source's
+        # health would tell (a quiet day would not). One page failing among good ones is counted, not an error.
+        report.errors.append(f"all {report.failed} article pages tried failed; first: {first_failure.error}")
     if not report.interrupted and not retry_later:
         result.commit(services.client)
     elif retry_later:

@@ -151,3 +151,20 @@ def test_a_re_dated_entry_is_fetched_again(tmp_path: Path, site: LocalSite) -> N
         assert (report.revised, report.seen) == (1, 1)  # both re-dated; only article 2 changed
         _write_feed(site, [1, 2], dated=clock.now - timedelta(hours=1))
         assert run_source(services, source).fetched == 0  # dated before our last fetch: nothing to look at
+
+
+def test_a_run_whose_every_page_fails_is_an_erroring_run(tmp_path: Path, site: LocalSite) -> None:
+    # What a template change looks like: the pages answer, but none parses.
+    for n in (1, 2):
+        (Path(site.root) / HOST / article_path(n).lstrip("/")).write_text("<html><body>gone</body></html>")
+    with Services.open(_settings(tmp_path, site), alerts=False) as services:
+        report = run_source(services, SOURCE)
+    assert (report.failed, report.fetched) == (2, 0)
+    assert len(report.errors) == 1 and report.errors[0].startswith("all 2 article pages tried failed; first: ")
+
+
+def test_one_failing_page_among_good_ones_is_no_error(tmp_path: Path, site: LocalSite) -> None:
+    (Path(site.root) / HOST / article_path(2).lstrip("/")).write_text("<html><body>gone</body></html>")
+    with Services.open(_settings(tmp_path, site), alerts=False) as services:
+        report = run_source(services, SOURCE)
+    assert (report.failed, report.new, report.errors) == (1, 1, [])
