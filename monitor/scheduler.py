@@ -15,6 +15,7 @@ import logging
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -40,11 +41,16 @@ log = logging.getLogger("monitor.daemon")
 FETCH_LOG_KEPT = timedelta(days=30)
 
 
+#: Run reports a daemon keeps in memory: enough for ``--cycles`` runs and the demo, bounded for one that runs for
+#: months (the counts of every run are in the log and the metrics).
+KEPT_RUNS = 1000
+
+
 @dataclass
 class DaemonSummary:
     """What a daemon run did, for ``monitor run --cycles`` and the demo."""
 
-    runs: list[RunReport] = field(default_factory=list)
+    runs: deque[RunReport] = field(default_factory=lambda: deque(maxlen=KEPT_RUNS))  # the latest runs
     delivered: int = 0
     operations: int = 0
 

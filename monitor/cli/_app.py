@@ -10,6 +10,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Help texts show [brackets] and example queries literally: no rich markup in them.
+    rich_markup_mode=None,
 )
 
 

@@ -125,7 +125,7 @@ def _run_daemon(settings: Settings, directory: Path) -> DemoResult:
     with Services.open(settings) as services:
         daemon = Daemon(services)
         summary = daemon.run(cycles=CYCLES, handle_signals=True)
-        result.cycles = _by_cycle(summary.runs)
+        result.cycles = _by_cycle(list(summary.runs))
         root = Path(settings.storage.archive_root)
         for revision in services.store.iter_revisions():
             stored = services.store.article(revision.article_key)
