@@ -148,12 +148,14 @@ def test_every_fixture_page_declares_a_registered_generation() -> None:
     assert undeclared == []
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+# Legacy pages are left out: their expected texts pin our own parser's output, reviewed by hand (README there).
+CURRENT_PAGES = [page for page in PAGES if _expect(page).get("template") == "current"]
+
+
+@pytest.mark.parametrize("page", CURRENT_PAGES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_expected_text_was_generated_not_typed(page: Path) -> None:
     """A current page's expected text is the reference producer's output (regenerate_expected.py), unedited."""
     expect = _expect(page)
-    if expect.get("template") != "current":
-        pytest.skip("legacy page: its expected text pins our own parser's output for review")
     html2text = pytest.importorskip("resiliparse.extract.html2text")
     from resiliparse.parse.html import HTMLTree
 
