@@ -24,6 +24,9 @@ from monitor.store.tables import SourceHealth
 if TYPE_CHECKING:
     from monitor.pipeline import RunReport
 
+#: How run_source words a run whose every article page failed (a changed template looks like this).
+PAGES_FAILED = "all article pages tried failed"
+
 
 @dataclass(frozen=True, slots=True)
 class Notice:
@@ -46,6 +49,10 @@ def record_run(previous: SourceHealth | None, report: RunReport, source: SourceS
         health.consecutive_failures += 1
         health.last_error = report.errors[0] if len(report.errors) == 1 else (
             f"{report.errors[0]} (and {len(report.errors) - 1} more)")
+    elif _pages_were_failing(health) and not (report.fetched or report.failed):
+        # The failures were in the article pages, and this run tried none (its feeds answered 304): it says
+        # nothing about whether pages parse again, so it neither heals the source nor counts against it.
+        pass
     else:
         health.consecutive_failures = 0
         health.last_error = None
@@ -70,6 +77,10 @@ def record_run(previous: SourceHealth | None, report: RunReport, source: SourceS
 
 
 _TITLES = {"failing": "source failing", "quiet": "no new articles"}
+
+
+def _pages_were_failing(health: SourceHealth) -> bool:
+    return health.consecutive_failures > 0 and (health.last_error or "").startswith(PAGES_FAILED)
 
 
 def _problem(health: SourceHealth, report: RunReport, source: SourceSettings, failures_before_alert: int,

@@ -35,6 +35,7 @@ from monitor.errors import (
     StoreError,
     ZombieFeedError,
 )
+from monitor.health import PAGES_FAILED
 from monitor.model import Article, FeedEntry
 from monitor.render import render_article
 from monitor.sites import SiteRegistry
@@ -325,7 +326,7 @@ def run_source(services: Services, source: SourceSettings, *, since: datetime | 
     if first_failure is not None and not report.fetched and not report.interrupted:
         # Every page tried failed: a changed template or a blocked crawler looks like this, and only the source's
         # health would tell (a quiet day would not). One page failing among good ones is counted, not an error.
-        report.errors.append(f"all {report.failed} article pages tried failed; first: {first_failure.error}")
+        report.errors.append(f"{PAGES_FAILED} ({report.failed}); first: {first_failure.error}")
     if not report.interrupted and not retry_later:
         result.commit(services.client)
     elif retry_later:

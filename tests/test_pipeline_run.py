@@ -161,7 +161,7 @@ def test_a_run_whose_every_page_fails_is_an_erroring_run(tmp_path: Path, site: L
     with Services.open(_settings(tmp_path, site), alerts=False) as services:
         report = run_source(services, SOURCE)
     assert (report.failed, report.fetched) == (2, 0)
-    assert len(report.errors) == 1 and report.errors[0].startswith("all 2 article pages tried failed; first: ")
+    assert len(report.errors) == 1 and report.errors[0].startswith("all article pages tried failed (2); first: ")
 
 
 def test_one_failing_page_among_good_ones_is_no_error(tmp_path: Path, site: LocalSite) -> None:

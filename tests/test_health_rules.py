@@ -1,0 +1,58 @@
+"""Source health as a pure function of the stored state and one run's report: when a source is failing, when it
+heals, and which notices that calls for (one per incident, one recovery)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from monitor.health import PAGES_FAILED, Notice, record_run
+from monitor.pipeline import RunReport
+from monitor.settings import SourceSettings
+from monitor.store.tables import SourceHealth
+
+SOURCE = SourceSettings(name="rferl", site="www.rferl.org", quiet_hours=24.0)
+START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+
+def _runs(reports: list[RunReport]) -> tuple[SourceHealth | None, list[list[Notice]]]:
+    state: SourceHealth | None = None
+    notices: list[list[Notice]] = []
+    for n, report in enumerate(reports):
+        state, said = record_run(state, report, SOURCE, failures_before_alert=3, now=START + timedelta(minutes=5 * n))
+        notices.append(said)
+    return state, notices
+
+
+def _report(n: int, **counts: object) -> RunReport:
+    return RunReport(source="rferl", started=START + timedelta(minutes=5 * n), **counts)  # type: ignore[arg-type]
+
+
+def _pages_failed(n: int) -> RunReport:
+    return _report(n, discovered=2, failed=2, errors=[f"{PAGES_FAILED} (2); first: no known template (x)"])
+
+
+def test_three_failing_runs_raise_one_notice_and_a_clean_run_one_recovery() -> None:
+    reports = [_report(n, errors=["feed unavailable: HTTP 503 (u)"]) for n in range(5)] + [_report(5, unchanged=3)]
+    state, notices = _runs(reports)
+    assert [len(n) for n in notices] == [0, 0, 1, 0, 0, 1]
+    assert notices[2][0].title == "rferl: source failing" and "HTTP 503" in notices[2][0].text
+    assert notices[5][0].title == "rferl: recovered (source failing)"
+    assert state is not None and state.problem is None and state.consecutive_failures == 0
+
+
+def test_runs_that_try_no_page_neither_heal_nor_hide_failing_pages() -> None:
+    # A changed template: every new page fails; in between, the feeds answer 304 and no page is tried.
+    reports = [_pages_failed(0), _report(1, unchanged=3), _pages_failed(2), _report(3, unchanged=3), _pages_failed(4)]
+    state, notices = _runs(reports)
+    assert [len(n) for n in notices] == [0, 0, 0, 0, 1]
+    assert state is not None and state.problem == "failing" and state.consecutive_failures == 3
+    healed, said = record_run(state, _report(5, discovered=1, fetched=1, new=1), SOURCE, failures_before_alert=3,
+                              now=START + timedelta(minutes=25))
+    assert healed.problem is None and [n.title for n in said] == ["rferl: recovered (source failing)"]
+
+
+def test_a_304_run_after_feed_errors_heals() -> None:
+    reports = [_report(n, errors=["feed unavailable: timeout (u)"]) for n in range(3)] + [_report(3, unchanged=3)]
+    state, notices = _runs(reports)
+    assert [len(n) for n in notices] == [0, 0, 1, 1]
+    assert state is not None and state.consecutive_failures == 0 and state.last_success == START + timedelta(minutes=15)
