@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from monitor.rules.document import Document
@@ -23,8 +24,8 @@ class Hit:
 def evaluate(node: Node, doc: Document) -> list[Hit] | None:
     """None when the query does not match; otherwise the hits that made it match (empty for a pure NOT branch)."""
     if isinstance(node, Phrase):
-        hits = _phrase_hits(node, doc)
-        return hits or None
+        hits = _cached_phrase_hits(node, doc)
+        return list(hits) if hits else None  # a copy: the cached list stays as it is whatever the caller does
     if isinstance(node, And):
         found: list[Hit] = []
         for child in node.children:
@@ -49,25 +50,69 @@ def evaluate(node: Node, doc: Document) -> list[Hit] | None:
 
 def matches(node: Node, doc: Document) -> bool:
     """Whether ``node`` matches, without collecting hits: most rules an article wakes up do not match, and
-    this answers them from cached word lookups."""
+    this answers them from cached word lookups. A matcher compiles its queries once instead."""
+    return compile_matches(node)(doc)
+
+
+def compile_matches(node: Node) -> Callable[[Document], bool]:
+    """:func:`matches` for one query, with the tree walked once here instead of on every article: a matcher asks
+    the same thousand queries of every article."""
     if isinstance(node, Phrase):
         if len(node.words) > 1:
-            return bool(_phrase_hits(node, doc))
+            # A phrase needs every one of its words somewhere: asking that first (cached) spares most sequence checks.
+            parts = tuple(compile_matches(Phrase((w,), w.norm, node.field, node.column)) for w in node.words)
+
+            def sequence(doc: Document) -> bool:
+                return all(part(doc) for part in parts) and bool(_cached_phrase_hits(node, doc))
+
+            return sequence
         word = node.words[0]
         key = (node.field, word.norm, word.prefix)
-        found = doc.cache.get(key)
-        if found is None:
-            names = (node.field,) if node.field else FIELD_ORDER
-            found = any(doc.fields[name].lookup(word.norm, word.prefix) for name in names)
-            doc.cache[key] = found
-        return found
-    if isinstance(node, And):
-        return all(matches(child, doc) for child in node.children)
-    if isinstance(node, Or):
-        return any(matches(child, doc) for child in node.children)
+        names = (node.field,) if node.field else FIELD_ORDER
+        norm, prefix = word.norm, word.prefix
+
+        def present(doc: Document) -> bool:
+            found = doc.cache.get(key)
+            if found is None:
+                fields = doc.fields
+                if prefix:
+                    found = any(fields[name].has_prefix(norm) for name in names)
+                else:
+                    found = any(norm in fields[name].distinct for name in names)
+                doc.cache[key] = found
+            return found
+
+        return present
+    if isinstance(node, And | Or):
+        children = tuple(compile_matches(child) for child in node.children)
+        if len(children) == 2:
+            first, second = children
+            if isinstance(node, And):
+                return lambda doc: first(doc) and second(doc)
+            return lambda doc: first(doc) or second(doc)
+        if isinstance(node, And):
+            return lambda doc: all(child(doc) for child in children)
+        return lambda doc: any(child(doc) for child in children)
     if isinstance(node, Not):
-        return not matches(node.child, doc)
-    return bool(_near_hits(node, doc))
+        inner = compile_matches(node.child)
+        return lambda doc: not inner(doc)
+    # NEAR pairs hits of both sides: when either side is missing there is nothing to pair, and that is cheap to ask.
+    left, right = compile_matches(node.left), compile_matches(node.right)
+    return lambda doc: left(doc) and right(doc) and bool(_near_hits(node, doc))
+
+
+def _cached_phrase_hits(node: Phrase, doc: Document) -> list[Hit]:
+    """The hits of a phrase, each phrase collected once per article: rules share their terms. The list returned is
+    shared with later callers, so it must not be changed."""
+    words = node.words
+    # A one-word phrase is keyed by plain strings (cheap to hash); longer ones by the words themselves.
+    key: tuple[object, ...] = (
+        (node.field, words[0].norm, words[0].prefix, node.raw) if len(words) == 1 else (node.field, node.raw, words)
+    )
+    hits = doc.hits.get(key)
+    if hits is None:
+        hits = doc.hits[key] = _phrase_hits(node, doc)
+    return hits
 
 
 def _phrase_hits(node: Phrase, doc: Document) -> list[Hit]:

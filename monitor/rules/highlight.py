@@ -3,24 +3,30 @@ the densest cluster of hits with those words marked."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
+from operator import attrgetter
 
 from monitor.model import MatchedTerm
 from monitor.rules.document import Document
 from monitor.rules.evaluate import FIELD_ORDER, Hit
 
 SNIPPET_WORDS = 40
-_SPACE_RE = re.compile(r"\s")
+_FIRST = attrgetter("first")
+_RANK = {name: rank for rank, name in enumerate(FIELD_ORDER)}
 
 
 def matched_terms(hits: list[Hit], doc: Document) -> tuple[MatchedTerm, ...]:
     terms: dict[tuple[str, int, int], MatchedTerm] = {}
+    fields = doc.fields
     for hit in hits:
-        index = doc.fields[hit.field]
-        start, end = index.spans[hit.first][0], index.spans[hit.last][1]
-        terms.setdefault((hit.field, start, end), MatchedTerm(hit.term, hit.field, start, end, index.text[start:end]))
-    return tuple(sorted(terms.values(), key=lambda t: (FIELD_ORDER.index(t.field), t.start)))
+        name = hit.field
+        index = fields[name]
+        edges = index.bounds
+        start, end = edges[2 * hit.first], edges[2 * hit.last + 1]
+        key = (name, start, end)
+        if key not in terms:  # the first hit at a place names it
+            terms[key] = MatchedTerm(hit.term, name, start, end, index.text[start:end])
+    return tuple(sorted(terms.values(), key=lambda t: (_RANK[t.field], t.start)))
 
 
 def snippet(hits: list[Hit], doc: Document, words: int = SNIPPET_WORDS) -> tuple[str, tuple[tuple[int, int], ...]]:
@@ -30,38 +36,52 @@ def snippet(hits: list[Hit], doc: Document, words: int = SNIPPET_WORDS) -> tuple
     """
     if not hits:
         return "", ()
-    by_field = {name: [h for h in hits if h.field == name] for name in FIELD_ORDER}
-    name = next(n for n in ("body", "teaser", "title") if by_field[n])
-    field_hits = sorted(by_field[name], key=lambda h: h.first)
+    present = {h.field for h in hits}
+    name = next(n for n in ("body", "teaser", "title") if n in present)
+    field_hits = sorted((h for h in hits if h.field == name), key=_FIRST)
     index = doc.fields[name]
     best_start, best_score = field_hits[0].first, -1
+    # Windows starting at each hit, slid along: ``counts`` holds the terms of field_hits[i:end] (``end`` only moves
+    # forward), so each window's distinct terms are known without collecting them again.
+    counts: dict[str, int] = {}
+    total = len(field_hits)
     end = 0
-    for i, anchor in enumerate(field_hits):  # windows starting at each hit; ``end`` only moves forward
-        end = max(end, i)
-        while end < len(field_hits) and field_hits[end].last < anchor.first + words:
+    for i, anchor in enumerate(field_hits):
+        if i > 0 and end >= i:  # the previous anchor leaves the window
+            term = field_hits[i - 1].term
+            left = counts[term] - 1
+            if left:
+                counts[term] = left
+            else:
+                del counts[term]
+        if end < i:
+            end = i
+        limit = anchor.first + words
+        while end < total and field_hits[end].last < limit:
+            term = field_hits[end].term
+            counts[term] = counts.get(term, 0) + 1
             end += 1
-        window = field_hits[i:end]
-        score = len({h.term for h in window}) * 1000 + len(window)
+        score = len(counts) * 1000 + (end - i)
         if score > best_score:
             best_start, best_score = anchor.first, score
     # Start a few words before the first hit so it reads in context.
     first_tok = max(0, best_start - 8)
     last_tok = min(len(index.words) - 1, first_tok + words - 1)
-    lo, hi = index.spans[first_tok][0], index.spans[last_tok][1]
+    edges = index.bounds
+    lo, hi = edges[2 * first_tok], edges[2 * last_tok + 1]
     # Keep whole sentences' punctuation at the end of the window.
     while hi < len(index.text) and index.text[hi] in ".,;:!?»”\")":
         hi += 1
     prefix = "…" if first_tok > 0 else ""
     suffix = "…" if last_tok < len(index.words) - 1 else ""
     # One space per white-space character keeps every offset valid (paragraph breaks become two spaces).
-    text = _SPACE_RE.sub(" ", index.text[lo:hi])
+    text = index.flat[lo:hi]
     spans: list[tuple[int, int]] = []
+    shift = len(prefix) - lo
     for hit in field_hits:
         if hit.first < first_tok or hit.last > last_tok:
             continue
-        start = index.spans[hit.first][0] - lo + len(prefix)
-        end = index.spans[hit.last][1] - lo + len(prefix)
-        spans.append((start, end))
+        spans.append((edges[2 * hit.first] + shift, edges[2 * hit.last + 1] + shift))
     return prefix + text + suffix, tuple(sorted(set(spans)))
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from monitor.model import Article, Match
+from monitor.model import Article, Match, MatchedTerm
 from monitor.rules.document import Document
-from monitor.rules.evaluate import evaluate, matches
+from monitor.rules.evaluate import Hit, compile_matches, evaluate
 from monitor.rules.highlight import matched_terms, snippet
 from monitor.rules.query import And, Near, Node, Not, Or, Phrase
 from monitor.rules.ruleset import Rule
@@ -46,6 +46,9 @@ class Matcher:
         self._exact: dict[str, list[int]] = {}
         self._prefix: dict[str, list[int]] = {}
         self._always: list[int] = []
+        # Most rules have no site, language or section scope: they skip asking.
+        self._scoped = [bool(r.sites or r.languages or r.sections) for r in self.rules]
+        self._matches = [compile_matches(r.node) for r in self.rules]
         for i, rule in enumerate(self.rules):
             found = anchors(rule.node)
             if found is None:
@@ -53,35 +56,42 @@ class Matcher:
                 continue
             for word, prefix in found:
                 (self._prefix if prefix else self._exact).setdefault(word, []).append(i)
-        self._prefix_lengths = sorted({len(p) for p in self._prefix})
 
     def candidates(self, doc: Document) -> list[int]:
         found: set[int] = set(self._always)
-        exact, prefixes, lengths = self._exact, self._prefix, self._prefix_lengths
-        for word in doc.vocabulary:
-            rules = exact.get(word)
-            if rules:
+        exact = self._exact
+        # The rules' anchor words are few next to an article's vocabulary: look each of them up in the article.
+        for word in exact.keys() & doc.vocabulary:
+            found.update(exact[word])
+        indexes = doc.fields.values()
+        for prefix, rules in self._prefix.items():
+            if any(index.has_prefix(prefix) for index in indexes):
                 found.update(rules)
-            for length in lengths:
-                if length > len(word):
-                    break
-                rules = prefixes.get(word[:length])
-                if rules:
-                    found.update(rules)
         return sorted(found)
 
     def match_document(self, doc: Document, article: Article | None = None) -> list[Match]:
         found: list[Match] = []
+        scoped, predicates = self._scoped, self._matches
+        # Rules that share their terms often collect the very same hits: each distinct list of hits is explained once.
+        # Keyed by the hits' identities (the document holds every hit, so no identity is reused meanwhile); the hits
+        # are kept with the explanation all the same, so that stays true whoever made them.
+        explained: dict[tuple[int, ...], tuple[list[Hit], tuple[MatchedTerm, ...], str, tuple[tuple[int, int], ...]]]
+        explained = {}
         for i in self.candidates(doc):
             rule = self.rules[i]
-            if not rule.in_scope(doc.site, doc.language, doc.section):
+            if scoped[i] and not rule.in_scope(doc.site, doc.language, doc.section):
                 continue
-            if not matches(rule.node, doc):
+            if not predicates[i](doc):
                 continue
             hits = evaluate(rule.node, doc)
             if hits is None:  # pragma: no cover - matches() and evaluate() agree
                 continue
-            text, spans = snippet(hits, doc)
+            key = tuple(map(id, hits))
+            known = explained.get(key)
+            if known is None:
+                text, spans = snippet(hits, doc)
+                known = explained[key] = (hits, matched_terms(hits, doc), text, spans)
+            _, terms, text, spans = known
             found.append(Match(
                 rule=rule.name,
                 article_key=article.key if article else "",
@@ -89,7 +99,7 @@ class Matcher:
                 headline=article.headline if article else "",
                 site=article.site if article else (doc.site or ""),
                 published=article.published if article else None,
-                terms=matched_terms(hits, doc),
+                terms=terms,
                 snippet=text,
                 highlights=spans,
             ))
