@@ -1,0 +1,44 @@
+"""Stored MinHash signatures are compared with the signatures of articles ingested later, so the signature of a text
+must never change: these are pinned to the bytes the first stored signatures were made with."""
+
+from __future__ import annotations
+
+import hashlib
+
+from monitor.dedupe import MIN_SHINGLES, NUM_PERM, shingles, signature
+
+TEXT = ("Der Außenminister Sergej Lawrow sprach am Montag in Wien über die Ukraine. "
+        "Foreign ministers met in Vienna on Monday; Лавров заявил о переговорах по Украине. "
+        "The talks, the third this year, ended without a statement — O'Brien's notes say so.")
+
+
+def test_shingles_are_pinned() -> None:
+    grams = shingles(TEXT)
+    assert len(grams) == 39
+    assert b"der aussenminister sergej" in grams  # casefolded words (ß is ss), one space
+    assert "переговорах по украине".encode() in grams  # UTF-8
+    assert b"o brien s" in grams  # \w words: the apostrophe splits
+    assert hashlib.sha256(b"".join(sorted(grams))).hexdigest() == (
+        "2529ce67ab467a1fb2445685cbb8738279d5c1b93b511fc0abcb81f0e4b5e8f2")
+    assert shingles("two words") == set()
+    assert shingles("one two three") == {b"one two three"}
+
+
+def test_signature_bytes_and_bands_are_pinned() -> None:
+    sig = signature(TEXT, 0.8)
+    assert sig is not None
+    assert len(sig.values) == NUM_PERM * 8
+    assert sig.values[:16].hex() == "92027a0200000000ffd1cc0100000000"
+    assert hashlib.sha256(sig.values).hexdigest() == (
+        "d9323b0a3324b5c9d801eb00e67c8202245755dfcb245ce7d582a94b7d64e7fd")
+    assert sig.bands == (
+        (0, 777258028484387477), (1, -8909506657094201227), (2, -3531028946428597585), (3, 6582825023394275645),
+        (4, -1566296890867733585), (5, 4132377775990237072), (6, 7974706330811897827), (7, -259545029934936122),
+        (8, -3970767488303441551))
+    assert sig.similarity(sig.values) == 1.0
+
+
+def test_short_texts_have_no_signature() -> None:
+    words = " ".join(f"w{i}" for i in range(MIN_SHINGLES + 1))  # MIN_SHINGLES - 1 shingles
+    assert signature(words, 0.8) is None
+    assert signature(words + " w99", 0.8) is not None
