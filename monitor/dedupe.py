@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -26,6 +27,7 @@ MIN_SHINGLES = 8  # texts shorter than this (a photo caption) are never linked: 
 _SEED = 1
 _SCHEME = "affine32"  # fixed: stored signatures must stay comparable across datasketch versions
 _WORD = re.compile(r"\w+", re.UNICODE)
+_BLOCK = 256  # shingles per step of the vectorised MinHash
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +44,10 @@ class Signature:
 
 
 def shingles(text: str, size: int = SHINGLE_WORDS) -> set[bytes]:
-    words = _WORD.findall(text.casefold())
-    return {" ".join(words[i:i + size]).encode("utf-8") for i in range(max(0, len(words) - size + 1))}
+    # Each word encoded once, then joined by C-level map/zip: the same bytes as encoding every joined shingle, since
+    # UTF-8 of a join is the join of the UTF-8s (and a \w word holds no lone surrogate that could fail to encode).
+    words = list(map(str.encode, _WORD.findall(text.casefold())))
+    return set(map(b" ".join, zip(*(words[i:] for i in range(size)), strict=False)))  # the shorter tails end it
 
 
 def story_text(article: Article) -> str:
@@ -51,9 +55,9 @@ def story_text(article: Article) -> str:
     return article.headline + "\n" + article.body_text
 
 
-def _shingle_hash(data: bytes) -> int:
-    # CRC-32 is stable across processes and versions, and a C call: several times faster than datasketch's SHA-1.
-    return zlib.crc32(data)
+# CRC-32 is stable across processes and versions, and a C call: several times faster than datasketch's SHA-1. The
+# builtin itself, with no Python wrapper: it is called once per shingle.
+_shingle_hash = zlib.crc32
 
 
 @lru_cache(maxsize=1)
@@ -72,17 +76,34 @@ def band_layout(threshold: float) -> tuple[int, int]:
     return int(bands), int(rows)
 
 
+def minhash_values(grams: Collection[bytes]) -> np.ndarray:
+    """The MinHash of a set of shingles, as NUM_PERM uint32: exactly what datasketch's ``MinHash.update_batch`` gives
+    with the "affine32" scheme and our hash, computed here in one vectorised pass without a MinHash object (its
+    per-shingle Python calls and temporaries were most of the cost of ingesting an article)."""
+    a, b = _permutations()
+    hashes = np.fromiter(map(_shingle_hash, grams), dtype=np.uint32, count=len(grams))
+    # The MurmurHash3 32-bit finalizer, which the scheme applies to every input hash before the permutations;
+    # uint32 arithmetic wraps, as the scheme requires.
+    hashes ^= hashes >> np.uint32(16)
+    hashes *= np.uint32(0x85EBCA6B)
+    hashes ^= hashes >> np.uint32(13)
+    hashes *= np.uint32(0xC2B2AE35)
+    hashes ^= hashes >> np.uint32(16)
+    values = np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)  # the scheme's empty value
+    column = hashes[:, None]
+    for start in range(0, len(hashes), _BLOCK):  # blocks small enough to stay in the CPU cache
+        block = column[start:start + _BLOCK] * a
+        block += b
+        np.minimum(values, block.min(axis=0), out=values)
+    return values
+
+
 def signature(text: str, threshold: float) -> Signature | None:
     """The MinHash signature and LSH bands of a text; None when the text is too short to compare."""
-    from datasketch import MinHash
-
     grams = shingles(text)
     if len(grams) < MIN_SHINGLES:
         return None
-    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED, permutations=_permutations(), scheme=_SCHEME,
-                      hashfunc=_shingle_hash)
-    minhash.update_batch(list(grams))
-    values = np.asarray(minhash.hashvalues, dtype="<u8")
+    values = np.asarray(minhash_values(grams), dtype="<u8")
     bands, rows = band_layout(threshold)
     out = []
     for band in range(bands):
@@ -91,4 +112,4 @@ def signature(text: str, threshold: float) -> Signature | None:
     return Signature(values.tobytes(), tuple(out))
 
 
-__all__ = ["Signature", "band_layout", "shingles", "signature", "story_text"]
+__all__ = ["Signature", "band_layout", "minhash_values", "shingles", "signature", "story_text"]

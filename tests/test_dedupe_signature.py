@@ -4,8 +4,9 @@ must never change: these are pinned to the bytes the first stored signatures wer
 from __future__ import annotations
 
 import hashlib
+import zlib
 
-from monitor.dedupe import MIN_SHINGLES, NUM_PERM, shingles, signature
+from monitor.dedupe import MIN_SHINGLES, NUM_PERM, shingles, signature, story_text
 
 TEXT = ("Der Außenminister Sergej Lawrow sprach am Montag in Wien über die Ukraine. "
         "Foreign ministers met in Vienna on Monday; Лавров заявил о переговорах по Украине. "
@@ -42,3 +43,19 @@ def test_short_texts_have_no_signature() -> None:
     words = " ".join(f"w{i}" for i in range(MIN_SHINGLES + 1))  # MIN_SHINGLES - 1 shingles
     assert signature(words, 0.8) is None
     assert signature(words + " w99", 0.8) is not None
+
+
+def test_vectorised_minhash_is_datasketchs_minhash() -> None:
+    from datasketch import MinHash
+
+    from monitor.dedupe import _SCHEME, _SEED, minhash_values
+    from monitor.sites import default_registry
+    from tests._synth import article_url, synth_page
+
+    registry = default_registry()
+    texts = [TEXT] + [story_text(registry.parse(synth_page(n), article_url(n))) for n in range(3)]
+    for text in texts:
+        grams = shingles(text)
+        reference = MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME, hashfunc=zlib.crc32)
+        reference.update_batch(list(grams))
+        assert minhash_values(grams).tolist() == reference.hashvalues.tolist()
