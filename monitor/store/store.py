@@ -54,6 +54,17 @@ _SEEN_URL = (sa_select(_ARTICLES.c.key).select_from(_URLS.join(_ARTICLES, _ARTIC
 _STORED_COLUMNS = [_ARTICLES.c[name] for name in (
     "id", "key", "site", "article_id", "canonical_url", "url_hash", "folder", "headline", "language", "published",
     "first_seen", "last_seen", "revision_count")]
+# Statements of the per-article path, built once and given their values at execution: building a statement with
+# .values() coerces every value anew (most of the store's CPU per ingested article), whereas these are compiled
+# once and then found in SQLAlchemy's cache.
+_ARTICLE_BY_KEY = (sa_select(*_STORED_COLUMNS, _STORIES.c.key.label("story_key"))
+                   .select_from(_ARTICLES.outerjoin(_STORIES, _STORIES.c.id == _ARTICLES.c.story_id))
+                   .where(_ARTICLES.c.key == bindparam("key")))
+_PATH_CLAIMED = sa_select(_REVISIONS.c.id).where(_REVISIONS.c.text_path == bindparam("path"))
+_INSERT_ARTICLE = _ARTICLES.insert().returning(_ARTICLES.c.id)
+_INSERT_REVISION = _REVISIONS.insert()
+_INSERT_STORY = _STORIES.insert().returning(_STORIES.c.id)
+_STORY_KEY = sa_select(_STORIES.c.key).where(_STORIES.c.id == bindparam("id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +137,7 @@ class Store:
         self.where = describe(engine.url)
         self._dialect = engine.dialect.name
         self._sources: dict[str, int] = {}
+        self._ignoring: dict[tuple[str, tuple[str, ...]], Any] = {}
 
     @classmethod
     def open(cls, settings: StorageSettings, *, upgrade: bool = True) -> Store:
@@ -172,7 +184,12 @@ class Store:
 
     def _insert_ignore(self, connection: Any, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
         if rows:
-            connection.execute(self._insert(table).values(rows).on_conflict_do_nothing(index_elements=keys))
+            # One statement per table and key, reused (see _ARTICLE_BY_KEY); the rows go in as parameters.
+            cache_key = (table.name, tuple(keys))
+            stmt = self._ignoring.get(cache_key)
+            if stmt is None:
+                stmt = self._ignoring[cache_key] = self._insert(table).on_conflict_do_nothing(index_elements=keys)
+            connection.execute(stmt, rows)
 
     # --- lookups ----------------------------------------------------------------------------------------------------
 
@@ -191,11 +208,7 @@ class Store:
 
     def article(self, key: str) -> StoredArticle | None:
         with self._session("read an article") as session:
-            row = session.connection().execute(
-                sa_select(*_STORED_COLUMNS, _STORIES.c.key.label("story_key"))
-                .select_from(_ARTICLES.outerjoin(_STORIES, _STORIES.c.id == _ARTICLES.c.story_id))
-                .where(_ARTICLES.c.key == key)
-            ).first()
+            row = session.connection().execute(_ARTICLE_BY_KEY, {"key": key}).first()
             if row is None:
                 return None
             data = row._mapping
@@ -221,7 +234,7 @@ class Store:
     def path_claimed(self, text_path: str) -> bool:
         """Whether a revision row names this archive file (a file nobody names is a crash leftover)."""
         with self._session("look up an archive file") as session:
-            return session.exec(select(Revision.id).where(col(Revision.text_path) == text_path)).first() is not None
+            return session.connection().execute(_PATH_CLAIMED, {"path": text_path}).first() is not None
 
     def iter_revisions(self, batch: int = 1000) -> Iterator[StoredRevision]:
         """Every revision, streamed in primary-key order."""
@@ -293,11 +306,11 @@ class Store:
                     "folder": folder, "first_seen": revision.fetched_at, "last_seen": revision.fetched_at,
                     "revision_count": 1, "story_id": story_id, "signature": signature.values if signature else None,
                 }
-                pk = connection.execute(_ARTICLES.insert().values(**values).returning(_ARTICLES.c.id)).scalar_one()
+                pk = connection.execute(_INSERT_ARTICLE, values).scalar_one()
                 if signature is not None:
                     connection.execute(_BANDS.insert(), [{"article_pk": pk, "band": b, "hash": h}
                                                          for b, h in signature.bands])
-                connection.execute(_REVISIONS.insert().values(**_revision_values(pk, revision, article.template, now)))
+                connection.execute(_INSERT_REVISION, _revision_values(pk, revision, article.template, now))
                 self._add_urls(connection, pk, urls, revision.fetched_at)
                 session.commit()
                 return StoredArticle(
@@ -328,8 +341,7 @@ class Store:
                     session.rollback()
                     return CONFLICT
                 connection = session.connection()
-                connection.execute(
-                    _REVISIONS.insert().values(**_revision_values(stored.pk, revision, article.template, now)))
+                connection.execute(_INSERT_REVISION, _revision_values(stored.pk, revision, article.template, now))
                 self._add_urls(connection, stored.pk, urls, revision.fetched_at)
                 session.commit()
         except IntegrityError:
@@ -375,10 +387,9 @@ class Store:
                 if score >= self.story_threshold and (best is None or score > best[0]):
                     best = (score, story_id)
         if best is not None:
-            story_key = connection.execute(sa_select(_STORIES.c.key).where(_STORIES.c.id == best[1])).scalar_one()
+            story_key = connection.execute(_STORY_KEY, {"id": best[1]}).scalar_one()
             return best[1], story_key
-        story_id = connection.execute(
-            _STORIES.insert().values(key=key, created_at=now).returning(_STORIES.c.id)).scalar_one()
+        story_id = connection.execute(_INSERT_STORY, {"key": key, "created_at": now}).scalar_one()
         return story_id, key
 
     # --- feeds and fetches --------------------------------------------------------------------------------------------
