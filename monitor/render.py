@@ -90,7 +90,9 @@ class _TextBuilder:
         if self._pre:
             self._emit_pre(raw)
             return
-        collapsed = _ASCII_SPACE.sub(" ", raw)
+        # Most text nodes have nothing to collapse (printable, so no tab or newline, and no double space): the
+        # substitution, the commonest call of parsing a page, is skipped for them.
+        collapsed = raw if raw.isprintable() and "  " not in raw else _ASCII_SPACE.sub(" ", raw)
         core = collapsed.strip(" ")
         if not core:
             if not self._at_line_start and not self._pending:
