@@ -14,6 +14,7 @@ Cyrillic/Arabic category link, does not; the same rule keeps our text byte-ident
 
 from __future__ import annotations
 
+import contextlib
 import html as htmllib
 import json
 import re
@@ -117,10 +118,12 @@ def utag_data(doc: HtmlElement) -> dict[str, str]:
             continue
         fields: dict[str, str] = {}
         for item in _UTAG_FIELD.finditer(found.group("body")):
-            try:
-                value = json.loads(f'"{item.group("value")}"')
-            except ValueError:
-                value = item.group("value")
+            value = item.group("value")
+            # Without a backslash (the pattern admits no bare quote) or a control character, the JSON string is
+            # the value itself: decoding is only needed, and only asked, for escapes.
+            if "\\" in value or not value.isprintable():
+                with contextlib.suppress(ValueError):  # not valid JSON: the value as written
+                    value = json.loads(f'"{value}"')
             fields[item.group("key")] = htmllib.unescape(value)
         return fields
     return {}
