@@ -19,7 +19,7 @@ from typing import Any, Literal
 from sqlalchemy import Table, and_, bindparam, delete, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
@@ -179,6 +179,21 @@ class Store:
         except SQLAlchemyError as exc:
             raise StoreError(f"database {self.where}: {what}: {exc}") from None
 
+    @contextmanager
+    def _connection(self, what: str, *, write: bool = False) -> Iterator[Connection]:
+        """A plain connection (a transaction committed at the end when ``write``), errors as in :meth:`_session`:
+        for the per-article path, where an ORM session's set-up costs as much as the statement."""
+        try:
+            with self.engine.begin() if write else self.engine.connect() as connection:
+                yield connection
+        except IntegrityError:
+            raise
+        except (OperationalError, DBAPIError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise StoreError(f"database {self.where}: {what}: {reason}") from None
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database {self.where}: {what}: {exc}") from None
+
     def _insert(self, table: Any) -> Any:
         return (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
 
@@ -207,8 +222,8 @@ class Store:
             raise StoreError(f"database {self.where}: look up a URL: {reason}") from None
 
     def article(self, key: str) -> StoredArticle | None:
-        with self._session("read an article") as session:
-            row = session.connection().execute(_ARTICLE_BY_KEY, {"key": key}).first()
+        with self._connection("read an article") as connection:
+            row = connection.execute(_ARTICLE_BY_KEY, {"key": key}).first()
             if row is None:
                 return None
             data = row._mapping
@@ -294,8 +309,7 @@ class Store:
         """
         now = datetime.now(UTC)
         try:
-            with self._session("record a new article") as session:
-                connection = session.connection()
+            with self._connection("record a new article", write=True) as connection:
                 story_id, story_key = self._story_for(connection, article.key, signature, now)
                 values = {
                     "key": article.key, "source_id": self._source(connection, article, now), "site": article.site,
@@ -312,13 +326,12 @@ class Store:
                                                          for b, h in signature.bands])
                 connection.execute(_INSERT_REVISION, _revision_values(pk, revision, article.template, now))
                 self._add_urls(connection, pk, urls, revision.fetched_at)
-                session.commit()
-                return StoredArticle(
-                    pk=pk, key=article.key, site=article.site, article_id=article.article_id, canonical_url=canonical,
-                    url_hash=url_hash, folder=folder, headline=article.headline, language=article.language,
-                    published=_utc(article.published), first_seen=_must(revision.fetched_at),
-                    last_seen=_must(revision.fetched_at), revision_count=1, story_key=story_key,
-                )
+            return StoredArticle(
+                pk=pk, key=article.key, site=article.site, article_id=article.article_id, canonical_url=canonical,
+                url_hash=url_hash, folder=folder, headline=article.headline, language=article.language,
+                published=_utc(article.published), first_seen=_must(revision.fetched_at),
+                last_seen=_must(revision.fetched_at), revision_count=1, story_key=story_key,
+            )
         except IntegrityError:
             return CONFLICT
 
