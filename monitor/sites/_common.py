@@ -59,10 +59,16 @@ def text_of(el: HtmlElement | None) -> str:
     return clean(el.text_content()) if el is not None else ""
 
 
+# The matching meta tags, in document order, picked out by libxml2: looping over every meta tag in Python made a proxy
+# object for each, and pages have dozens (a DW page has over eighty), asked for several keys.
+_META_NAMED = etree.XPath(".//head/meta[@name=$key or @property=$key or @itemprop=$key]")
+
+
 def meta(doc: HtmlElement, key: str) -> str | None:
     """Content of ``<meta name=key>`` or ``<meta property=key>``, white space collapsed; None when absent/empty."""
-    for el in doc.iterfind(".//head/meta"):
-        if el.get("name") == key or el.get("property") == key or el.get("itemprop") == key:
+    found = _META_NAMED(doc, key=key)
+    for el in found if isinstance(found, list) else []:  # a node-set: always a list of elements
+        if isinstance(el, etree._Element):
             value = clean(el.get("content"))
             if value:
                 return value

@@ -572,7 +572,7 @@ def _canonical_url(doc: HtmlElement, url: str, ld: dict[str, object]) -> str:
     that is another article with another id, so the page's ``og:url`` wins then. Without a usable one, the fetched
     URL less its tracking parameters."""
     wanted = _article_id_of(url)
-    candidates: list[str | None] = [el.get("href") for el in doc.iterfind(".//head/link[@rel='canonical']")]
+    candidates: list[str | None] = [el.get("href") for el in _all(doc, ".//head/link[@rel='canonical']")]
     candidates += [meta(doc, "og:url"), _ld_str(ld, "url")]
     for candidate in candidates:
         if not candidate:
