@@ -25,7 +25,7 @@ def decode_html(data: bytes, declared: str | None = None, *, where: str | None =
     in the page, then UTF-8; only when all of those fail is the encoding guessed."""
     if not data.strip():
         raise ParseError("empty page", url=where)
-    bom_encoding, _ = EncodingDetector.strip_byte_order_mark(data)
+    _, bom_encoding = EncodingDetector.strip_byte_order_mark(data)
     declared_in_page = EncodingDetector.find_declared_encoding(data, is_html=True)
     for candidate in (bom_encoding, declared, declared_in_page, "utf-8"):
         codec = _codec(candidate)
