@@ -167,10 +167,11 @@ class Store:
     # --- plumbing ---------------------------------------------------------------------------------------------------
 
     @contextmanager
-    def _session(self, what: str) -> Iterator[Session]:
+    def _translated(self, what: str) -> Iterator[None]:
+        """Database trouble as one StoreError naming the database and what was being done; a lost race on a
+        unique key (IntegrityError) passes through for the caller to settle."""
         try:
-            with Session(self.engine, expire_on_commit=False) as session:
-                yield session
+            yield
         except IntegrityError:
             raise
         except (OperationalError, DBAPIError) as exc:
@@ -180,19 +181,16 @@ class Store:
             raise StoreError(f"database {self.where}: {what}: {exc}") from None
 
     @contextmanager
+    def _session(self, what: str) -> Iterator[Session]:
+        with self._translated(what), Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
     def _connection(self, what: str, *, write: bool = False) -> Iterator[Connection]:
         """A plain connection (a transaction committed at the end when ``write``), errors as in :meth:`_session`:
         for the per-article path, where an ORM session's set-up costs as much as the statement."""
-        try:
-            with self.engine.begin() if write else self.engine.connect() as connection:
-                yield connection
-        except IntegrityError:
-            raise
-        except (OperationalError, DBAPIError) as exc:
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            raise StoreError(f"database {self.where}: {what}: {reason}") from None
-        except SQLAlchemyError as exc:
-            raise StoreError(f"database {self.where}: {what}: {exc}") from None
+        with self._translated(what), self.engine.begin() if write else self.engine.connect() as connection:
+            yield connection
 
     def _insert(self, table: Any) -> Any:
         return (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
