@@ -8,7 +8,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import FrameType
 from typing import Annotated
 
@@ -28,6 +28,7 @@ from rich.text import Text
 
 from monitor.backfill import BackfillReport, backfill, open_services
 from monitor.cli._app import app, fail
+from monitor.discovery import parse_date
 from monitor.errors import MonitorError
 from monitor.logs import configure_logging
 from monitor.settings import load_settings
@@ -38,16 +39,11 @@ EXIT_INTERRUPTED = 130
 
 def parse_when(value: str, option: str, *, end_of_day: bool = False) -> datetime:
     """``YYYY-MM-DD`` (the day's start, or its end for ``--until``) or an ISO datetime (naive: UTC)."""
-    text = value.strip()
-    try:
-        if len(text) == 10:
-            day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
-            return day + timedelta(days=1, microseconds=-1) if end_of_day else day
-        when = datetime.fromisoformat(text)
-    except ValueError:
+    when = parse_date(value.strip())
+    if when is None:
         raise fail(f"{option} {value!r}: expected a date YYYY-MM-DD or an ISO datetime "
-                   "(2024-05-01T12:00:00+00:00)") from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+                   "(2024-05-01T12:00:00+00:00)")
+    return when + timedelta(days=1, microseconds=-1) if end_of_day and len(value.strip()) == 10 else when
 
 
 class _RateColumn(ProgressColumn):

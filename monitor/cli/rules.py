@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +14,7 @@ import typer
 from sqlalchemy.engine import Engine
 
 from monitor.cli._app import app, fail
+from monitor.discovery import parse_date
 from monitor.errors import MonitorError, RuleFileError
 from monitor.rules import Document, QuerySyntaxError, mark, parse_query, parse_rules
 from monitor.rules.evaluate import evaluate
@@ -79,12 +80,10 @@ class _ArchivedText:
 def _parse_since(value: str | None) -> datetime | None:
     if value is None:
         return None
-    try:
-        when = datetime.fromisoformat(value) if "T" in value or " " in value else datetime.combine(
-            date.fromisoformat(value), datetime.min.time())
-    except ValueError:
-        raise fail(f"--since: {value!r} is not an ISO date (2024-05-01) or datetime") from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+    when = parse_date(value)
+    if when is None:
+        raise fail(f"--since: {value!r} is not an ISO date (2024-05-01) or datetime")
+    return when
 
 
 def _files(root: Path, since: datetime | None) -> Iterator[_ArchivedText]:

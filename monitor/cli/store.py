@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, TextIO
 
@@ -15,6 +15,7 @@ import typer
 
 from monitor.archive import Archive, repair, verify
 from monitor.cli._app import app, fail
+from monitor.discovery import parse_date
 from monitor.errors import ArchiveError, MonitorError, StoreError
 from monitor.settings import Settings, load_settings
 from monitor.sites import default_registry
@@ -123,11 +124,10 @@ def ingest(
 def _since(value: str | None) -> datetime | None:
     if value is None:
         return None
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise fail(f"--since: not a date or ISO time: {value!r}") from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    when = parse_date(value)
+    if when is None:
+        raise fail(f"--since: not a date or ISO time: {value!r}")
+    return when
 
 
 @app.command()
