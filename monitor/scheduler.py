@@ -12,15 +12,13 @@ timing, for tests with a controlled clock and for soak benchmarks.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from types import FrameType
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -34,6 +32,7 @@ from monitor.notify.delivery import ChannelReport
 from monitor.pipeline import RunReport, queue_pending_alerts, run_source
 from monitor.services import Services
 from monitor.settings import SourceSettings
+from monitor.signals import stop_on_signals
 from monitor.store.engine import database_url
 
 log = logging.getLogger("monitor.daemon")
@@ -64,6 +63,10 @@ def interruptible_sleep(stop: threading.Event) -> Callable[[float], None]:
             raise StopRequested("stopping: the wait for the host was cut short")
 
     return sleep
+
+
+def _announce_stop(signal_name: str) -> None:
+    log.info("received %s: stopping after the current articles", signal_name)
 
 
 class Daemon:
@@ -215,7 +218,7 @@ class Daemon:
         second daemon is refused before it opens the health port the first one listens on)."""
         lock: AbstractContextManager[object] = DaemonLock(database_url(self.settings.storage)) if take_lock \
             else nullcontext()
-        with lock, self._signals(handle_signals):
+        with lock, stop_on_signals(self._stop, _announce_stop, enabled=handle_signals):
             self.catch_up()
             scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
             now = datetime.now(UTC)
@@ -259,25 +262,6 @@ class Daemon:
     def _done(self, cycles: int) -> bool:
         with self._lock:
             return all(self._runs.get(s.name, 0) >= cycles for s in self.sources)
-
-    @contextmanager
-    def _signals(self, enabled: bool) -> Iterator[None]:
-        if not enabled or threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            log.info("received %s: stopping after the current articles", signal.Signals(signum).name)
-            self._stop.set()
-
-        previous: dict[signal.Signals, Callable[[int, FrameType | None], Any] | int | None] = {}
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            previous[signum] = signal.signal(signum, on_signal)
-        try:
-            yield
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
 
     # --- logging ------------------------------------------------------------------------------------------------
 

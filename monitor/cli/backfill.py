@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import logging
 import shlex
-import signal
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-from types import FrameType
 from typing import Annotated
 
 import typer
@@ -32,6 +28,7 @@ from monitor.discovery import parse_date
 from monitor.errors import MonitorError
 from monitor.logs import configure_logging
 from monitor.settings import load_settings
+from monitor.signals import stop_on_signals
 
 #: Exit status of a run stopped by Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
@@ -52,29 +49,6 @@ class _RateColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
         return Text(f"{speed:.2f}/s" if speed else "-/s", style="progress.data.speed")
-
-
-@contextmanager
-def _stop_on_sigint(stop: threading.Event, console: Console) -> Iterator[None]:
-    """First Ctrl-C: finish the article in hand, then stop. Second: quit at once (nothing half-written stays:
-    files go in place before their row, and the next run adopts or replaces them)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_sigint(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        console.print("stopping after the current article (Ctrl-C again to quit at once)", highlight=False)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    previous_term = signal.signal(signal.SIGTERM, on_sigint)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        signal.signal(signal.SIGTERM, previous_term)
 
 
 @app.command("backfill")
@@ -111,7 +85,9 @@ def backfill_command(
         raise fail(str(exc)) from None
     try:
         with Progress(*columns, console=console, disable=not console.is_terminal) as bar, \
-                _stop_on_sigint(stop, console):
+                stop_on_signals(stop, lambda _: console.print(
+                    "stopping after the current article (Ctrl-C again to quit at once)", highlight=False),
+                    second_quits=True):
             task = bar.add_task(f"{watched.name}: reading sitemaps", total=None)
 
             def progress(done: int, total: int | None) -> None:
