@@ -73,10 +73,11 @@ def build_snapshot(root: Path, sources: list[SourceSettings], *, now: datetime, 
     registry = registry or default_registry()
     snapshot = Snapshot(root=root)
     hosts: set[str] = set()
+    available = fixture_pages(fixtures)
     for source in sources:
         hosts.add(source.site)
         pages = snapshot.pages.setdefault(source.name, [])
-        for url, path in fixture_pages(fixtures):
+        for url, path in available:
             canonical = canonical_url(url)
             if _host(canonical) != source.site:
                 continue
