@@ -3,9 +3,6 @@ itself on the shared typer app when imported here."""
 
 from __future__ import annotations
 
-import os
-import sys
-
 from monitor.cli import (
     backfill,  # noqa: F401  (registers its commands)
     daemon,  # noqa: F401  (registers its commands)
@@ -28,12 +25,7 @@ def main() -> None:
     except MonitorError as exc:
         typer.echo(f"monitor: error: {exc}", err=True)
         raise SystemExit(2) from None
-    except BrokenPipeError:
-        # Output piped into head or less that stopped reading: not an error. Point stdout at /dev/null so the
-        # interpreter's final flush does not complain again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        raise SystemExit(0) from None
+
 
 
 __all__ = ["app", "main"]

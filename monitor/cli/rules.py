@@ -177,7 +177,7 @@ def rules_test(
     except MonitorError as exc:
         raise fail(str(exc)) from None
     except BrokenPipeError:
-        raise  # the reader (head, less) has gone: main() ends quietly
+        raise  # the reader (head, less) has gone: click ends the command quietly
     except Exception as exc:  # the database is unreachable or not yet migrated
         raise fail(f"cannot read the archive at {_database_url(settings)}: {type(exc).__name__}: {exc}") from None
     typer.echo(f"{found} match(es) in {seen} article(s)", err=True)
