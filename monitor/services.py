@@ -48,9 +48,7 @@ class Services:
             archive = Archive.from_settings(settings.storage)
             service = None
             if alerts:
-                service = AlertService.from_settings(store.engine, settings.alerts)
-                service.clock = clock
-                service.deliverer.clock = clock
+                service = AlertService.from_settings(store.engine, settings.alerts, clock=clock)
         except BaseException:
             store.close()
             raise

@@ -44,10 +44,11 @@ class AlertService:
                                    alerts.delivery, clock)
 
     @classmethod
-    def from_settings(cls, engine: Engine, alerts: AlertsSettings, rules_file: Path | None = None) -> AlertService:
+    def from_settings(cls, engine: Engine, alerts: AlertsSettings, rules_file: Path | None = None,
+                      clock: Callable[[], datetime] = outbox.now_utc) -> AlertService:
         """The daemon's constructor: refuses to start (RuleFileError) on an invalid rule file."""
         rules = load_rule_file(rules_file or alerts.rules_file, alerts.channels or None)
-        return cls(engine, alerts, rules)
+        return cls(engine, alerts, rules, clock=clock)
 
     def on_article(self, article: Article, *, story_key: str | None = None, revision: str | None = None
                    ) -> tuple[list[Match], list[OutboxItem]]:
