@@ -1,9 +1,13 @@
 """Ingest throughput and the "have we seen this URL" check: ``python -m benchmarks.ingest``.
 
 1. ``--articles`` (2,000) synthetic article pages (a real VOA fixture page with its id, headline and body words
-   changed) are served by :class:`monitor.localsite.LocalSite` on 127.0.0.1 and ingested through the real HTTP
-   client with pacing off, into a fresh SQLite store and archive (fsync on). Printed: articles/s end to end (fetch
-   included), and articles/s from parse to committed file (``ingest_page`` alone). Goal: at least 100 articles/s.
+   changed) are ingested into a fresh SQLite store and archive. Printed: articles/s from parse to committed file
+   (``ingest_page`` over pages in memory) one page at a time, with ``--workers`` threads, and with those threads
+   handing the parsing to ``--processes`` parse worker processes (:class:`monitor.prepare.ParsePool`, what
+   ``monitor ingest --processes`` uses), fsync on; one page at a time with fsync off for comparison. Then end to
+   end: the pages served by :mod:`monitor.localsite` in a process of its own on 127.0.0.1 (as a remote site would
+   be: its CPU is not the monitor's) and fetched through the real HTTP client with pacing off.
+   Goal: at least 100 articles/s.
 2. The store is filled with 10 thousand and 1 million articles (rows written in bulk, one URL each) and the time of
    one ``Store.seen_url`` call is measured (median of many, half hits and half misses). Goal: the same order of
    magnitude for both, well under a millisecond.
@@ -14,30 +18,30 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from sqlalchemy import Table, select
 
 from monitor.archive import Archive
 from monitor.http import HttpClient
-from monitor.localsite import LocalSite
 from monitor.pipeline import Failure, IngestResult, http_fetcher, ingest_page, ingest_urls
+from monitor.prepare import ParsePool
 from monitor.settings import HttpSettings, StorageSettings
-from monitor.sites import default_registry
+from monitor.sites import SiteRegistry, default_registry
 from monitor.store import Store
 from monitor.store.tables import ArticleRow, ArticleUrl, Source
 from tests._synth import HOST, write_site
-
-# LocalSite answers keep-alive requests in two writes (headers, body); with Nagle's algorithm on, each response waits
-# for the client's delayed ACK (~40 ms). Off here, for this process only, so the figure measures the monitor.
-BaseHTTPRequestHandler.disable_nagle_algorithm = True
 
 
 def _pages(workdir: Path, count: int) -> tuple[list[str], list[tuple[str, str]]]:
@@ -46,42 +50,82 @@ def _pages(workdir: Path, count: int) -> tuple[list[str], list[tuple[str, str]]]
     return urls, [(u, (snapshot / u.split(HOST + "/", 1)[1]).read_text(encoding="utf-8")) for u in urls]
 
 
-def parse_to_file(pages: list[tuple[str, str]], workdir: Path, url: str | None, *, fsync: bool, workers: int) -> None:
+def _label(fsync: bool, workers: int, processes: int) -> str:
+    how = f"{workers} thread(s)" + (f" + {processes} parse processes" if processes else ", parsing in-process")
+    return f"fsync {'on ' if fsync else 'off'}, {how}"
+
+
+@contextlib.contextmanager
+def _parse_pool(registry: SiteRegistry, processes: int, warm: tuple[str, str]) -> Iterator[ParsePool | None]:
+    if not processes:
+        yield None
+        return
+    began = time.perf_counter()
+    with ParsePool(registry, processes) as pool:
+        # Start every worker (spawned interpreters import the parsers) outside the timing; the start is printed.
+        with ThreadPoolExecutor(processes) as starter:
+            list(starter.map(lambda _: pool.prepare(warm[1], warm[0]), range(processes * 2)))
+        print(f"  ({processes} parse processes started in {time.perf_counter() - began:.1f} s)")
+        yield pool
+
+
+def parse_to_file(pages: list[tuple[str, str]], workdir: Path, url: str | None, *, fsync: bool, workers: int,
+                  processes: int) -> None:
     """What ingest_page does once a page is in memory: parse, render, dedupe, files in place, row committed."""
     registry = default_registry()
-    folder = workdir / f"archive-{'fsync' if fsync else 'nofsync'}-{workers}"
+    folder = workdir / f"archive-{'fsync' if fsync else 'nofsync'}-{workers}-{processes}"
     settings = StorageSettings(url=url, archive_root=folder)
     archive = Archive(settings.archive_root, fsync=fsync)
-    with Store.open(settings) as store:
+    with Store.open(settings) as store, _parse_pool(registry, processes, pages[0]) as parse_pool:
         at = datetime.now(UTC)
         started = time.perf_counter()
         with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(lambda p: ingest_page(store, archive, registry, p[1], p[0], at), pages))
+            list(pool.map(lambda p: ingest_page(store, archive, registry, p[1], p[0], at, parse_pool=parse_pool),
+                          pages))
         elapsed = time.perf_counter() - started
     count = len(pages)
-    print(f"ingest, parse to committed file, fsync {'on ' if fsync else 'off'}, {workers} worker(s): "
+    print(f"ingest, parse to committed file, {_label(fsync, workers, processes)}: "
           f"{count / elapsed:,.0f} articles/s ({elapsed * 1000 / count:.2f} ms each, {count} articles)")
 
 
-def end_to_end(urls: list[str], workdir: Path, *, fsync: bool, workers: int) -> None:
-    """Fetched from the local server through the real client, pacing off."""
+@contextlib.contextmanager
+def _server_process(snapshot: Path) -> Iterator[dict[str, str]]:
+    """``python -m monitor.localsite`` in a process of its own; yields the host map it prints."""
+    server = subprocess.Popen([sys.executable, "-m", "monitor.localsite", str(snapshot)], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert server.stdout is not None
+        for line in server.stdout:
+            if line.startswith("MONITOR_HTTP__HOST_MAP="):
+                yield dict(json.loads(line.split("=", 1)[1].strip().strip("'")))
+                return
+        raise RuntimeError("the local server ended without printing its host map")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def end_to_end(urls: list[str], warm: tuple[str, str], workdir: Path, *, fsync: bool, workers: int,
+               processes: int) -> None:
+    """Fetched from the local server (another process) through the real client, pacing off."""
     registry = default_registry()
-    settings = StorageSettings(archive_root=workdir / f"archive-http-{workers}")
+    settings = StorageSettings(archive_root=workdir / f"archive-http-{workers}-{processes}")
     archive = Archive(settings.archive_root, fsync=fsync)
-    with Store.open(settings) as store, LocalSite(workdir / "snapshot") as site:
-        http = HttpSettings(host_map=site.host_map([HOST]), min_delay=0.0)
+    with (Store.open(settings) as store, _server_process(workdir / "snapshot") as host_map,
+          _parse_pool(registry, processes, warm) as parse_pool):
+        http = HttpSettings(host_map={HOST: host_map[HOST]}, min_delay=0.0)
         with HttpClient(http) as client:
             fetch = http_fetcher(client)
             fetch(urls[0])  # robots.txt and the connection, outside the timing
             done = failed = 0
             started = time.perf_counter()
-            for outcome in ingest_urls(store, archive, registry, urls, fetch, workers=workers):
+            for outcome in ingest_urls(store, archive, registry, urls, fetch, workers=workers, parse_pool=parse_pool):
                 if isinstance(outcome, Failure):
                     failed += 1
                 elif isinstance(outcome, IngestResult):
                     done += 1
             elapsed = time.perf_counter() - started
-    print(f"ingest, fetched from the local server, fsync {'on ' if fsync else 'off'}, {workers} worker(s): "
+    print(f"ingest, fetched from the local server, {_label(fsync, workers, processes)}: "
           f"{done / elapsed:,.0f} articles/s ({done} new, {failed} failed, {elapsed:.1f} s)")
 
 
@@ -141,16 +185,19 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--sizes", default="10000,1000000", help="stored-article counts for the URL check")
     parser.add_argument("--probes", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=4, help="ingest threads")
+    parser.add_argument("--processes", type=int, default=2, help="parse worker processes (default: 2)")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="monitor-bench-") as tmp:
         work = Path(tmp)
         if args.articles:
             urls, pages = _pages(work, args.articles)
-            for fsync, workers in ((True, 1), (True, 4), (False, 1)):
-                parse_to_file(pages, work, args.database_url, fsync=fsync, workers=workers)
+            runs = ((True, 1, 0), (True, args.workers, 0), (True, args.workers, args.processes), (False, 1, 0))
+            for fsync, workers, processes in runs:
+                parse_to_file(pages, work, args.database_url, fsync=fsync, workers=workers, processes=processes)
             if args.database_url is None:
-                end_to_end(urls, work, fsync=True, workers=4)
+                end_to_end(urls, pages[0], work, fsync=True, workers=args.workers, processes=args.processes)
         sizes = sorted(int(s) for s in args.sizes.split(",") if s)
         if sizes:
             seen_check(sizes, work, args.database_url, args.probes)

@@ -113,31 +113,32 @@ class Archive:
 
     # --- writing ------------------------------------------------------------------------------------------------------
 
-    def put(self, text_path: str, text: str, raw_html: bytes | None, *, claimed: Claimed) -> PutResult:
-        """Put one revision's text (and raw HTML) in place, never overwriting a file a row names.
+    def put(self, text_path: str, text: str, raw_gz: bytes | None, *, claimed: Claimed) -> PutResult:
+        """Put one revision's text (and raw HTML, already compressed by :func:`compress_raw`) in place, never
+        overwriting a file a row names.
 
         ``claimed(text_path)`` tells whether a database row names the file; it is asked only when the name already
         holds a different text.
         """
         data = text.encode("utf-8")
         target = self.path(text_path)
-        raw_path = raw_name_for(text_path) if raw_html is not None else None
+        raw_path = raw_name_for(text_path) if raw_gz is not None else None
         folder = target.parent
         self._make_folder(folder)
         outcome: Literal["written", "adopted", "replaced"] = "written"
         existing = _read(target)
         if existing is not None:
             if existing == data:
-                if raw_path is not None and not self.path(raw_path).exists():
+                if raw_path is not None and raw_gz is not None and not self.path(raw_path).exists():
                     with contextlib.suppress(FileExistsError):  # a concurrent writer of the same text put it there
-                        self._write_new(self.path(raw_path), _gzip(raw_html), replace=False)
+                        self._write_new(self.path(raw_path), raw_gz, replace=False)
                     self._sync_folder(folder)
                 return PutResult(text_path, raw_path, "adopted")
             self._wait_unclaimed(text_path, target, claimed)
             outcome = "replaced"
-        if raw_path is not None:
+        if raw_path is not None and raw_gz is not None:
             # An existing raw file beside a missing or unclaimed text is a crash leftover: replace it.
-            self._write_new(self.path(raw_path), _gzip(raw_html), replace=True)
+            self._write_new(self.path(raw_path), raw_gz, replace=True)
         try:
             self._write_new(target, data, replace=outcome == "replaced")
         except FileExistsError:
@@ -147,10 +148,6 @@ class Archive:
             raise ArchiveConflict(f"{target}: written concurrently with a different text") from None
         self._sync_folder(folder)
         return PutResult(text_path, raw_path, outcome)
-
-    def put_raw_only(self, raw_path: str, raw_html: bytes) -> None:
-        self._write_new(self.path(raw_path), _gzip(raw_html), replace=False)
-        self._sync_folder(self.path(raw_path).parent)
 
     def _wait_unclaimed(self, text_path: str, target: Path, claimed: Claimed) -> None:
         deadline = time.monotonic() + CLAIM_GRACE
@@ -289,9 +286,10 @@ class VerifyReport:
         return not self.problems
 
 
-def _gzip(data: bytes | None) -> bytes:
-    # Level 1: a third of the time of the default for HTML that still shrinks about fivefold.
-    return gzip.compress(data or b"", compresslevel=1, mtime=0)
+def compress_raw(html: bytes) -> bytes:
+    """Raw HTML as the archive keeps it (gzip). Level 1: a third of the time of the default for HTML that still
+    shrinks about fivefold."""
+    return gzip.compress(html, compresslevel=1, mtime=0)
 
 
 def _read(path: Path) -> bytes | None:

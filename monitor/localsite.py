@@ -290,7 +290,7 @@ def _handler_for(site: LocalSite) -> type[BaseHTTPRequestHandler]:
                 return 304, headers, b""
             accepts = self.headers.get("Accept-Encoding") or ""
             if len(body) > _GZIP_MIN and "gzip" in accepts and path.suffix != ".gz":
-                body = gzip.compress(body, mtime=0)
+                body = gzip.compress(body, compresslevel=1, mtime=0)  # fast, as servers that compress on the fly are
                 headers["Content-Encoding"] = "gzip"
             return 200, headers, body
 

@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from monitor.archive import Archive, ArchiveConflict, content_hash, folder_for, text_name
-from monitor.dedupe import signature, story_text
+from monitor.archive import Archive, ArchiveConflict, folder_for, text_name
 from monitor.discovery import DiscoveryResult, discover_source
 from monitor.errors import (
     ArchiveError,
@@ -37,6 +36,7 @@ from monitor.errors import (
 )
 from monitor.health import PAGES_FAILED
 from monitor.model import Article, FeedEntry
+from monitor.prepare import ParsePool, Prepared, prepare_page
 from monitor.render import render_article
 from monitor.sites import SiteRegistry
 from monitor.store import CONFLICT, NewRevision, Store, StoredArticle, StoredRevision
@@ -51,7 +51,6 @@ log = logging.getLogger("monitor.pipeline")
 
 Status = Literal["new", "revised", "seen"]
 _ATTEMPTS = 8
-_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,25 +94,23 @@ Fetch = Callable[[str], Page]
 
 def ingest_page(store: Store, archive: Archive, registry: SiteRegistry, html: str, url: str,
                 fetched_at: datetime | None = None, *, extra_urls: Iterable[str] = (),
-                origin: str = "fetch") -> IngestResult:
+                origin: str = "fetch", parse_pool: ParsePool | None = None) -> IngestResult:
     """Parse one page and record what is new in it. Raises ParseError for a page that is no article.
 
     ``origin`` "backfill" (a backfill with alerts muted) records the text with its alerts already done, in the same
-    row: a crash right after cannot leave it for the daemon's catch-up to alert.
+    row: a crash right after cannot leave it for the daemon's catch-up to alert. ``parse_pool`` parses in worker
+    processes (with the registry the pool was made with); the store and archive are written here either way.
     """
     fetched_at = (fetched_at or datetime.now(UTC)).astimezone(UTC)
-    article = registry.parse(html, url)
-    text = render_article(article)
-    digest = content_hash(text)
+    prepared = parse_pool.prepare(html, url) if parse_pool is not None else prepare_page(registry, html, url)
+    article = prepared.article
     urls = [canonical_url(u) for u in (url, article.url, *extra_urls) if u]
-    # Stored as decoded text with a BOM, so a reparse reads exactly what the parser read, whatever charset the
-    # server declared in a header that is not kept.
-    raw = _UTF8_BOM + html.encode("utf-8")
-    return _record(store, archive, article, text, digest, raw, urls, fetched_at, origin=origin)
+    return _record(store, archive, prepared, urls, fetched_at, origin=origin)
 
 
-def _record(store: Store, archive: Archive, article: Article, text: str, digest: str, raw: bytes | None,
-            urls: list[str], fetched_at: datetime, *, origin: str, raw_path: str | None = None) -> IngestResult:
+def _record(store: Store, archive: Archive, prepared: Prepared, urls: list[str], fetched_at: datetime, *,
+            origin: str, raw_path: str | None = None) -> IngestResult:
+    article, text, digest = prepared.article, prepared.text, prepared.digest
     for _ in range(_ATTEMPTS):
         stored = store.article(article.key)
         if stored is not None:
@@ -130,14 +127,14 @@ def _record(store: Store, archive: Archive, article: Article, text: str, digest:
             folder = folder_for(article.site, article.published or fetched_at)
         path = f"{folder}/{text_name(number, url_hash)}"
         try:
-            put = archive.put(path, text, raw, claimed=store.path_claimed)
+            put = archive.put(path, text, prepared.raw_gz, claimed=store.path_claimed)
         except ArchiveConflict:
             continue
         new = NewRevision(number=number, content_hash=digest, size=len(text.encode("utf-8")), text_path=path,
                           raw_path=put.raw_path or raw_path, fetched_at=fetched_at, origin=origin)
         if stored is None:
             outcome = store.add_article(article, canonical=canonical, url_hash=url_hash, folder=folder, revision=new,
-                                        urls=urls, signature=signature(story_text(article), store.story_threshold))
+                                        urls=urls, signature=prepared.story_signature(store.story_threshold))
         else:
             outcome = store.add_revision(stored, article, new, urls)
         if outcome == CONFLICT:
@@ -163,11 +160,9 @@ def reparse_article(store: Store, archive: Archive, registry: SiteRegistry,
     latest = revisions[-1]
     assert latest.raw_path is not None
     html = decode_html(archive.read_raw(latest.raw_path), None, where=archive.path(latest.raw_path).as_posix())
-    article = registry.parse(html, stored.canonical_url)
-    text = render_article(article)
+    prepared = prepare_page(registry, html, stored.canonical_url, keep_raw=False)
     # The raw HTML is shared with the revision it came from: no copy, and its path stays valid.
-    return _record(store, archive, article, text, content_hash(text), None, [], latest.fetched_at,
-                   origin="reparse", raw_path=latest.raw_path)
+    return _record(store, archive, prepared, [], latest.fetched_at, origin="reparse", raw_path=latest.raw_path)
 
 
 # --- fetching candidates --------------------------------------------------------------------------------------------
@@ -185,13 +180,15 @@ def http_fetcher(client: HttpClient) -> Fetch:
 
 def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: Iterable[str], fetch: Fetch, *,
                 skip_seen: bool = True, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                workers: int = 1, origin: str = "fetch") -> Iterator[IngestResult | Failure]:
+                workers: int = 1, origin: str = "fetch",
+                parse_pool: ParsePool | None = None) -> Iterator[IngestResult | Failure]:
     """Fetch and ingest candidate URLs, yielding each outcome (in order).
 
     Each URL is fetched in its canonical form. ``skip_seen`` leaves out URLs already recorded for an article (no
     request is made). Fetch and parse failures are logged in the fetch log and yielded as :class:`Failure`; storage
     failures propagate and stop the run. ``workers`` > 1 ingests that many pages at once (threads: the waits for the
-    network, fsync and the database overlap); the unique keys keep the outcome the same as one by one.
+    network, fsync and the database overlap); the unique keys keep the outcome the same as one by one. With a
+    ``parse_pool`` the parsing runs in its worker processes, so the pages in flight use every core.
     """
 
     def one(url: str) -> IngestResult | Failure | None:
@@ -208,7 +205,7 @@ def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: It
             # as it is and the client follows it.
             page = fetch(canonical)
             result = ingest_page(store, archive, registry, page.html, page.final_url, at, extra_urls=[url],
-                                 origin=origin)
+                                 origin=origin, parse_pool=parse_pool)
         except (StoreError, ArchiveError):
             raise
         except (FetchError, ParseError) as exc:

@@ -47,10 +47,10 @@ def test_ingest_verify_reparse_export(site_env: tuple[dict[str, str], Path],
     code, out, err = run(env, "reparse")
     assert code == 0 and "0 revised, 3 unchanged" in err
     # A parser fix that changes the text: reparse records a revision, from the stored raw HTML, only for the site.
-    import monitor.pipeline
+    import monitor.prepare
 
-    original = monitor.pipeline.render_article
-    monkeypatch.setattr(monitor.pipeline, "render_article", lambda a: original(a) + "\n\nFixed.")
+    original = monitor.prepare.render_article
+    monkeypatch.setattr(monitor.prepare, "render_article", lambda a: original(a) + "\n\nFixed.")
     code, out, err = run(env, "reparse", "--site", "voanews.com", "--since", "2024-01-01")
     assert code == 0 and "3 revised" in err
     assert all("/001_" in line for line in out.splitlines())
@@ -94,3 +94,17 @@ def test_ingest_without_urls_and_unusable_root_exit_2(site_env: tuple[dict[str, 
     (tmp / "afile").write_text("x")
     code, _, err = run({**env, "MONITOR_STORAGE__ARCHIVE_ROOT": str(tmp / "afile")}, "archive", "verify")
     assert code == 2 and "not a folder" in err and len(err.strip().splitlines()) == 1
+
+
+def test_ingest_with_parse_processes(site_env: tuple[dict[str, str], Path]) -> None:
+    env, tmp = site_env
+    with LocalSite(tmp / "snapshot") as site:
+        env["MONITOR_HTTP__HOST_MAP"] = json.dumps(site.host_map([HOST]))
+        code, out, err = run(env, "ingest", "--workers", "2", "--processes", "2", *(article_url(n) for n in range(3)),
+                             "https://www.voanews.com/a/not-there/1.html")
+    assert code == 0, err
+    assert sorted(line.split("\t")[1] for line in out.splitlines()) == [
+        f"voanews.com:{9_000_000 + n}" for n in range(3)]
+    assert "3 new, 0 revised, 0 seen, 1 failed" in err
+    assert run(env, "archive", "verify")[0] == 0
+    assert run(env, "ingest", "--processes", "-1", article_url(0))[0] == 2

@@ -86,10 +86,15 @@ def ingest(
     file: Annotated[Path | None, typer.Option("--file", help="A file of URLs, one a line ('-': stdin).")] = None,
     refetch: Annotated[bool, typer.Option("--refetch", help="Fetch URLs already recorded (to find edits).")] = False,
     workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Pages ingested at once.")] = 1,
+    processes: Annotated[int, typer.Option(
+        "--processes", min=0, max=64,
+        help="Parse in this many worker processes (0: in this one). Pays off with --workers 2 or more, for bulk "
+             "ingests on a machine with several cores.")] = 0,
 ) -> None:
     """Fetch article pages and archive what is new: a new article, or a revision of a known one."""
     from monitor.http import HttpClient
     from monitor.pipeline import Failure, http_fetcher, ingest_urls
+    from monitor.prepare import ParsePool
 
     todo = list(urls or [])
     if file is not None:
@@ -106,9 +111,11 @@ def ingest(
         with _opened() as (settings, store, archive):
             archive.clean_temporary()
             registry = default_registry(settings.pangea_hosts)
-            with HttpClient(settings.http, validators=store.validators()) as client:
+            parse_pool = (ParsePool(registry, processes, story_threshold=store.story_threshold) if processes
+                          else nullcontext(None))
+            with HttpClient(settings.http, validators=store.validators()) as client, parse_pool as pool:
                 for outcome in ingest_urls(store, archive, registry, todo, http_fetcher(client),
-                                           skip_seen=not refetch, workers=workers):
+                                           skip_seen=not refetch, workers=workers, parse_pool=pool):
                     if isinstance(outcome, Failure):
                         counts["failed"] += 1
                         typer.echo(f"monitor: skipped {outcome.url}: {outcome.error}", err=True)

@@ -1,0 +1,155 @@
+"""The CPU-bound half of ingesting a page: parse, render, hash, story signature and the compressed raw HTML.
+
+All of it is pure (parsers never fetch, rendering writes nothing), so it can run anywhere: in the ingesting thread
+(:func:`prepare_page`), or in worker processes (:class:`ParsePool`) while this process keeps the half that must stay
+in one place — the database and the archive files (:func:`monitor.pipeline.ingest_page`). On a machine with more
+than one core a bulk ingest, backfill or benchmark then uses them all instead of queueing behind one interpreter
+lock.
+
+A worker that dies mid-page (killed, out of memory, a crash in a C extension) is replaced and the page tried once
+more in a fresh worker; a page that kills its worker twice is reported as a :class:`ParseError` for that page, so
+one poisonous page costs one page, not the run.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Final
+
+from monitor.archive import compress_raw, content_hash
+from monitor.dedupe import Signature, signature, story_text
+from monitor.errors import ConfigError, ParseError
+from monitor.model import Article
+from monitor.render import render_article
+from monitor.sites import SiteRegistry
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+#: ``Prepared.signature`` before it was asked for (a page already archived never needs one).
+NOT_COMPUTED: Final = "not computed"
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One page made ready for the store: the article, its archive text and hash, and its raw HTML compressed.
+
+    ``signature`` is the story signature (None: text too short to compare), or :data:`NOT_COMPUTED`.
+    """
+
+    article: Article
+    text: str
+    digest: str
+    raw_gz: bytes | None
+    signature: Signature | str | None = NOT_COMPUTED
+
+    def story_signature(self, threshold: float) -> Signature | None:
+        if isinstance(self.signature, str):
+            return signature(story_text(self.article), threshold)
+        return self.signature
+
+
+def raw_bytes(html: str) -> bytes:
+    """The raw HTML as archived: the decoded page as UTF-8 behind a byte-order mark, so a reparse reads exactly what
+    the parser read, whatever charset the server declared in a header that is not kept."""
+    return _UTF8_BOM + html.encode("utf-8")
+
+
+def prepare_page(registry: SiteRegistry, html: str, url: str, *, story_threshold: float | None = None,
+                 keep_raw: bool = True) -> Prepared:
+    """Parse and render one page. Raises ParseError for a page that is no article.
+
+    ``story_threshold`` computes the story signature now (a worker process does; in-process it waits until the
+    store knows the article is new). ``keep_raw=False`` leaves out the raw HTML (a reparse keeps the stored one).
+    """
+    article = registry.parse(html, url)
+    text = render_article(article)
+    sig: Signature | str | None = NOT_COMPUTED
+    if story_threshold is not None:
+        sig = signature(story_text(article), story_threshold)
+    return Prepared(article, text, content_hash(text), compress_raw(raw_bytes(html)) if keep_raw else None, sig)
+
+
+# --- worker processes -----------------------------------------------------------------------------------------------
+
+# Set in each worker by its initializer: the registry and threshold the pool was made with.
+_worker_registry: SiteRegistry | None = None
+_worker_threshold: float = 0.8
+
+
+def _start_worker(registry: SiteRegistry, threshold: float) -> None:
+    global _worker_registry, _worker_threshold
+    _worker_registry, _worker_threshold = registry, threshold
+
+
+def _prepare_in_worker(html: str, url: str) -> Prepared:
+    assert _worker_registry is not None, "worker started without its initializer"
+    return prepare_page(_worker_registry, html, url, story_threshold=_worker_threshold)
+
+
+class ParsePool:
+    """``processes`` worker processes that prepare pages; :meth:`prepare` is safe to call from many threads.
+
+    Workers are started with "spawn" (a fresh interpreter, not a fork of a process whose threads may hold locks) and
+    get the registry by pickling, so a registry with configured hosts parses in the workers as it does here.
+    """
+
+    def __init__(self, registry: SiteRegistry, processes: int, *, story_threshold: float = 0.8) -> None:
+        if processes < 1:
+            raise ConfigError(f"parse processes: need at least 1, got {processes}")
+        self.processes = processes
+        self._registry = registry
+        self._threshold = story_threshold
+        self._lock = threading.Lock()
+        self._pool = self._new_pool()
+        self._closed = False
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_worker, initargs=(self._registry, self._threshold))
+
+    def prepare(self, html: str, url: str) -> Prepared:
+        """What :func:`prepare_page` returns (story signature included), computed in a worker."""
+        for attempt in (1, 2):
+            pool = self._current()
+            try:
+                return pool.submit(_prepare_in_worker, html, url).result()
+            except BrokenProcessPool:
+                self._replace(pool)
+                if attempt == 2:
+                    raise ParseError("the parser process died on this page twice", url=url) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _current(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("ParsePool is closed")
+            return self._pool
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        # Every page in flight fails with the same broken pool; the first thread to notice replaces it, the others
+        # find it replaced and simply retry on the new one.
+        with self._lock:
+            if self._pool is broken and not self._closed:
+                broken.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new_pool()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            pool = self._pool
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> ParsePool:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+__all__ = ["NOT_COMPUTED", "ParsePool", "Prepared", "prepare_page", "raw_bytes"]

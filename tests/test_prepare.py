@@ -1,0 +1,106 @@
+"""Parsing in worker processes (monitor.prepare.ParsePool): the same result as in-process, errors that cross the
+process boundary intact, a dead worker replaced, and ingests that record the same thing either way."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.archive import verify
+from monitor.errors import NotAnArticleError, ParseError
+from monitor.pipeline import IngestResult, Page, ingest_page, ingest_urls
+from monitor.prepare import NOT_COMPUTED, ParsePool, prepare_page
+from monitor.sites import SiteRegistry, default_registry
+from tests._crashing_site import CrashingFamily
+from tests._store_support import Env, env_fixture, pg_url_fixture  # noqa: F401  (fixtures)
+from tests._synth import article_url, synth_page
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PAGES = sorted((FIXTURES / "pages").glob("*/*.html"))[::4]  # a spread of both families and their generations
+
+
+def page(path: Path) -> tuple[str, str]:
+    url = json.loads(path.with_suffix(".expect.json").read_text(encoding="utf-8"))["url"]
+    return path.read_text(encoding="utf-8"), url
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[ParsePool]:
+    with ParsePool(default_registry(), 2, story_threshold=0.8) as parse_pool:
+        yield parse_pool
+
+
+def test_workers_prepare_what_this_process_does(pool: ParsePool) -> None:
+    registry = default_registry()
+    assert {p.parent.name for p in PAGES} == {"dw", "pangea"}
+    for path in PAGES:
+        html, url = page(path)
+        here = prepare_page(registry, html, url, story_threshold=0.8)
+        there = pool.prepare(html, url)
+        assert there.article == here.article, path.name
+        assert there.text == here.text == path.with_suffix(".expected.txt").read_text(encoding="utf-8")
+        assert there.digest == here.digest
+        assert there.signature == here.signature and there.signature is not NOT_COMPUTED
+        assert there.raw_gz is not None and gzip.decompress(there.raw_gz) == b"\xef\xbb\xbf" + html.encode()
+
+
+def test_a_parse_error_arrives_whole(pool: ParsePool) -> None:
+    path = FIXTURES / "not-articles" / "voanews_en_undated-pangea8.29_404-page-doesnt-exist.html"
+    html = path.read_text(encoding="utf-8")
+    url = path.with_suffix(".url").read_text(encoding="utf-8").strip()
+    with pytest.raises(NotAnArticleError) as here:
+        prepare_page(default_registry(), html, url)
+    with pytest.raises(NotAnArticleError) as there:
+        pool.prepare(html, url)
+    assert str(there.value) == str(here.value) and there.value.url == here.value.url == url
+
+
+def test_a_dead_worker_is_replaced_and_the_page_tried_once_more(tmp_path: Path) -> None:
+    registry = SiteRegistry([CrashingFamily(tmp_path)])
+    html = synth_page(1)
+    with ParsePool(registry, 1) as crashing:
+        once = article_url(1).replace("/a/", "/a/crash-once-")
+        assert crashing.prepare(html, once).article.headline  # died, replaced, parsed on the second try
+        assert (tmp_path / "crashed").exists()
+        with pytest.raises(ParseError, match="died on this page twice") as error:
+            crashing.prepare(html, article_url(1) + "?crash-always")
+        assert error.value.url == article_url(1) + "?crash-always"
+        # The pool goes on with the pages after it.
+        assert crashing.prepare(html, article_url(1)).article.key == "voanews.com:9000001"
+
+
+def test_ingest_with_parse_processes_records_each_article_once(env: Env, pool: ParsePool) -> None:
+    pages = {article_url(n): synth_page(n) for n in range(6)}
+    urls = [u for u in pages for u in (u, u + "?utm_source=feed")]
+
+    def fetch(url: str) -> Page:
+        return Page(url=url, final_url=url, html=pages[url.split("?")[0]])
+
+    outcomes = list(ingest_urls(env.store, env.archive, env.registry, urls, fetch, workers=3, skip_seen=False,
+                                parse_pool=pool))
+    assert sorted(o.status for o in outcomes if isinstance(o, IngestResult)) == ["new"] * 6 + ["seen"] * 6
+    assert env.store.counts()["articles"] == 6 and verify(env.store, env.archive).clean
+    # An edit parsed in a worker is a revision like any other.
+    edited = ingest_page(env.store, env.archive, env.registry, synth_page(0, edit=1), article_url(0),
+                         parse_pool=pool)
+    assert edited.status == "revised" and edited.revision is not None and edited.revision.number == 1
+
+
+def test_story_signatures_from_workers_link_near_duplicates(env: Env, pool: ParsePool) -> None:
+    html, url = page(FIXTURES / "pages" / "pangea" / "voa_en_2024-04-28_child-care-crisis_7585813.html")
+    original = ingest_page(env.store, env.archive, env.registry, html, url, parse_pool=pool)
+    copy = html.replace("www.voanews.com", "www.rferl.org").replace("voanews.com", "rferl.org")
+    mirrored = ingest_page(env.store, env.archive, env.registry, copy, url.replace("www.voanews.com", "www.rferl.org"),
+                           parse_pool=pool)
+    assert mirrored.status == "new" and mirrored.story_key == original.story_key == original.article.key
+
+
+def test_a_pool_needs_a_worker() -> None:
+    from monitor.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="at least 1"):
+        ParsePool(default_registry(), 0)
