@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -56,15 +57,12 @@ def _label(fsync: bool, workers: int, processes: int) -> str:
 
 
 @contextlib.contextmanager
-def _parse_pool(registry: SiteRegistry, processes: int, warm: tuple[str, str]) -> Iterator[ParsePool | None]:
+def _parse_pool(registry: SiteRegistry, processes: int) -> Iterator[ParsePool | None]:
     if not processes:
         yield None
         return
     began = time.perf_counter()
-    with ParsePool(registry, processes) as pool:
-        # Start every worker (spawned interpreters import the parsers) outside the timing; the start is printed.
-        with ThreadPoolExecutor(processes) as starter:
-            list(starter.map(lambda _: pool.prepare(warm[1], warm[0]), range(processes * 2)))
+    with ParsePool(registry, processes) as pool:  # returns once the workers answer: their start is not timed below
         print(f"  ({processes} parse processes started in {time.perf_counter() - began:.1f} s)")
         yield pool
 
@@ -76,7 +74,7 @@ def parse_to_file(pages: list[tuple[str, str]], workdir: Path, url: str | None, 
     folder = workdir / f"archive-{'fsync' if fsync else 'nofsync'}-{workers}-{processes}"
     settings = StorageSettings(url=url, archive_root=folder)
     archive = Archive(settings.archive_root, fsync=fsync)
-    with Store.open(settings) as store, _parse_pool(registry, processes, pages[0]) as parse_pool:
+    with Store.open(settings) as store, _parse_pool(registry, processes) as parse_pool:
         at = datetime.now(UTC)
         started = time.perf_counter()
         with ThreadPoolExecutor(workers) as pool:
@@ -89,8 +87,9 @@ def parse_to_file(pages: list[tuple[str, str]], workdir: Path, url: str | None, 
 
 
 @contextlib.contextmanager
-def _server_process(snapshot: Path) -> Iterator[dict[str, str]]:
-    """``python -m monitor.localsite`` in a process of its own; yields the host map it prints."""
+def _server_process(snapshot: Path, cpu: list[float]) -> Iterator[dict[str, str]]:
+    """``python -m monitor.localsite`` in a process of its own; yields the host map it prints. Its CPU seconds
+    (user + system, read when it ends) are appended to ``cpu``: on a small machine they come out of the monitor's."""
     server = subprocess.Popen([sys.executable, "-m", "monitor.localsite", str(snapshot)], stdout=subprocess.PIPE,
                               text=True)
     try:
@@ -102,17 +101,19 @@ def _server_process(snapshot: Path) -> Iterator[dict[str, str]]:
         raise RuntimeError("the local server ended without printing its host map")
     finally:
         server.terminate()
-        server.wait(10)
+        _pid, _status, usage = os.wait4(server.pid, 0)
+        server.returncode = _status
+        cpu.append(usage.ru_utime + usage.ru_stime)
 
 
-def end_to_end(urls: list[str], warm: tuple[str, str], workdir: Path, *, fsync: bool, workers: int,
-               processes: int) -> None:
+def end_to_end(urls: list[str], workdir: Path, *, fsync: bool, workers: int, processes: int) -> None:
     """Fetched from the local server (another process) through the real client, pacing off."""
     registry = default_registry()
     settings = StorageSettings(archive_root=workdir / f"archive-http-{workers}-{processes}")
     archive = Archive(settings.archive_root, fsync=fsync)
-    with (Store.open(settings) as store, _server_process(workdir / "snapshot") as host_map,
-          _parse_pool(registry, processes, warm) as parse_pool):
+    server_cpu: list[float] = []
+    with (Store.open(settings) as store, _server_process(workdir / "snapshot", server_cpu) as host_map,
+          _parse_pool(registry, processes) as parse_pool):
         http = HttpSettings(host_map={HOST: host_map[HOST]}, min_delay=0.0)
         with HttpClient(http) as client:
             fetch = http_fetcher(client)
@@ -126,7 +127,8 @@ def end_to_end(urls: list[str], warm: tuple[str, str], workdir: Path, *, fsync: 
                     done += 1
             elapsed = time.perf_counter() - started
     print(f"ingest, fetched from the local server, {_label(fsync, workers, processes)}: "
-          f"{done / elapsed:,.0f} articles/s ({done} new, {failed} failed, {elapsed:.1f} s)")
+          f"{done / elapsed:,.0f} articles/s ({done} new, {failed} failed, {elapsed:.1f} s; the server used "
+          f"{server_cpu[0]:.1f} s of CPU, {server_cpu[0] * 1000 / max(done, 1):.1f} ms a page)")
 
 
 def fill(store: Store, count: int, start: int) -> None:
@@ -197,7 +199,7 @@ def main() -> None:
             for fsync, workers, processes in runs:
                 parse_to_file(pages, work, args.database_url, fsync=fsync, workers=workers, processes=processes)
             if args.database_url is None:
-                end_to_end(urls, pages[0], work, fsync=True, workers=args.workers, processes=args.processes)
+                end_to_end(urls, work, fsync=True, workers=args.workers, processes=args.processes)
         sizes = sorted(int(s) for s in args.sizes.split(",") if s)
         if sizes:
             seen_check(sizes, work, args.database_url, args.probes)

@@ -30,6 +30,11 @@ class ParseError(MonitorError):
         super().__init__(f"{message} ({url})" if url else message)
 
 
+class ParseWorkerError(MonitorError):
+    """The worker processes that parse pages (``--processes``) could not start: no page can be parsed, so the run
+    stops. (A worker that dies on one page costs that page a ParseError instead.)"""
+
+
 class UnknownSiteError(ParseError):
     """The URL belongs to no configured site family."""
 

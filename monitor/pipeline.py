@@ -8,7 +8,8 @@ never came is adopted by the next attempt (see :mod:`monitor.archive`).
 
 :func:`ingest_urls` fetches candidate URLs through an injected fetch function (:func:`http_fetcher` wraps the
 monitor's HTTP client) and ingests each; a bad page or a failed fetch is logged and skipped, while storage trouble
-(:class:`StoreError`, :class:`ArchiveError`) stops the run: it would fail the same way for every page.
+(:class:`StoreError`, :class:`ArchiveError`) or parse workers that cannot start (:class:`ParseWorkerError`) stop the
+run: they would fail the same way for every page.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from monitor.errors import (
     FetchError,
     MonitorError,
     ParseError,
+    ParseWorkerError,
     RobotsDisallowedError,
     StoreError,
     ZombieFeedError,
@@ -206,7 +208,7 @@ def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: It
             page = fetch(canonical)
             result = ingest_page(store, archive, registry, page.html, page.final_url, at, extra_urls=[url],
                                  origin=origin, parse_pool=parse_pool)
-        except (StoreError, ArchiveError):
+        except (StoreError, ArchiveError, ParseWorkerError):
             raise
         except (FetchError, ParseError) as exc:
             status = exc.status if isinstance(exc, FetchError) else None

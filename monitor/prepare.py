@@ -8,7 +8,7 @@ lock.
 
 A worker that dies mid-page (killed, out of memory, a crash in a C extension) is replaced and the page tried once
 more in a fresh worker; a page that kills its worker twice is reported as a :class:`ParseError` for that page, so
-one poisonous page costs one page, not the run.
+one poisonous page costs one page, not the run. Workers that cannot start at all raise :class:`ParseWorkerError`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Final
 
 from monitor.archive import compress_raw, content_hash
 from monitor.dedupe import Signature, signature, story_text
-from monitor.errors import ConfigError, ParseError
+from monitor.errors import ConfigError, ParseError, ParseWorkerError
 from monitor.model import Article
 from monitor.render import render_article
 from monitor.sites import SiteRegistry
@@ -86,6 +86,10 @@ def _start_worker(registry: SiteRegistry, threshold: float) -> None:
     _worker_registry, _worker_threshold = registry, threshold
 
 
+def _ready(_: int) -> bool:
+    return _worker_registry is not None
+
+
 def _prepare_in_worker(html: str, url: str) -> Prepared:
     assert _worker_registry is not None, "worker started without its initializer"
     return prepare_page(_worker_registry, html, url, story_threshold=_worker_threshold)
@@ -109,20 +113,27 @@ class ParsePool:
         self._closed = False
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+        """Workers started and answering, or ParseWorkerError: a worker that cannot even start (an import failing
+        in a fresh interpreter, say) must stop the run once, not fail every page as if the page killed it."""
+        pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_start_worker, initargs=(self._registry, self._threshold))
+        try:
+            list(pool.map(_ready, range(self.processes)))
+        except BrokenProcessPool:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise ParseWorkerError(f"the {self.processes} parse worker process(es) could not start "
+                                   "(their error is on stderr)") from None
+        return pool
 
     def prepare(self, html: str, url: str) -> Prepared:
         """What :func:`prepare_page` returns (story signature included), computed in a worker."""
-        for attempt in (1, 2):
+        for _attempt in (1, 2):
             pool = self._current()
             try:
                 return pool.submit(_prepare_in_worker, html, url).result()
             except BrokenProcessPool:
                 self._replace(pool)
-                if attempt == 2:
-                    raise ParseError("the parser process died on this page twice", url=url) from None
-        raise AssertionError("unreachable")  # pragma: no cover
+        raise ParseError("the parser process died on this page twice", url=url)
 
     def _current(self) -> ProcessPoolExecutor:
         with self._lock:

@@ -28,3 +28,14 @@ class CrashingFamily(PangeaFamily):
                 marker.touch()
                 os._exit(3)
         return super().parse(html, url.replace("crash-once", "x"))
+
+
+def _refuse_to_start() -> PangeaFamily:
+    raise RuntimeError("this family cannot be rebuilt in a worker")
+
+
+class UnstartableFamily(PangeaFamily):
+    """Unpickling it fails, so a worker given it dies before it parses anything."""
+
+    def __reduce__(self) -> tuple[object, tuple[()]]:
+        return (_refuse_to_start, ())

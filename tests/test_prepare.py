@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from monitor.archive import verify
-from monitor.errors import NotAnArticleError, ParseError
+from monitor.archive import Archive, verify
+from monitor.errors import NotAnArticleError, ParseError, ParseWorkerError
 from monitor.pipeline import IngestResult, Page, ingest_page, ingest_urls
-from monitor.prepare import NOT_COMPUTED, ParsePool, prepare_page
+from monitor.prepare import NOT_COMPUTED, ParsePool, Prepared, prepare_page
+from monitor.settings import StorageSettings
 from monitor.sites import SiteRegistry, default_registry
-from tests._crashing_site import CrashingFamily
+from monitor.store import Store
+from tests._crashing_site import CrashingFamily, UnstartableFamily
 from tests._store_support import Env, env_fixture, pg_url_fixture  # noqa: F401  (fixtures)
 from tests._synth import article_url, synth_page
 
@@ -97,6 +99,31 @@ def test_story_signatures_from_workers_link_near_duplicates(env: Env, pool: Pars
     mirrored = ingest_page(env.store, env.archive, env.registry, copy, url.replace("www.voanews.com", "www.rferl.org"),
                            parse_pool=pool)
     assert mirrored.status == "new" and mirrored.story_key == original.story_key == original.article.key
+
+
+def test_workers_that_cannot_start_stop_the_ingest_once(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ParseWorkerError, match="could not start"):
+        ParsePool(SiteRegistry([UnstartableFamily()]), 1)
+    assert "cannot be rebuilt in a worker" in capfd.readouterr().err
+
+    # Workers lost for good mid-run (their replacement cannot start) stop the ingest instead of failing each page.
+    class LostPool(ParsePool):
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def prepare(self, html: str, url: str) -> Prepared:
+            self.calls += 1
+            raise ParseWorkerError("the 1 parse worker process(es) could not start")
+
+    settings = StorageSettings(archive_root=tmp_path / "archive")
+    lost = LostPool()
+    with Store.open(settings) as store:
+        outcomes = ingest_urls(store, Archive(settings.archive_root), default_registry(),
+                               [article_url(n) for n in range(3)],
+                               lambda u: Page(url=u, final_url=u, html=synth_page(0)), parse_pool=lost)
+        with pytest.raises(ParseWorkerError):
+            list(outcomes)
+    assert lost.calls == 1
 
 
 def test_a_pool_needs_a_worker() -> None:
