@@ -19,7 +19,7 @@ from typing import Any, Literal
 from sqlalchemy import Table, and_, bindparam, delete, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
@@ -49,6 +49,7 @@ _REVISIONS: Table = Revision.__table__  # type: ignore[attr-defined]
 _STORIES: Table = Story.__table__  # type: ignore[attr-defined]
 _BANDS: Table = StoryBand.__table__  # type: ignore[attr-defined]
 _URLS: Table = ArticleUrl.__table__  # type: ignore[attr-defined]
+_FETCH_LOG: Table = FetchLog.__table__  # type: ignore[attr-defined]
 _SEEN_URL = (sa_select(_ARTICLES.c.key).select_from(_URLS.join(_ARTICLES, _ARTICLES.c.id == _URLS.c.article_pk))
              .where(_URLS.c.url == bindparam("url")))
 _STORED_COLUMNS = [_ARTICLES.c[name] for name in (
@@ -63,6 +64,13 @@ _ARTICLE_BY_KEY = (sa_select(*_STORED_COLUMNS, _STORIES.c.key.label("story_key")
 _PATH_CLAIMED = sa_select(_REVISIONS.c.id).where(_REVISIONS.c.text_path == bindparam("path"))
 _INSERT_ARTICLE = _ARTICLES.insert().returning(_ARTICLES.c.id)
 _INSERT_REVISION = _REVISIONS.insert()
+_INSERT_FETCH_LOG = _FETCH_LOG.insert()
+_TOUCH = (update(_ARTICLES).where(_ARTICLES.c.id == bindparam("pk"), _ARTICLES.c.last_seen < bindparam("at"))
+          .values(last_seen=bindparam("at")))
+_REVISIONS_OF = (sa_select(_REVISIONS).join(_ARTICLES, _ARTICLES.c.id == _REVISIONS.c.article_pk)
+                 .where(_ARTICLES.c.key == bindparam("key")).order_by(_REVISIONS.c.number))
+_REVISION_HASHES = (sa_select(_REVISIONS.c.content_hash, _REVISIONS.c.number)
+                    .where(_REVISIONS.c.article_pk == bindparam("pk")))
 _INSERT_STORY = _STORIES.insert().returning(_STORIES.c.id)
 _STORY_KEY = sa_select(_STORIES.c.key).where(_STORIES.c.id == bindparam("id"))
 
@@ -234,15 +242,12 @@ class Store:
             )
 
     def revision_hashes(self, article_pk: int) -> dict[str, int]:
-        with self._session("read revisions") as session:
-            return {h: n for h, n in session.exec(
-                select(Revision.content_hash, Revision.number).where(col(Revision.article_pk) == article_pk)).all()}
+        with self._connection("read revisions") as connection:
+            return {h: n for h, n in connection.execute(_REVISION_HASHES, {"pk": article_pk}).all()}
 
     def revisions(self, key: str) -> list[StoredRevision]:
-        with self._session("read revisions") as session:
-            return [_revision(key, r) for r in session.exec(
-                select(Revision).join(ArticleRow, col(ArticleRow.id) == col(Revision.article_pk))
-                .where(col(ArticleRow.key) == key).order_by(col(Revision.number))).all()]
+        with self._connection("read revisions") as connection:
+            return [_revision(key, r) for r in connection.execute(_REVISIONS_OF, {"key": key}).all()]
 
     def path_claimed(self, text_path: str) -> bool:
         """Whether a revision row names this archive file (a file nobody names is a crash leftover)."""
@@ -363,11 +368,9 @@ class Store:
 
     def touch(self, article_pk: int, urls: Iterable[str], at: datetime) -> None:
         """A known text was fetched again: remember the URL it came by and when."""
-        with self._session("record a visit") as session:
-            session.execute(update(ArticleRow).where(col(ArticleRow.id) == article_pk,
-                                                     col(ArticleRow.last_seen) < at).values(last_seen=at))
-            self._add_urls(session.connection(), article_pk, urls, at)
-            session.commit()
+        with self._connection("record a visit", write=True) as connection:
+            connection.execute(_TOUCH, {"pk": article_pk, "at": at})
+            self._add_urls(connection, article_pk, urls, at)
 
     def _source(self, connection: Any, article: Article, now: datetime) -> int:
         known = self._sources.get(article.site)
@@ -447,11 +450,10 @@ class Store:
 
     def log_fetch(self, url: str, at: datetime, outcome: str, *, status: int | None = None, error: str | None = None,
                   article_key: str | None = None, duration_ms: int | None = None) -> None:
-        with self._session("write the fetch log") as session:
-            session.add(FetchLog(url=url, fetched_at=at, outcome=outcome, status=status,
-                                 error=error[:2000] if error else None, article_key=article_key,
-                                 duration_ms=duration_ms))
-            session.commit()
+        with self._connection("write the fetch log", write=True) as connection:  # once per page: no ORM session
+            connection.execute(_INSERT_FETCH_LOG, {
+                "url": url, "fetched_at": at, "outcome": outcome, "status": status,
+                "error": error[:2000] if error else None, "article_key": article_key, "duration_ms": duration_ms})
 
     # --- alerting bookkeeping and source health ----------------------------------------------------------------------
 
@@ -542,7 +544,7 @@ def _stored(row: ArticleRow, story_key: str | None) -> StoredArticle:
     )
 
 
-def _revision(key: str, row: Revision) -> StoredRevision:
+def _revision(key: str, row: Revision | Row[Any]) -> StoredRevision:
     return StoredRevision(
         article_key=key, number=row.number, content_hash=row.content_hash, size=row.size, text_path=row.text_path,
         raw_path=row.raw_path, template=row.template, origin=row.origin, fetched_at=_must(row.fetched_at),
