@@ -83,7 +83,7 @@ def parse_to_file(pages: list[tuple[str, str]], workdir: Path, url: str | None, 
         elapsed = time.perf_counter() - started
     count = len(pages)
     print(f"ingest, parse to committed file, {_label(fsync, workers, processes)}: "
-          f"{count / elapsed:,.0f} articles/s ({elapsed * 1000 / count:.2f} ms each, {count} articles)")
+          f"{count / elapsed:,.0f} articles/s (goal 100; {elapsed * 1000 / count:.2f} ms each, {count} articles)")
 
 
 @contextlib.contextmanager
