@@ -109,6 +109,7 @@ class ParsePool:
         self._registry = registry
         self._threshold = story_threshold
         self._lock = threading.Lock()
+        self._retry_lock = threading.Lock()
         self._pool = self._new_pool()
         self._closed = False
 
@@ -127,7 +128,14 @@ class ParsePool:
 
     def prepare(self, html: str, url: str) -> Prepared:
         """What :func:`prepare_page` returns (story signature included), computed in a worker."""
-        for _attempt in (1, 2):
+        pool = self._current()
+        try:
+            return pool.submit(_prepare_in_worker, html, url).result()
+        except BrokenProcessPool:
+            self._replace(pool)
+        # Every page in flight when a worker died lands here, not only the one that killed it. Second tries go one
+        # at a time, so the guilty page dies alone on its second try and the pages beside it are not blamed.
+        with self._retry_lock:
             pool = self._current()
             try:
                 return pool.submit(_prepare_in_worker, html, url).result()

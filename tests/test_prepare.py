@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,22 @@ def test_a_dead_worker_is_replaced_and_the_page_tried_once_more(tmp_path: Path) 
         assert error.value.url == article_url(1) + "?crash-always"
         # The pool goes on with the pages after it.
         assert crashing.prepare(html, article_url(1)).article.key == "voanews.com:9000001"
+
+
+def test_only_the_page_that_kills_workers_fails_among_pages_in_flight(tmp_path: Path) -> None:
+    registry = SiteRegistry([CrashingFamily(tmp_path)])
+    urls = [article_url(n) for n in range(8)]
+    urls.insert(3, article_url(3) + "?crash-always")
+    with ParsePool(registry, 2) as crashing, ThreadPoolExecutor(4) as threads:
+        def one(url: str) -> str:
+            try:
+                return crashing.prepare(synth_page(int(url.split("/")[-1].split(".")[0]) - 9_000_000), url).article.key
+            except ParseError as exc:
+                return f"failed: {exc}"
+
+        outcomes = list(threads.map(one, urls))
+    assert outcomes.pop(3).startswith("failed: the parser process died on this page twice")
+    assert outcomes == [f"voanews.com:{9_000_000 + n}" for n in range(8)]
 
 
 def test_ingest_with_parse_processes_records_each_article_once(env: Env, pool: ParsePool) -> None:
