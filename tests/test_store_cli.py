@@ -100,7 +100,7 @@ def test_ingest_with_parse_processes(site_env: tuple[dict[str, str], Path]) -> N
     env, tmp = site_env
     with LocalSite(tmp / "snapshot") as site:
         env["MONITOR_HTTP__HOST_MAP"] = json.dumps(site.host_map([HOST]))
-        code, out, err = run(env, "ingest", "--workers", "2", "--processes", "2", *(article_url(n) for n in range(3)),
+        code, out, err = run(env, "ingest", "--processes", "2", *(article_url(n) for n in range(3)),
                              "https://www.voanews.com/a/not-there/1.html")
     assert code == 0, err
     assert sorted(line.split("\t")[1] for line in out.splitlines()) == [

@@ -85,11 +85,12 @@ def ingest(
     urls: Annotated[list[str] | None, typer.Argument(help="Article URLs to fetch and archive.")] = None,
     file: Annotated[Path | None, typer.Option("--file", help="A file of URLs, one a line ('-': stdin).")] = None,
     refetch: Annotated[bool, typer.Option("--refetch", help="Fetch URLs already recorded (to find edits).")] = False,
-    workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Pages ingested at once.")] = 1,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, max=32, help="Pages ingested at once (default 1; with --processes P, P + 2).")] = None,
     processes: Annotated[int, typer.Option(
         "--processes", min=0, max=64,
-        help="Parse in this many worker processes (0: in this one). Pays off with --workers 2 or more, for bulk "
-             "ingests on a machine with several cores.")] = 0,
+        help="Parse in this many worker processes (0: in this one): for bulk ingests on a machine with several "
+             "cores.")] = 0,
 ) -> None:
     """Fetch article pages and archive what is new: a new article, or a revision of a known one."""
     from monitor.http import HttpClient
@@ -115,7 +116,9 @@ def ingest(
                           else nullcontext(None))
             with HttpClient(settings.http, validators=store.validators()) as client, parse_pool as pool:
                 for outcome in ingest_urls(store, archive, registry, todo, http_fetcher(client),
-                                           skip_seen=not refetch, workers=workers, parse_pool=pool):
+                                           skip_seen=not refetch, parse_pool=pool,
+                                           # Enough pages in flight to keep every parse process busy.
+                                           workers=workers or (processes + 2 if processes else 1)):
                     if isinstance(outcome, Failure):
                         counts["failed"] += 1
                         typer.echo(f"monitor: skipped {outcome.url}: {outcome.error}", err=True)
