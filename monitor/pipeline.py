@@ -17,11 +17,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from monitor.archive import Archive, ArchiveConflict, folder_for, text_name
 from monitor.discovery import DiscoveryResult, discover_source
@@ -53,6 +54,8 @@ log = logging.getLogger("monitor.pipeline")
 
 Status = Literal["new", "revised", "seen"]
 _ATTEMPTS = 8
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +154,8 @@ def _record(store: Store, archive: Archive, prepared: Prepared, urls: list[str],
     raise StoreError(f"{article.url}: could not settle article {article.key} after {_ATTEMPTS} concurrent attempts")
 
 
-def reparse_article(store: Store, archive: Archive, registry: SiteRegistry,
-                    stored: StoredArticle) -> IngestResult | None:
+def reparse_article(store: Store, archive: Archive, registry: SiteRegistry, stored: StoredArticle, *,
+                    parse_pool: ParsePool | None = None) -> IngestResult | None:
     """Re-render the latest stored raw HTML of an article with the current parsers; a revision only if it changed."""
     from monitor.decoding import decode_html
 
@@ -162,9 +165,48 @@ def reparse_article(store: Store, archive: Archive, registry: SiteRegistry,
     latest = revisions[-1]
     assert latest.raw_path is not None
     html = decode_html(archive.read_raw(latest.raw_path), None, where=archive.path(latest.raw_path).as_posix())
-    prepared = prepare_page(registry, html, stored.canonical_url, keep_raw=False)
+    prepared = (parse_pool.prepare(html, stored.canonical_url, keep_raw=False, story=False) if parse_pool is not None
+                else prepare_page(registry, html, stored.canonical_url, keep_raw=False))
     # The raw HTML is shared with the revision it came from: no copy, and its path stays valid.
     return _record(store, archive, prepared, [], latest.fetched_at, origin="reparse", raw_path=latest.raw_path)
+
+
+def reparse_articles(store: Store, archive: Archive, registry: SiteRegistry, articles: Iterable[StoredArticle], *,
+                     workers: int = 1, parse_pool: ParsePool | None = None,
+                     ) -> Iterator[tuple[StoredArticle, IngestResult | MonitorError | None]]:
+    """:func:`reparse_article` over many articles, in order: each with its result, or the error that refused its
+    page (the current parsers may reject an old page: it is reported and the rest go on). Storage trouble and parse
+    workers that cannot start stop the run. ``workers``/``parse_pool`` as in :func:`ingest_urls`."""
+
+    def one(stored: StoredArticle) -> tuple[StoredArticle, IngestResult | MonitorError | None]:
+        try:
+            return stored, reparse_article(store, archive, registry, stored, parse_pool=parse_pool)
+        except (StoreError, ArchiveError, ParseWorkerError):
+            raise
+        except MonitorError as exc:
+            return stored, exc
+
+    return _in_order(one, articles, workers)
+
+
+def _in_order(fn: Callable[[_T], _R], items: Iterable[_T], workers: int) -> Iterator[_R]:
+    """``fn`` over ``items`` in ``workers`` threads, results in the items' order. Only a few items are taken ahead
+    of the results (a million-article reparse or a long URL file is not read into futures all at once), and an
+    error or an early close cancels what has not started."""
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest")
+    pending: deque[Future[_R]] = deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # --- fetching candidates --------------------------------------------------------------------------------------------
@@ -222,19 +264,9 @@ def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: It
                         duration_ms=_ms(started))
         return result
 
-    if workers <= 1:
-        for url in urls:
-            outcome = one(url)
-            if outcome is not None:
-                yield outcome
-        return
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest")
-    try:
-        for outcome in pool.map(one, urls):
-            if outcome is not None:
-                yield outcome
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    for outcome in _in_order(one, urls, workers):
+        if outcome is not None:
+            yield outcome
 
 
 def _ms(started: float) -> int:
@@ -401,4 +433,4 @@ def queue_pending_alerts(services: Services) -> int:
 
 
 __all__ = ["Failure", "Fetch", "IngestResult", "Page", "RunReport", "http_fetcher", "ingest_page", "ingest_urls",
-           "queue_alerts", "queue_pending_alerts", "reparse_article", "run_source"]
+           "queue_alerts", "queue_pending_alerts", "reparse_article", "reparse_articles", "run_source"]

@@ -90,9 +90,10 @@ def _ready(_: int) -> bool:
     return _worker_registry is not None
 
 
-def _prepare_in_worker(html: str, url: str) -> Prepared:
+def _prepare_in_worker(html: str, url: str, keep_raw: bool, story: bool) -> Prepared:
     assert _worker_registry is not None, "worker started without its initializer"
-    return prepare_page(_worker_registry, html, url, story_threshold=_worker_threshold)
+    return prepare_page(_worker_registry, html, url, story_threshold=_worker_threshold if story else None,
+                        keep_raw=keep_raw)
 
 
 class ParsePool:
@@ -126,11 +127,12 @@ class ParsePool:
                                    "(their error is on stderr)") from None
         return pool
 
-    def prepare(self, html: str, url: str) -> Prepared:
-        """What :func:`prepare_page` returns (story signature included), computed in a worker."""
+    def prepare(self, html: str, url: str, *, keep_raw: bool = True, story: bool = True) -> Prepared:
+        """What :func:`prepare_page` returns, computed in a worker; the story signature too unless ``story`` is
+        False (a reparse, which never opens a story)."""
         pool = self._current()
         try:
-            return pool.submit(_prepare_in_worker, html, url).result()
+            return pool.submit(_prepare_in_worker, html, url, keep_raw, story).result()
         except BrokenProcessPool:
             self._replace(pool)
         # Every page in flight when a worker died lands here, not only the one that killed it. Second tries go one
@@ -138,7 +140,7 @@ class ParsePool:
         with self._retry_lock:
             pool = self._current()
             try:
-                return pool.submit(_prepare_in_worker, html, url).result()
+                return pool.submit(_prepare_in_worker, html, url, keep_raw, story).result()
             except BrokenProcessPool:
                 self._replace(pool)
         raise ParseError("the parser process died on this page twice", url=url)

@@ -1,7 +1,8 @@
-"""A site family whose parser kills the process it runs in, for the parse pool's worker-death tests.
+"""Site families for the parse pool tests: one whose parser kills the process it runs in, one that cannot start in
+a worker, one that amends what it parses.
 
-It lives in a module of its own (not a test file) so spawned worker processes can import it when they unpickle the
-registry. URLs containing ``crash-always`` kill every time; ``crash-once`` kills the first time only (a marker file
+They live in a module of their own (not a test file) so spawned worker processes can import them when they unpickle
+the registry. URLs containing ``crash-always`` kill every time; ``crash-once`` kills the first time only (a marker file
 in ``marker_dir`` remembers it across processes); anything else parses as the Pangea family does.
 """
 
@@ -39,3 +40,11 @@ class UnstartableFamily(PangeaFamily):
 
     def __reduce__(self) -> tuple[object, tuple[()]]:
         return (_refuse_to_start, ())
+
+
+class AmendingFamily(PangeaFamily):
+    """Parses as Pangea does, but reads the headline with " (amended)" at its end: a parser change, as a reparse in
+    worker processes sees it."""
+
+    def parse(self, html: str, url: str) -> Article:
+        return super().parse(html.replace("</h1>", " (amended)</h1>", 1), url)

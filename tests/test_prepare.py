@@ -13,12 +13,12 @@ import pytest
 
 from monitor.archive import Archive, verify
 from monitor.errors import NotAnArticleError, ParseError, ParseWorkerError
-from monitor.pipeline import IngestResult, Page, ingest_page, ingest_urls
+from monitor.pipeline import IngestResult, Page, ingest_page, ingest_urls, reparse_articles
 from monitor.prepare import NOT_COMPUTED, ParsePool, Prepared, prepare_page
 from monitor.settings import StorageSettings
 from monitor.sites import SiteRegistry, default_registry
 from monitor.store import Store
-from tests._crashing_site import CrashingFamily, UnstartableFamily
+from tests._crashing_site import AmendingFamily, CrashingFamily, UnstartableFamily
 from tests._store_support import Env, env_fixture, pg_url_fixture  # noqa: F401  (fixtures)
 from tests._synth import article_url, synth_page
 
@@ -148,3 +148,37 @@ def test_a_pool_needs_a_worker() -> None:
 
     with pytest.raises(ConfigError, match="at least 1"):
         ParsePool(default_registry(), 0)
+
+
+def test_reparse_in_worker_processes_records_what_the_parsers_now_say(env: Env) -> None:
+    for n in range(4):
+        ingest_page(env.store, env.archive, env.registry, synth_page(n), article_url(n))
+    stored = list(env.store.iter_articles())
+    with ParsePool(SiteRegistry([AmendingFamily()]), 2) as amending:
+        results = list(reparse_articles(env.store, env.archive, env.registry, stored, workers=3,
+                                        parse_pool=amending))
+    assert [s.key for s, _ in results] == [s.key for s in stored]  # in order
+    assert all(isinstance(r, IngestResult) and r.status == "revised" for _, r in results)
+    for article in stored:
+        latest = env.store.revisions(article.key)[-1]
+        assert latest.number == 1 and latest.origin == "reparse"
+        assert "(amended)" in env.archive.read_text(latest.text_path)
+        assert latest.raw_path == env.store.revisions(article.key)[0].raw_path  # the stored HTML, not a copy
+    assert verify(env.store, env.archive).clean
+
+
+def test_threads_take_only_a_few_urls_ahead(env: Env) -> None:
+    taken: list[str] = []
+
+    def candidates() -> Iterator[str]:
+        for n in range(30):
+            taken.append(article_url(n))
+            yield article_url(n)
+
+    outcomes = ingest_urls(env.store, env.archive, env.registry, candidates(),
+                           lambda u: Page(url=u, final_url=u, html=synth_page(int(u.split("/")[-1][:7]) - 9_000_000)),
+                           workers=2)
+    first = next(outcomes)
+    assert isinstance(first, IngestResult) and first.article.key == "voanews.com:9000000"
+    assert len(taken) <= 5  # 2 threads, 4 in the window, 1 being submitted: not all 30 read at once
+    assert len([o for o in outcomes if isinstance(o, IngestResult)]) == 29 and len(taken) == 30

@@ -108,3 +108,5 @@ def test_ingest_with_parse_processes(site_env: tuple[dict[str, str], Path]) -> N
     assert "3 new, 0 revised, 0 seen, 1 failed" in err
     assert run(env, "archive", "verify")[0] == 0
     assert run(env, "ingest", "--processes", "-1", article_url(0))[0] == 2
+    code, out, err = run(env, "reparse", "--processes", "2")
+    assert code == 0 and out == "" and "0 revised, 3 unchanged, 0 failed" in err

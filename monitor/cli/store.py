@@ -16,7 +16,7 @@ import typer
 from monitor.archive import Archive, repair, verify
 from monitor.cli._app import app, fail
 from monitor.discovery import parse_date
-from monitor.errors import ArchiveError, MonitorError, StoreError
+from monitor.errors import MonitorError
 from monitor.settings import Settings, load_settings
 from monitor.sites import default_registry
 from monitor.store import Store, database_url, describe, make_engine
@@ -144,29 +144,34 @@ def _since(value: str | None) -> datetime | None:
 def reparse(
     site: Annotated[str | None, typer.Option("--site", help="Only this site (e.g. rferl.org).")] = None,
     since: Annotated[str | None, typer.Option("--since", help="Only articles published since (YYYY-MM-DD).")] = None,
+    processes: Annotated[int, typer.Option(
+        "--processes", min=0, max=64,
+        help="Parse in this many worker processes (0: in this one), P + 2 articles at a time.")] = 0,
 ) -> None:
     """Re-render stored raw HTML with the current parsers; record a revision only where the text changed."""
-    from monitor.pipeline import reparse_article
+    from monitor.pipeline import reparse_articles
+    from monitor.prepare import ParsePool
 
     when = _since(since)
     changed = unchanged = failed = 0
     try:
         with _opened() as (settings, store, archive):
             registry = default_registry(settings.pangea_hosts)
-            for stored in store.iter_articles(site=site, since=when):
-                try:
-                    result = reparse_article(store, archive, registry, stored)
-                except (StoreError, ArchiveError):
-                    raise
-                except MonitorError as exc:  # one page the current parsers refuse: report it, go on
-                    failed += 1
-                    typer.echo(f"monitor: {stored.key}: {exc}", err=True)
-                    continue
-                if result is not None and result.status == "revised":
-                    changed += 1
-                    typer.echo(f"revised\t{stored.key}\t{result.revision.text_path if result.revision else ''}")
-                else:
-                    unchanged += 1
+            parse_pool = (ParsePool(registry, processes, story_threshold=store.story_threshold) if processes
+                          else nullcontext(None))
+            with parse_pool as pool:
+                results = reparse_articles(store, archive, registry, store.iter_articles(site=site, since=when),
+                                           workers=processes + 2 if processes else 1, parse_pool=pool)
+                for stored, result in results:
+                    if isinstance(result, MonitorError):  # one page the current parsers refuse: report it, go on
+                        failed += 1
+                        typer.echo(f"monitor: {stored.key}: {result}", err=True)
+                        continue
+                    if result is not None and result.status == "revised":
+                        changed += 1
+                        typer.echo(f"revised\t{stored.key}\t{result.revision.text_path if result.revision else ''}")
+                    else:
+                        unchanged += 1
     except MonitorError as exc:
         raise fail(str(exc)) from None
     typer.echo(f"{changed} revised, {unchanged} unchanged, {failed} failed", err=True)
