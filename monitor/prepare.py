@@ -14,6 +14,7 @@ one poisonous page costs one page, not the run. Workers that cannot start at all
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -84,6 +85,9 @@ _worker_threshold: float = 0.8
 def _start_worker(registry: SiteRegistry, threshold: float) -> None:
     global _worker_registry, _worker_threshold
     _worker_registry, _worker_threshold = registry, threshold
+    # Ctrl-C reaches the whole process group: the parent stops the run and closes the pool; a worker dying of it
+    # first would only look like a crash (a replacement started, a traceback per worker).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _ready(_: int) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import signal
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -141,6 +143,16 @@ def test_workers_that_cannot_start_stop_the_ingest_once(tmp_path: Path, capfd: p
         with pytest.raises(ParseWorkerError):
             list(outcomes)
     assert lost.calls == 1
+
+
+def test_ctrl_c_is_left_to_the_parent(pool: ParsePool) -> None:
+    workers = list(pool._pool._processes.values())  # no public handle on the worker processes
+    assert workers
+    for worker in workers:
+        os.kill(worker.pid, signal.SIGINT)
+    html = synth_page(2)
+    assert pool.prepare(html, article_url(2)).article.key == "voanews.com:9000002"
+    assert all(worker.is_alive() for worker in workers)
 
 
 def test_a_pool_needs_a_worker() -> None:
