@@ -64,3 +64,31 @@ def test_db_upgrade_reports_a_bad_url_in_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["db", "upgrade"], env=env)
     assert result.exit_code == 2
     assert "127.0.0.1:1" in result.output and "pw" not in result.output
+
+
+def test_processes_opening_a_fresh_sqlite_database_at_once_all_succeed(tmp_path: Path) -> None:
+    """The daemon and a backfill (or any two commands) started together on a new install: without the migration
+    lock, the later one would fail on "table already exists" while the first was creating the schema."""
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from monitor.settings import StorageSettings\n"
+        "from monitor.store import Store\n"
+        "settings = StorageSettings(archive_root=Path(sys.argv[1]))\n"
+        "start = float(sys.argv[2])\n"
+        "while time.time() < start: pass\n"
+        "with Store.open(settings) as store: print(store.counts()['articles'])\n"
+    )
+    for attempt in range(3):
+        root = tmp_path / f"archive{attempt}"
+        root.mkdir()
+        start = str(time.time() + 3.0)  # after every interpreter has imported the monitor
+        runs = [subprocess.Popen([sys.executable, "-c", script, str(root), start], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(3)]
+        results = [run.communicate(timeout=60) for run in runs]
+        assert [run.returncode for run in runs] == [0, 0, 0], [err for _, err in results]
+        assert [out.strip() for out, _ in results] == ["0", "0", "0"]

@@ -3,6 +3,10 @@ can upgrade its database without the source tree. The app upgrades on start; ``m
 
 from __future__ import annotations
 
+import fcntl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -16,6 +20,9 @@ from monitor.errors import StoreError
 from monitor.store.engine import describe
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# alembic's migration context is one module-level object: two threads of one process opening stores at once (two
+# backfills, a backfill beside an ingest) would share it mid-upgrade.
+_UPGRADE_LOCK = threading.Lock()
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -40,9 +47,29 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (idempotent)."""
     try:
-        command.upgrade(alembic_config(engine), revision)
+        with _UPGRADE_LOCK, _between_processes(engine):
+            command.upgrade(alembic_config(engine), revision)
     except SQLAlchemyError as exc:
         raise StoreError(f"database {describe(engine.url)}: upgrade failed: {_reason(exc)}") from None
+
+
+@contextmanager
+def _between_processes(engine: Engine) -> Iterator[None]:
+    """Processes starting at once on a fresh database (the daemon and a backfill, say) upgrade one after the other;
+    the later one then finds the schema current. PostgreSQL: an advisory lock in migrations/env.py. SQLite, whose
+    schema changes are not transactional here: an exclusive flock on a file beside the database."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    path = Path(database).with_suffix(".migrate.lock")
+    try:
+        handle = path.open("a", encoding="utf-8")
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot open the migration lock: {exc.strerror or exc}") from None
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the handle closes, or by the kernel if we die
+        yield
 
 
 def check(engine: Engine) -> None:
