@@ -1,8 +1,8 @@
 """One daemon per database: a lock held for the daemon's lifetime.
 
 SQLite: an exclusive ``flock`` on a file beside the database (released by the kernel if the process dies).
-PostgreSQL: a session-level advisory lock on a connection kept open for the daemon's lifetime (released by the
-server when the connection drops). Backfill does not take this lock: it may run beside the daemon.
+PostgreSQL: a session-level advisory lock, one per schema, on a connection kept open for the daemon's lifetime
+(released by the server when the connection drops). Backfill does not take this lock: it may run beside the daemon.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from sqlalchemy.engine import make_url
 
 from monitor.errors import StoreError
 
-# An arbitrary constant key for pg_try_advisory_lock ("monitor" in ASCII, fits a bigint).
-_ADVISORY_KEY = 0x6D6F6E69746F72
+# The advisory key: a hash of the schema the monitor's tables live in (the search_path's first), so installations
+# in different schemas of one database each have their daemon, and one schema never has two.
+_ADVISORY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended('monitor daemon ' || current_schema(), 0))"
 
 
 class DaemonAlreadyRunning(StoreError):
@@ -61,13 +62,13 @@ class DaemonLock:
         try:
             self._engine = create_engine(self.database_url, pool_size=1, max_overflow=0)
             self._connection = self._engine.connect()
-            got = self._connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _ADVISORY_KEY}).scalar()
+            got = self._connection.execute(text(_ADVISORY_LOCK)).scalar()
         except Exception as exc:
             self.release()
             raise StoreError(f"cannot reach the database to take the daemon lock: {exc}") from None
         if not got:
             self.release()
-            raise DaemonAlreadyRunning("another monitor daemon is already running on this database")
+            raise DaemonAlreadyRunning("another monitor daemon is already running on this database (same schema)")
 
     def release(self) -> None:
         if self._file is not None:
