@@ -14,6 +14,7 @@ run: they would fail the same way for every page.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -327,7 +328,9 @@ def run_source(services: Services, source: SourceSettings, *, since: datetime | 
     report.zombie = any(isinstance(e, ZombieFeedError) for e in result.errors)
     if discovered is not None:
         discovered(result)
-    due = (e.url for e in result.entries if _due(services, source, e, now, revisit=revisit))
+    due: Iterable[str] = (e.url for e in result.entries if _due(services, source, e, now, revisit=revisit))
+    if revisit:
+        due = itertools.chain(due, _unlisted_revisits(services, source, result, now))
     outcomes = ingest_urls(services.store, services.archive, services.registry, due, http_fetcher(services.client),
                            clock=services.clock, origin=origin, skip_seen=False)
     retry_later = 0
@@ -380,6 +383,30 @@ def _due(services: Services, source: SourceSettings, entry: FeedEntry, now: date
         return True
     return (revisit and now - stored.first_seen < timedelta(hours=source.revisit_hours)
             and now - stored.last_seen >= timedelta(seconds=source.revisit_every))
+
+
+#: At most this many articles one run fetches again beyond what its feeds and sitemaps list (see _unlisted_revisits).
+REVISIT_LIMIT = 50
+
+
+def _unlisted_revisits(services: Services, source: SourceSettings, result: DiscoveryResult,
+                       now: datetime) -> list[str]:
+    """Articles of the source's site published in the last ``revisit_hours``, due for a revisit, that no feed or
+    sitemap listed this run: a feed that answered 304 lists nothing, and Pangea feeds do not re-date an edited
+    article, so without these an edit would wait until the feed changes for another reason. (Sources sharing a site
+    share these revisits; whichever runs first makes them.)"""
+    if source.revisit_hours <= 0:
+        return []
+    home = f"https://{source.site}/"
+    try:
+        site = services.registry.family_for(home).site_of(home)
+    except MonitorError:
+        return []
+    listed = {canonical_url(e.url) for e in result.entries}
+    due = services.store.due_for_revisit(site, published_since=now - timedelta(hours=source.revisit_hours),
+                                         fetched_before=now - timedelta(seconds=source.revisit_every),
+                                         limit=REVISIT_LIMIT)
+    return [url for url in due if url not in listed]
 
 
 def _worth_retrying(error: MonitorError) -> bool:

@@ -9,7 +9,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
-from _synth import HOST, article_path, article_url, synth_page
+from _synth import HOST, article_id, article_path, article_url, base_html, synth_page
 
 from monitor.localsite import Fault, LocalSite
 from monitor.pipeline import run_source
@@ -169,3 +169,43 @@ def test_one_failing_page_among_good_ones_is_no_error(tmp_path: Path, site: Loca
     with Services.open(_settings(tmp_path, site), alerts=False) as services:
         report = run_source(services, SOURCE)
     assert (report.failed, report.new, report.errors) == (1, 1, [])
+
+
+def _fresh_page(n: int, published: datetime, *, edit: int = 0) -> str:
+    """Article ``n`` published at ``published`` (the fixture page says 2024-04-28)."""
+    html = (base_html().replace("2024-04-28 07:00:00Z", published.strftime("%Y-%m-%d %H:%M:%SZ"))
+            .replace("2024-04-28T03:00:00-04:00", published.isoformat()))
+    return synth_page(n, edit=edit, html=html)
+
+
+def test_an_edit_is_found_while_the_feed_answers_304(tmp_path: Path, site: LocalSite) -> None:
+    clock = _Clock()
+    published = clock.now - timedelta(minutes=30)
+    for n in (1, 2):
+        (Path(site.root) / HOST / article_path(n).lstrip("/")).write_text(_fresh_page(n, published))
+    with Services.open(_settings(tmp_path, site), alerts=False, clock=clock) as services:
+        first = run_source(services, SOURCE)
+        assert first.new == 2 and services.store.article(f"voanews.com:{article_id(1)}") is not None
+        page = Path(site.root) / HOST / article_path(1).lstrip("/")
+        page.write_text(_fresh_page(1, published, edit=1), encoding="utf-8")  # edited; the feed stays as it was
+        clock.now += timedelta(minutes=10)
+        assert run_source(services, SOURCE).fetched == 0  # fetched 10 minutes ago: not yet
+        clock.now += timedelta(hours=1)
+        later = run_source(services, SOURCE)
+        assert later.unchanged == 1 and (later.revised, later.seen) == (1, 1)
+        assert _feed_requests(site)[-1] == 304
+        assert [r.number for r in services.store.revisions(f"voanews.com:{article_id(1)}")] == [0, 1]
+        clock.now += timedelta(hours=6)  # published more than revisit_hours ago: left alone
+        assert run_source(services, SOURCE).fetched == 0
+    assert _page_requests(site, 1) == 2 and _page_requests(site, 2) == 2
+
+
+def test_old_articles_are_not_revisited_behind_a_304(tmp_path: Path, site: LocalSite) -> None:
+    # What a backfill leaves: articles first seen now but published long ago (the fixture's 2024 date).
+    clock = _Clock()
+    with Services.open(_settings(tmp_path, site), alerts=False, clock=clock) as services:
+        assert run_source(services, SOURCE).new == 2
+        clock.now += timedelta(hours=2)
+        report = run_source(services, SOURCE)
+    assert report.unchanged == 1 and report.fetched == 0
+    assert _page_requests(site, 1) == _page_requests(site, 2) == 1

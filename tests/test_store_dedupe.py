@@ -7,7 +7,7 @@ import gzip
 import json
 import re
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -204,3 +204,18 @@ def test_worker_threads_ingest_each_article_once(env: Env) -> None:
     statuses = sorted(o.status for o in outcomes if isinstance(o, IngestResult))
     assert statuses == ["new"] * 8 + ["seen"] * 8
     assert env.store.counts()["articles"] == 8 and len(archive_files(env)) == 16
+
+
+def test_due_for_revisit_lists_recent_articles_not_fetched_lately(env: Env) -> None:
+    html, url = page(VOA)  # published 2024-04-28 07:00 UTC
+    stored = ingest(env, html, url, at=T0)
+    published = datetime(2024, 4, 28, 7, 0, tzinfo=UTC)
+
+    def due(since: datetime, before: datetime) -> list[str]:
+        return env.store.due_for_revisit("voanews.com", published_since=since, fetched_before=before, limit=10)
+
+    assert due(published, T0 + timedelta(hours=1)) == [stored.stored.canonical_url]
+    assert due(published + timedelta(seconds=1), T0 + timedelta(hours=1)) == []  # published before the window
+    assert due(published, T0) == []  # fetched at T0: not before it
+    assert env.store.due_for_revisit("rferl.org", published_since=published, fetched_before=T0 + timedelta(hours=1),
+                                     limit=10) == []

@@ -73,6 +73,15 @@ _REVISION_HASHES = (sa_select(_REVISIONS.c.content_hash, _REVISIONS.c.number)
                     .where(_REVISIONS.c.article_pk == bindparam("pk")))
 _INSERT_STORY = _STORIES.insert().returning(_STORIES.c.id)
 _STORY_KEY = sa_select(_STORIES.c.key).where(_STORIES.c.id == bindparam("id"))
+# Two selects rather than one with OR, so each can use its index (published, first_seen).
+_RECENT_DATED = (sa_select(_ARTICLES.c.canonical_url, _ARTICLES.c.last_seen)
+                 .where(_ARTICLES.c.site == bindparam("site"), _ARTICLES.c.published >= bindparam("since"),
+                        _ARTICLES.c.last_seen < bindparam("before"))
+                 .order_by(_ARTICLES.c.last_seen).limit(bindparam("limit")))
+_RECENT_UNDATED = (sa_select(_ARTICLES.c.canonical_url, _ARTICLES.c.last_seen)
+                   .where(_ARTICLES.c.site == bindparam("site"), _ARTICLES.c.published.is_(None),
+                          _ARTICLES.c.first_seen >= bindparam("since"), _ARTICLES.c.last_seen < bindparam("before"))
+                   .order_by(_ARTICLES.c.last_seen).limit(bindparam("limit")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +235,16 @@ class Store:
         except (OperationalError, DBAPIError) as exc:
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             raise StoreError(f"database {self.where}: look up a URL: {reason}") from None
+
+    def due_for_revisit(self, site: str, *, published_since: datetime, fetched_before: datetime,
+                        limit: int) -> list[str]:
+        """Canonical URLs of a site's articles published since ``published_since`` (undated ones: first seen since)
+        and last fetched before ``fetched_before``; the longest unfetched first, at most ``limit``."""
+        values = {"site": site, "since": published_since, "before": fetched_before, "limit": limit}
+        with self._connection("find articles to revisit") as connection:
+            rows = [*connection.execute(_RECENT_DATED, values), *connection.execute(_RECENT_UNDATED, values)]
+        rows.sort(key=lambda row: _must(row[1]))
+        return [row[0] for row in rows[:limit]]
 
     def article(self, key: str) -> StoredArticle | None:
         with self._connection("read an article") as connection:
