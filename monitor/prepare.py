@@ -9,13 +9,16 @@ lock.
 A worker that dies mid-page (killed, out of memory, a crash in a C extension) is replaced and the page tried once
 more in a fresh worker; a page that kills its worker twice is reported as a :class:`ParseError` for that page, so
 one poisonous page costs one page, not the run. Workers that cannot start at all raise :class:`ParseWorkerError`.
+Workers leave Ctrl-C to the parent, and end by themselves when the parent is killed outright.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -77,21 +80,36 @@ def prepare_page(registry: SiteRegistry, html: str, url: str, *, story_threshold
 
 # --- worker processes -----------------------------------------------------------------------------------------------
 
+#: Seconds between a worker's checks that its parent is still there.
+_PARENT_CHECK = 0.5
+#: Seconds the workers have to start (a fresh interpreter importing the parsers takes about one).
+_START_TIMEOUT = 60.0
+
 # Set in each worker by its initializer: the registry and threshold the pool was made with.
 _worker_registry: SiteRegistry | None = None
 _worker_threshold: float = 0.8
 
 
-def _start_worker(registry: SiteRegistry, threshold: float) -> None:
+def _start_worker(registry: SiteRegistry, threshold: float, parent: int) -> None:
     global _worker_registry, _worker_threshold
     _worker_registry, _worker_threshold = registry, threshold
     # Ctrl-C reaches the whole process group: the parent stops the run and closes the pool; a worker dying of it
     # first would only look like a crash (a replacement started, a traceback per worker).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="parent-watch", daemon=True).start()
 
 
-def _ready(_: int) -> bool:
-    return _worker_registry is not None
+def _exit_with_parent(parent: int) -> None:
+    # A parent killed outright (SIGKILL, out of memory) never closes the pool, and a worker waiting for work would
+    # wait forever: every worker holds both ends of the task queue, so no end-of-file ever comes.
+    while os.getppid() == parent:
+        time.sleep(_PARENT_CHECK)
+    os._exit(0)
+
+
+def _ready(_: int) -> int:
+    time.sleep(0.05)  # long enough that one worker cannot answer for all while the others are still starting
+    return os.getpid()
 
 
 def _prepare_in_worker(html: str, url: str, keep_raw: bool, story: bool) -> Prepared:
@@ -122,13 +140,22 @@ class ParsePool:
         """Workers started and answering, or ParseWorkerError: a worker that cannot even start (an import failing
         in a fresh interpreter, say) must stop the run once, not fail every page as if the page killed it."""
         pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(self._registry, self._threshold))
+                                   initializer=_start_worker, initargs=(self._registry, self._threshold, os.getpid()))
         try:
-            list(pool.map(_ready, range(self.processes)))
+            # Until every worker has answered once: a worker still importing would otherwise meet its first page
+            # (or a Ctrl-C) half started, and its start would be counted in the first pages' time.
+            answered: set[int] = set()
+            deadline = time.monotonic() + _START_TIMEOUT
+            while len(answered) < self.processes and time.monotonic() < deadline:
+                answered.update(pool.map(_ready, range(self.processes)))
         except BrokenProcessPool:
             pool.shutdown(wait=False, cancel_futures=True)
             raise ParseWorkerError(f"the {self.processes} parse worker process(es) could not start "
                                    "(their error is on stderr)") from None
+        if len(answered) < self.processes:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise ParseWorkerError(f"only {len(answered)} of {self.processes} parse worker processes started within "
+                                   f"{_START_TIMEOUT:.0f} s")
         return pool
 
     def prepare(self, html: str, url: str, *, keep_raw: bool = True, story: bool = True) -> Prepared:

@@ -155,6 +155,44 @@ def test_ctrl_c_is_left_to_the_parent(pool: ParsePool) -> None:
     assert all(worker.is_alive() for worker in workers)
 
 
+def test_workers_end_when_their_parent_is_killed_outright() -> None:
+    """SIGKILL gives the parent no chance to close its pool: the workers must notice and go, not wait forever."""
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import time\n"
+        "from monitor.prepare import ParsePool\n"
+        "from monitor.sites import default_registry\n"
+        "if __name__ == '__main__':\n"
+        "    pool = ParsePool(default_registry(), 2)\n"
+        "    print(*[p.pid for p in pool._pool._processes.values()], flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        workers = [int(pid) for pid in parent.stdout.readline().split()]
+        assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _alive(pid: int) -> bool:
+    # An orphan that ended is reaped by init; a zombie of ours would still answer kill(0), so look at its state.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
 def test_a_pool_needs_a_worker() -> None:
     from monitor.errors import ConfigError
 
