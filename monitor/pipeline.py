@@ -14,12 +14,13 @@ run: they would fail the same way for every page.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -190,7 +191,7 @@ def reparse_articles(store: Store, archive: Archive, registry: SiteRegistry, art
     return _in_order(one, articles, workers)
 
 
-def _in_order(fn: Callable[[_T], _R], items: Iterable[_T], workers: int) -> Iterator[_R]:
+def _in_order(fn: Callable[[_T], _R], items: Iterable[_T], workers: int) -> Generator[_R, None, None]:
     """``fn`` over ``items`` in ``workers`` threads, results in the items' order. Only a few items are taken ahead
     of the results (a million-article reparse or a long URL file is not read into futures all at once), and an
     error or an early close cancels what has not started."""
@@ -265,9 +266,11 @@ def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: It
                         duration_ms=_ms(started))
         return result
 
-    for outcome in _in_order(one, urls, workers):
-        if outcome is not None:
-            yield outcome
+    # Closed explicitly: a caller that stops early (the daemon's stop request) must not leave pages in flight.
+    with contextlib.closing(_in_order(one, urls, workers)) as outcomes:
+        for outcome in outcomes:
+            if outcome is not None:
+                yield outcome
 
 
 def _ms(started: float) -> int:

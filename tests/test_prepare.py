@@ -232,3 +232,23 @@ def test_threads_take_only_a_few_urls_ahead(env: Env) -> None:
     assert isinstance(first, IngestResult) and first.article.key == "voanews.com:9000000"
     assert len(taken) <= 5  # 2 threads, 4 in the window, 1 being submitted: not all 30 read at once
     assert len([o for o in outcomes if isinstance(o, IngestResult)]) == 29 and len(taken) == 30
+
+
+def test_closing_the_ingest_early_leaves_no_page_in_flight(env: Env) -> None:
+    fetched: list[str] = []
+
+    def fetch(url: str) -> Page:
+        fetched.append(url)
+        return Page(url=url, final_url=url, html=synth_page(int(url.split("/")[-1][:7]) - 9_000_000))
+
+    outcomes = ingest_urls(env.store, env.archive, env.registry, [article_url(n) for n in range(30)], fetch,
+                           workers=2)
+    assert isinstance(next(outcomes), IngestResult)
+    outcomes.close()  # type: ignore[attr-defined]  (what run_source does on a stop request)
+    after_close = len(fetched)
+    assert after_close <= 5
+    import time
+
+    time.sleep(0.3)
+    assert len(fetched) == after_close  # nothing started after the close returned
+    assert env.store.counts()["articles"] == after_close  # and what was in flight was finished, not cut
