@@ -101,8 +101,8 @@ def _server_process(snapshot: Path, cpu: list[float]) -> Iterator[dict[str, str]
         raise RuntimeError("the local server ended without printing its host map")
     finally:
         server.terminate()
-        _pid, _status, usage = os.wait4(server.pid, 0)
-        server.returncode = _status
+        _pid, status, usage = os.wait4(server.pid, 0)  # wait4: the one wait that also gives the child's CPU
+        server.returncode = os.waitstatus_to_exitcode(status)
         cpu.append(usage.ru_utime + usage.ru_stime)
 
 

@@ -41,7 +41,7 @@ from monitor.errors import (
 )
 from monitor.health import PAGES_FAILED
 from monitor.model import Article, FeedEntry
-from monitor.prepare import ParsePool, Prepared, prepare_page
+from monitor.prepare import ParsePool, Prepared, prepare_with
 from monitor.render import render_article
 from monitor.sites import SiteRegistry
 from monitor.store import CONFLICT, NewRevision, Store, StoredArticle, StoredRevision
@@ -109,7 +109,7 @@ def ingest_page(store: Store, archive: Archive, registry: SiteRegistry, html: st
     processes (with the registry the pool was made with); the store and archive are written here either way.
     """
     fetched_at = (fetched_at or datetime.now(UTC)).astimezone(UTC)
-    prepared = parse_pool.prepare(html, url) if parse_pool is not None else prepare_page(registry, html, url)
+    prepared = prepare_with(parse_pool, registry, html, url)
     article = prepared.article
     urls = [canonical_url(u) for u in (url, article.url, *extra_urls) if u]
     return _record(store, archive, prepared, urls, fetched_at, origin=origin)
@@ -167,8 +167,7 @@ def reparse_article(store: Store, archive: Archive, registry: SiteRegistry, stor
     latest = revisions[-1]
     assert latest.raw_path is not None
     html = decode_html(archive.read_raw(latest.raw_path), None, where=archive.path(latest.raw_path).as_posix())
-    prepared = (parse_pool.prepare(html, stored.canonical_url, keep_raw=False, story=False) if parse_pool is not None
-                else prepare_page(registry, html, stored.canonical_url, keep_raw=False))
+    prepared = prepare_with(parse_pool, registry, html, stored.canonical_url, keep_raw=False, story=False)
     # The raw HTML is shared with the revision it came from: no copy, and its path stays valid.
     return _record(store, archive, prepared, [], latest.fetched_at, origin="reparse", raw_path=latest.raw_path)
 

@@ -14,6 +14,8 @@ Workers leave Ctrl-C to the parent, and end by themselves when the parent is kil
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -31,8 +33,6 @@ from monitor.errors import ConfigError, ParseError, ParseWorkerError
 from monitor.model import Article
 from monitor.render import render_article
 from monitor.sites import SiteRegistry
-
-_UTF8_BOM = b"\xef\xbb\xbf"
 
 #: ``Prepared.signature`` before it was asked for (a page already archived never needs one).
 NOT_COMPUTED: Final = "not computed"
@@ -60,7 +60,7 @@ class Prepared:
 def raw_bytes(html: str) -> bytes:
     """The raw HTML as archived: the decoded page as UTF-8 behind a byte-order mark, so a reparse reads exactly what
     the parser read, whatever charset the server declared in a header that is not kept."""
-    return _UTF8_BOM + html.encode("utf-8")
+    return codecs.BOM_UTF8 + html.encode("utf-8")
 
 
 def prepare_page(registry: SiteRegistry, html: str, url: str, *, story_threshold: float | None = None,
@@ -76,6 +76,15 @@ def prepare_page(registry: SiteRegistry, html: str, url: str, *, story_threshold
     if story_threshold is not None:
         sig = signature(story_text(article), story_threshold)
     return Prepared(article, text, content_hash(text), compress_raw(raw_bytes(html)) if keep_raw else None, sig)
+
+
+def prepare_with(pool: ParsePool | None, registry: SiteRegistry, html: str, url: str, *, keep_raw: bool = True,
+                 story: bool = True) -> Prepared:
+    """:func:`prepare_page` in ``pool``'s workers, or here when there is no pool. ``story=False``: no story
+    signature will be needed (a reparse); in-process it is computed only when the store asks anyway."""
+    if pool is None:
+        return prepare_page(registry, html, url, keep_raw=keep_raw)
+    return pool.prepare(html, url, keep_raw=keep_raw, story=story)
 
 
 # --- worker processes -----------------------------------------------------------------------------------------------
@@ -136,6 +145,12 @@ class ParsePool:
         self._pool = self._new_pool()
         self._closed = False
 
+    @property
+    def pages_in_flight(self) -> int:
+        """Pages to keep in flight (ingest threads) so that every worker has the next page while the parent stores
+        the last one."""
+        return self.processes + 2
+
     def _new_pool(self) -> ProcessPoolExecutor:
         """Workers started and answering, or ParseWorkerError: a worker that cannot even start (an import failing
         in a fresh interpreter, say) must stop the run once, not fail every page as if the page killed it."""
@@ -161,19 +176,15 @@ class ParsePool:
     def prepare(self, html: str, url: str, *, keep_raw: bool = True, story: bool = True) -> Prepared:
         """What :func:`prepare_page` returns, computed in a worker; the story signature too unless ``story`` is
         False (a reparse, which never opens a story)."""
-        pool = self._current()
-        try:
-            return pool.submit(_prepare_in_worker, html, url, keep_raw, story).result()
-        except BrokenProcessPool:
-            self._replace(pool)
-        # Every page in flight when a worker died lands here, not only the one that killed it. Second tries go one
-        # at a time, so the guilty page dies alone on its second try and the pages beside it are not blamed.
-        with self._retry_lock:
-            pool = self._current()
-            try:
-                return pool.submit(_prepare_in_worker, html, url, keep_raw, story).result()
-            except BrokenProcessPool:
-                self._replace(pool)
+        # Every page in flight when a worker died gets a second try, not only the one that killed it. Second tries
+        # go one at a time, so the guilty page dies alone on its second try and the pages beside it are not blamed.
+        for guard in (contextlib.nullcontext(), self._retry_lock):
+            with guard:
+                pool = self._current()
+                try:
+                    return pool.submit(_prepare_in_worker, html, url, keep_raw, story).result()
+                except BrokenProcessPool:
+                    self._replace(pool)
         raise ParseError("the parser process died on this page twice", url=url)
 
     def _current(self) -> ProcessPoolExecutor:
@@ -196,6 +207,14 @@ class ParsePool:
             pool = self._pool
         pool.shutdown(wait=True, cancel_futures=True)
 
+    @classmethod
+    def optional(cls, registry: SiteRegistry, processes: int, *,
+                 story_threshold: float = 0.8) -> contextlib.AbstractContextManager[ParsePool | None]:
+        """A pool of ``processes`` workers, or (0) a context that gives None: parse in this process."""
+        if not processes:
+            return contextlib.nullcontext(None)
+        return cls(registry, processes, story_threshold=story_threshold)
+
     def __enter__(self) -> ParsePool:
         return self
 
@@ -204,4 +223,4 @@ class ParsePool:
         self.close()
 
 
-__all__ = ["NOT_COMPUTED", "ParsePool", "Prepared", "prepare_page", "raw_bytes"]
+__all__ = ["NOT_COMPUTED", "ParsePool", "Prepared", "prepare_page", "prepare_with", "raw_bytes"]

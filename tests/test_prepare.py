@@ -130,7 +130,7 @@ def test_workers_that_cannot_start_stop_the_ingest_once(tmp_path: Path, capfd: p
         def __init__(self) -> None:
             self.calls = 0
 
-        def prepare(self, html: str, url: str) -> Prepared:
+        def prepare(self, html: str, url: str, *, keep_raw: bool = True, story: bool = True) -> Prepared:
             self.calls += 1
             raise ParseWorkerError("the 1 parse worker process(es) could not start")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -96,8 +97,19 @@ def test_ingest_without_urls_and_unusable_root_exit_2(site_env: tuple[dict[str, 
     assert code == 2 and "not a folder" in err and len(err.strip().splitlines()) == 1
 
 
-def test_ingest_with_parse_processes(site_env: tuple[dict[str, str], Path]) -> None:
+def test_ingest_with_parse_processes(site_env: tuple[dict[str, str], Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    import monitor.pipeline
+
     env, tmp = site_env
+    in_flight: list[int] = []
+    for name in ("ingest_urls", "reparse_articles"):
+        real = getattr(monitor.pipeline, name)
+
+        def spy(*args: Any, real: Any = real, **kwargs: Any) -> Any:
+            in_flight.append(kwargs["workers"])
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(monitor.pipeline, name, spy)
     with LocalSite(tmp / "snapshot") as site:
         env["MONITOR_HTTP__HOST_MAP"] = json.dumps(site.host_map([HOST]))
         code, out, err = run(env, "ingest", "--processes", "2", *(article_url(n) for n in range(3)),
@@ -110,3 +122,4 @@ def test_ingest_with_parse_processes(site_env: tuple[dict[str, str], Path]) -> N
     assert run(env, "ingest", "--processes", "-1", article_url(0))[0] == 2
     code, out, err = run(env, "reparse", "--processes", "2")
     assert code == 0 and out == "" and "0 revised, 3 unchanged, 0 failed" in err
+    assert in_flight == [4, 4]  # two processes: two pages parsing, two more fetched or stored meanwhile

@@ -112,13 +112,11 @@ def ingest(
         with _opened() as (settings, store, archive):
             archive.clean_temporary()
             registry = default_registry(settings.pangea_hosts)
-            parse_pool = (ParsePool(registry, processes, story_threshold=store.story_threshold) if processes
-                          else nullcontext(None))
-            with HttpClient(settings.http, validators=store.validators()) as client, parse_pool as pool:
+            with (HttpClient(settings.http, validators=store.validators()) as client,
+                  ParsePool.optional(registry, processes, story_threshold=store.story_threshold) as pool):
                 for outcome in ingest_urls(store, archive, registry, todo, http_fetcher(client),
                                            skip_seen=not refetch, parse_pool=pool,
-                                           # Enough pages in flight to keep every parse process busy.
-                                           workers=workers or (processes + 2 if processes else 1)):
+                                           workers=workers or (pool.pages_in_flight if pool else 1)):
                     if isinstance(outcome, Failure):
                         counts["failed"] += 1
                         typer.echo(f"monitor: skipped {outcome.url}: {outcome.error}", err=True)
@@ -157,11 +155,9 @@ def reparse(
     try:
         with _opened() as (settings, store, archive):
             registry = default_registry(settings.pangea_hosts)
-            parse_pool = (ParsePool(registry, processes, story_threshold=store.story_threshold) if processes
-                          else nullcontext(None))
-            with parse_pool as pool:
+            with ParsePool.optional(registry, processes, story_threshold=store.story_threshold) as pool:
                 results = reparse_articles(store, archive, registry, store.iter_articles(site=site, since=when),
-                                           workers=processes + 2 if processes else 1, parse_pool=pool)
+                                           workers=pool.pages_in_flight if pool else 1, parse_pool=pool)
                 for stored, result in results:
                     if isinstance(result, MonitorError):  # one page the current parsers refuse: report it, go on
                         failed += 1

@@ -73,15 +73,17 @@ _REVISION_HASHES = (sa_select(_REVISIONS.c.content_hash, _REVISIONS.c.number)
                     .where(_REVISIONS.c.article_pk == bindparam("pk")))
 _INSERT_STORY = _STORIES.insert().returning(_STORIES.c.id)
 _STORY_KEY = sa_select(_STORIES.c.key).where(_STORIES.c.id == bindparam("id"))
+
+
+def _recent(*since: Any) -> Any:
+    return (sa_select(_ARTICLES.c.canonical_url, _ARTICLES.c.last_seen)
+            .where(_ARTICLES.c.site == bindparam("site"), _ARTICLES.c.last_seen < bindparam("before"), *since)
+            .order_by(_ARTICLES.c.last_seen).limit(bindparam("limit")))
+
+
 # Two selects rather than one with OR, so each can use its index (published, first_seen).
-_RECENT_DATED = (sa_select(_ARTICLES.c.canonical_url, _ARTICLES.c.last_seen)
-                 .where(_ARTICLES.c.site == bindparam("site"), _ARTICLES.c.published >= bindparam("since"),
-                        _ARTICLES.c.last_seen < bindparam("before"))
-                 .order_by(_ARTICLES.c.last_seen).limit(bindparam("limit")))
-_RECENT_UNDATED = (sa_select(_ARTICLES.c.canonical_url, _ARTICLES.c.last_seen)
-                   .where(_ARTICLES.c.site == bindparam("site"), _ARTICLES.c.published.is_(None),
-                          _ARTICLES.c.first_seen >= bindparam("since"), _ARTICLES.c.last_seen < bindparam("before"))
-                   .order_by(_ARTICLES.c.last_seen).limit(bindparam("limit")))
+_RECENT_DATED = _recent(_ARTICLES.c.published >= bindparam("since"))
+_RECENT_UNDATED = _recent(_ARTICLES.c.published.is_(None), _ARTICLES.c.first_seen >= bindparam("since"))
 
 
 @dataclass(frozen=True, slots=True)
