@@ -397,12 +397,8 @@ def _unlisted_revisits(services: Services, source: SourceSettings, result: Disco
     sitemap listed this run: a feed that answered 304 lists nothing, and Pangea feeds do not re-date an edited
     article, so without these an edit would wait until the feed changes for another reason. (Sources sharing a site
     share these revisits; whichever runs first makes them.)"""
-    if source.revisit_hours <= 0:
-        return []
-    home = f"https://{source.site}/"
-    try:
-        site = services.registry.family_for(home).site_of(home)
-    except MonitorError:
+    site = services.registry.site_of_host(source.site)
+    if source.revisit_hours <= 0 or site is None:
         return []
     listed = {canonical_url(e.url) for e in result.entries}
     due = services.store.due_for_revisit(site, published_since=now - timedelta(hours=source.revisit_hours),

@@ -77,3 +77,12 @@ def test_short_link_resolved_through_the_client() -> None:
         with pytest.raises(RedirectError):
             resolve_short_link(client, "https://p.dw.com/p/evil")
     assert page.called  # the target answered; its body was not needed
+
+
+def test_site_of_host_is_what_article_keys_start_with() -> None:
+    registry = default_registry()
+    assert registry.site_of_host("www.rferl.org") == "rferl.org"
+    assert registry.site_of_host("www.dw.com") == "dw.com"
+    assert registry.site_of_host("www.example.com") is None
+    key = article_key("https://www.rferl.org/a/some-slug/33423647.html", registry)
+    assert key is not None and key.startswith(f"{registry.site_of_host('www.rferl.org')}:")

@@ -22,6 +22,15 @@ class SiteRegistry:
                 return family
         raise UnknownSiteError("no site family knows this URL's host", url=url)
 
+    def site_of_host(self, host: str) -> str | None:
+        """The site half of the keys of a host's articles ("www.rferl.org" -> "rferl.org"): what the store files a
+        configured source's articles under. None when no family knows the host."""
+        home = f"https://{host}/"
+        try:
+            return self.family_for(home).site_of(home)
+        except UnknownSiteError:
+            return None
+
     def parse(self, html: str, url: str) -> Article:
         if not url.strip():  # a saved page whose address was not recorded: take the one it declares
             url = declared_url(html) or ""
