@@ -65,6 +65,8 @@ class SourceSettings(_Section):
     # or more, to catch edits that feeds do not announce (0 hours: only when a feed or sitemap re-dates them).
     revisit_hours: float = 6.0
     revisit_every: float = 3600.0
+    # Languages this source keeps (ISO 639-1 codes as the site writes them, e.g. ["ru"]); empty: every language.
+    languages: list[str] = Field(default_factory=list)
     enabled: bool = True
 
 
