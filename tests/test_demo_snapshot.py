@@ -19,10 +19,12 @@ from monitor.cli import app
 from monitor.decoding import decode_html
 from monitor.demo.snapshot import Snapshot, build_snapshot, fixtures_dir
 from monitor.demo.synthesis import load_pages, render_page
+from monitor.discovery import discover_source
 from monitor.errors import ConfigError
+from monitor.http import HttpClient
 from monitor.localsite import LocalSite
 from monitor.render import render_article
-from monitor.settings import DEFAULT_CONFIG, load_settings
+from monitor.settings import DEFAULT_CONFIG, HttpSettings, load_settings
 from monitor.sites import default_registry
 from monitor.urls import article_key, canonical_url
 
@@ -87,6 +89,23 @@ def test_monitor_discover_finds_every_page_of_every_shipped_source(name: str, sn
     found = {line.split("\t")[0] for line in result.stdout.splitlines()}
     registry = default_registry()
     assert found == {article_key(page.canonical, registry) for page in snapshot.pages[name]}
+
+
+def test_feeds_and_news_sitemaps_give_every_entry_a_language_the_source_keeps(site: LocalSite,
+                                                                           snapshot: Snapshot) -> None:
+    registry = default_registry()
+    with HttpClient(HttpSettings(host_map=site.host_map(snapshot.hosts), min_delay=0.0, retries=0)) as client:
+        for source in SETTINGS.sources:
+            for document in [*source.feeds, *source.sitemaps]:  # one at a time: deduplication hides none
+                alone = source.model_copy(update={"feeds": [f for f in source.feeds if f == document],
+                                                  "sitemaps": [m for m in source.sitemaps if m == document]})
+                result = discover_source(client, alone, registry=registry)
+                assert result.errors == [] and result.entries, document
+                languages = {entry.language for entry in result.entries}
+                if document in source.feeds or "news" in document.rsplit("/", 1)[1]:
+                    assert languages <= set(source.languages), (document, languages)
+                else:  # a plain sitemap says nothing about language
+                    assert languages == {None}, (document, languages)
 
 
 def test_the_snapshot_readme_says_which_pages_are_synthesised(snapshot: Snapshot) -> None:

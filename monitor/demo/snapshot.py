@@ -169,9 +169,12 @@ def _rss(url: str, source: SourceSettings, pages: list[tuple[SnapshotPage, datet
         f"<guid>{escape(page.canonical)}</guid><pubDate>{email.utils.format_datetime(when)}</pubDate></item>\n"
         for page, when in pages
     )
+    languages = {page.language for page, _ in pages}
+    # A real feed declares its edition's language once, for the channel; a mixed one could not.
+    language = f"<language>{escape(languages.pop())}</language>" if len(languages) == 1 else ""
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
             f"<title>{escape(source.name)} (monitor demo snapshot)</title><link>https://{escape(source.site)}/</link>"
-            f"<description>{escape(url)}</description>"
+            f"<description>{escape(url)}</description>{language}"
             f"<lastBuildDate>{email.utils.format_datetime(now)}</lastBuildDate>\n{items}</channel></rss>\n")
 
 
