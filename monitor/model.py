@@ -114,6 +114,9 @@ class FeedEntry:
     modified: datetime | None = None
     guid: str | None = None
     categories: tuple[str, ...] = ()
+    # As the document declares it: news:language of a Google News sitemap entry, an RSS item's or channel's
+    # language (e.g. "ru", "uk", "fa-AF"); None when it says nothing (a plain sitemap, a section page).
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,12 @@
 sitemaps and robots.txt generated for the configured sources, laid out for :class:`monitor.localsite.LocalSite`.
 
 Pages come from ``tests/fixtures`` of the source checkout (the seeds, with their ``.url``, and the fixture pages
-whose ``.expect.json`` names a URL); only pages on a configured source's site are served. Feeds and sitemaps are
+whose ``.expect.json`` names a URL), and for watched services the fixtures hold no real page of, from
+``tests/fixtures/demo/pages.toml``: real page templates with another article poured in (:mod:`monitor.demo.synthesis`).
+A source serves the pages on its site in its ``languages`` (all of them when it names none). Feeds and sitemaps are
 written at the sources' own URLs and dated "now", so the sources' lookback window keeps their entries; they list
 the pages under their URLs as found (tracking parameters included), the pages themselves lie at the canonical
-path the pipeline fetches.
+path the pipeline fetches. ``README.md`` at the snapshot's root says which page is real and which synthesised.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from xml.sax.saxutils import escape
 
 import monitor
 from monitor.decoding import decode_html
+from monitor.demo.synthesis import PAGES_FILE, load_pages, render_page
 from monitor.errors import ConfigError
 from monitor.settings import SourceSettings
 from monitor.sites import SiteRegistry, default_registry
@@ -35,7 +38,7 @@ class SnapshotPage:
     canonical: str  # where the snapshot serves it
     headline: str
     language: str
-    fixture: Path
+    origin: str  # the fixture file it was copied from, or how it was synthesised
 
 
 @dataclass
@@ -66,6 +69,29 @@ def fixture_pages(fixtures: Path) -> list[tuple[str, Path]]:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class _Available:
+    url: str
+    raw: bytes
+    origin: str
+
+
+def _available(fixtures: Path) -> list[_Available]:
+    """Every page the snapshot could serve: the real fixture pages, then the synthesised ones."""
+    found = [_Available(url, path.read_bytes(), str(path.relative_to(fixtures.parent)))
+             for url, path in fixture_pages(fixtures)]
+    for page in load_pages(fixtures):
+        origin = f"synthesised from {page.template} template {PAGES_FILE}" + (f": {page.note}" if page.note else "")
+        found.append(_Available(page.url, render_page(page, fixtures), origin))
+    return found
+
+
+def _speaks(source: SourceSettings, language: str) -> bool:
+    """The page's language (``uk-UA``, ``ru``) is one the source keeps (``uk``); any when it names none."""
+    wanted = {code.lower().split("-")[0] for code in source.languages}
+    return not wanted or language.lower().split("-")[0] in wanted
+
+
 def build_snapshot(root: Path, sources: list[SourceSettings], *, now: datetime, fixtures: Path | None = None,
                    registry: SiteRegistry | None = None) -> Snapshot:
     """Write the snapshot for ``sources`` under ``root`` (which must not exist yet or be empty)."""
@@ -73,19 +99,20 @@ def build_snapshot(root: Path, sources: list[SourceSettings], *, now: datetime, 
     registry = registry or default_registry()
     snapshot = Snapshot(root=root)
     hosts: set[str] = set()
-    available = fixture_pages(fixtures)
+    available = _available(fixtures)
     for source in sources:
         hosts.add(source.site)
         pages = snapshot.pages.setdefault(source.name, [])
-        for url, path in available:
-            canonical = canonical_url(url)
+        for item in available:
+            canonical = canonical_url(item.url)
             if _host(canonical) != source.site:
                 continue
-            raw = path.read_bytes()
-            article = registry.parse(decode_html(raw, None, where=str(path)), canonical)
-            pages.append(SnapshotPage(url=url, canonical=canonical, headline=article.headline,
-                                      language=article.language or "en", fixture=path))
-            _write(root, canonical, raw)  # two sources of one site write the same bytes: harmless
+            article = registry.parse(decode_html(item.raw, None, where=item.origin), canonical)
+            if not _speaks(source, article.language or "en"):
+                continue
+            pages.append(SnapshotPage(url=item.url, canonical=canonical, headline=article.headline,
+                                      language=article.language or "en", origin=item.origin))
+            _write(root, canonical, item.raw)  # two sources of one site write the same bytes: harmless
         # Newest first, a minute apart, the way feeds list them.
         dated = [(page, now - timedelta(minutes=i + 1)) for i, page in enumerate(pages)]
         for feed in source.feeds:
@@ -101,7 +128,27 @@ def build_snapshot(root: Path, sources: list[SourceSettings], *, now: datetime, 
     for host in sorted(hosts):
         _write(root, f"https://{host}/robots.txt", ROBOTS.encode())
     snapshot.hosts = sorted(hosts)
+    (root / "README.md").write_text(_readme(snapshot, sources), encoding="utf-8")
     return snapshot
+
+
+def _readme(snapshot: Snapshot, sources: list[SourceSettings]) -> str:
+    lines = ["# The demo's snapshot", "",
+             "What `monitor demo` serves in place of the real sites: one folder per host, files at their URL paths.",
+             "Feeds, sitemaps and robots.txt are generated for the configured sources and dated when the demo ran.",
+             "Article pages are real pages from tests/fixtures where one exists; for the other watched services they",
+             "are synthesised from a real page template of the site family (tests/fixtures/demo/pages.toml): the",
+             "markup is the site's, the headline, date and text are the demo's. Each page says which below.", ""]
+    for source in sources:
+        lines.append(f"## {source.name} ({source.site}; languages: {', '.join(source.languages) or 'any'})")
+        lines.append("")
+        for page in snapshot.pages.get(source.name, []):
+            lines.append(f"- {page.canonical} [{page.language}] {page.headline}")
+            lines.append(f"  ({page.origin})")
+        if not snapshot.pages.get(source.name):
+            lines.append("- no page (its feeds and sitemaps are empty)")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def _host(url: str) -> str:
@@ -122,9 +169,12 @@ def _rss(url: str, source: SourceSettings, pages: list[tuple[SnapshotPage, datet
         f"<guid>{escape(page.canonical)}</guid><pubDate>{email.utils.format_datetime(when)}</pubDate></item>\n"
         for page, when in pages
     )
+    languages = {page.language for page, _ in pages}
+    # A real feed declares its edition's language once, for the channel; a mixed one could not.
+    language = f"<language>{escape(languages.pop())}</language>" if len(languages) == 1 else ""
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
             f"<title>{escape(source.name)} (monitor demo snapshot)</title><link>https://{escape(source.site)}/</link>"
-            f"<description>{escape(url)}</description>"
+            f"<description>{escape(url)}</description>{language}"
             f"<lastBuildDate>{email.utils.format_datetime(now)}</lastBuildDate>\n{items}</channel></rss>\n")
 
 

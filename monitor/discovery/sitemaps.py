@@ -34,6 +34,7 @@ class SitemapEntry:
     is_sitemap: bool = False
     title: str | None = None  # news:title
     published: datetime | None = None  # news:publication_date
+    language: str | None = None  # news:language
 
     @property
     def when(self) -> datetime | None:
@@ -133,7 +134,7 @@ def _check_root(elem: etree._Element, url: str) -> None:
 
 
 def _entry(elem: etree._Element, is_sitemap: bool) -> SitemapEntry | None:
-    loc = lastmod = title = published = None
+    loc = lastmod = title = published = language = None
     for child in elem.iterdescendants():
         tag = child.tag
         if not isinstance(tag, str):
@@ -147,9 +148,11 @@ def _entry(elem: etree._Element, is_sitemap: bool) -> SitemapEntry | None:
             title = (child.text or "").strip()
         elif name == "publication_date":
             published = (child.text or "").strip()
+        elif name == "language":
+            language = (child.text or "").strip()
     if not loc:
         return None
-    return SitemapEntry(loc, parse_date(lastmod), is_sitemap, title or None, parse_date(published))
+    return SitemapEntry(loc, parse_date(lastmod), is_sitemap, title or None, parse_date(published), language or None)
 
 
 def _in_range(entry: SitemapEntry, since: datetime | None, until: datetime | None) -> bool:

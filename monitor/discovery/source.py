@@ -106,7 +106,7 @@ def _read_sitemap(
                 children.append(item.loc)
             else:
                 entries.append(FeedEntry(url=item.loc, source_url=url, title=item.title, published=item.published,
-                                         modified=item.lastmod))
+                                         modified=item.lastmod, language=item.language))
     except SourceError as exc:
         result.errors.append(exc)
         return []

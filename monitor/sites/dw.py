@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
@@ -45,6 +46,95 @@ CREDIT_IN_TITLE = re.compile(r"^(?P<caption>.*?)\s*\((?P<credit>[^()]*)\)\s*$", 
 CREDIT_LABEL = re.compile(r"^[^\s:]{1,20}:\s*")  # "Bild: ", "Image: ", "Foto: "
 CREDIT_LINE = re.compile(r"^\s*(?:Auteur|Autor|Autorin|Author|Autorka|Autori)\s*:\s*(?P<name>.+?)\s*$", re.I)
 APOLLO_PREFIX = "window.__APOLLO_STATE__"
+
+
+# Language editions (data)
+
+
+@dataclass(frozen=True, slots=True)
+class DWEdition:
+    """One language edition of dw.com: its URL path prefix and its feeds on rss.dw.com.
+
+    ``feeds`` are feed names, served as RSS 2.0 at ``https://rss.dw.com/xml/<name>`` and as RSS 1.0/RDF at
+    ``https://rss.dw.com/rdf/<name>``. The names are not derived from the prefix (Ukrainian is ``rss-ukr-all``,
+    Spanish ``rss-sp-all``); only names seen in use are listed, and an edition without one is polled through its
+    news sitemap."""
+
+    prefix: str  # the first path segment of its pages: /<prefix>/<slug>/a-<id>
+    name: str
+    language: str  # ISO 639-1, what a source's ``languages`` names
+    feeds: tuple[str, ...] = ()
+
+    @property
+    def home(self) -> str:
+        return f"{BASE_URL}{self.prefix}/"
+
+    @property
+    def feed_urls(self) -> tuple[str, ...]:
+        return tuple(f"https://rss.dw.com/xml/{feed}" for feed in self.feeds)
+
+    @property
+    def news_sitemap(self) -> str:
+        """The Google News sitemap: the last two days, with language and headline."""
+        return f"{BASE_URL}{self.prefix}/news-sitemap.xml"
+
+    @property
+    def article_sitemap(self) -> str:
+        """Every article of the edition (what ``monitor backfill`` walks)."""
+        return f"{BASE_URL}{self.prefix}/article-sitemap.xml"
+
+
+#: Every language edition of dw.com, by path prefix. Feed names from the repository's fixtures (rss-ru-news,
+#: rss-bos-all, the maca= tracking tags of the fixture pages) and from feed lists in public projects (2025/26).
+EDITIONS: tuple[DWEdition, ...] = (
+    DWEdition("en", "English", "en", ("rss-en-all", "rss-en-top")),
+    DWEdition("de", "Deutsch", "de", ("rss-de-all",)),
+    DWEdition("ru", "Русский", "ru", ("rss-ru-all", "rss-ru-news")),
+    DWEdition("uk", "Українська", "uk", ("rss-ukr-all",)),
+    DWEdition("pl", "Polski", "pl", ("rss-pol-all",)),
+    DWEdition("ro", "Română", "ro", ("rss-rom-all",)),
+    DWEdition("bg", "Български", "bg"),
+    DWEdition("el", "Ελληνικά", "el", ("rss-gre-all",)),
+    DWEdition("bs", "Bosanski", "bs", ("rss-bos-all",)),
+    DWEdition("sr", "Српски", "sr"),
+    DWEdition("mk", "Македонски", "mk"),
+    DWEdition("sq", "Shqip", "sq"),
+    DWEdition("tr", "Türkçe", "tr", ("rss-tur-all",)),
+    DWEdition("es", "Español", "es", ("rss-sp-all",)),
+    DWEdition("fr", "Français", "fr", ("rss-fr-all",)),
+    DWEdition("pt-br", "Português do Brasil", "pt", ("rss-br-all",)),
+    DWEdition("pt-002", "Português para África", "pt"),
+    DWEdition("ar", "العربية", "ar", ("rss-ar-all",)),
+    DWEdition("fa-ir", "فارسی", "fa", ("rss-per-all",)),
+    DWEdition("fa-af", "دری", "fa"),
+    DWEdition("ps", "پښتو", "ps"),
+    DWEdition("ur", "اردو", "ur"),
+    DWEdition("hi", "हिन्दी", "hi", ("rss-hin-all",)),
+    DWEdition("bn", "বাংলা", "bn", ("rss-ben-all",)),
+    DWEdition("id", "Indonesia", "id"),
+    DWEdition("zh", "中文", "zh", ("rss-chi-all",)),
+    DWEdition("sw", "Kiswahili", "sw"),
+    DWEdition("ha", "Hausa", "ha"),
+    DWEdition("am", "አማርኛ", "am"),
+)  # fmt: skip
+
+
+def edition(prefix: str) -> DWEdition | None:
+    """The edition whose pages start with ``/<prefix>/`` (case-insensitive), None for any other prefix."""
+    wanted = prefix.strip("/").lower()
+    return next((e for e in EDITIONS if e.prefix == wanted), None)
+
+
+def edition_of(url: str) -> DWEdition | None:
+    """The edition a dw.com page or sitemap belongs to, or the edition whose feed ``url`` is on rss.dw.com."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host == "rss.dw.com":
+        name = parts.path.rstrip("/").rsplit("/", 1)[-1]
+        return next((e for e in EDITIONS if name in e.feeds), None)
+    if host not in HOSTS:
+        return None
+    return edition(unquote(parts.path).strip("/").split("/", 1)[0])
 
 # What the reference producer leaves out inside the regions we render (its main-content rules, restated for DW).
 _SILENT_TAGS = frozenset({"time", "video", "audio", "nav", "aside"})
@@ -807,4 +897,4 @@ class DWFamily(SiteFamily):
         return generation().read(doc, url, article_id, self)
 
 
-__all__ = ["DWCurrent", "DWFamily", "DWLegacy"]
+__all__ = ["EDITIONS", "DWCurrent", "DWEdition", "DWFamily", "DWLegacy", "edition", "edition_of"]
