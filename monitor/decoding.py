@@ -40,37 +40,37 @@ def _detect(data: bytes) -> tuple[str, str] | None:
 def decode_html(data: bytes, declared: str | None = None, *, where: str | None = None) -> str:
     """Decode a page: BOM first, then ``declared`` (the Content-Type charset), then a ``<meta>`` declaration
     in the page, then UTF-8. When the bytes are valid in none of those, the encoding is detected from the bytes
-    (charset-normalizer), and the page's URL, what it declared and what was chosen are logged."""
+    (charset-normalizer). Whenever a declaration was overruled, one line logs the page's URL, what it declared and
+    what was chosen."""
     if not data.strip():
         raise ParseError("empty page", url=where)
     _, bom_encoding = EncodingDetector.strip_byte_order_mark(data)
     declared_in_page = EncodingDetector.find_declared_encoding(data, is_html=True)
-    for candidate in (bom_encoding, declared, declared_in_page, "utf-8"):
+    declarations = [("bom", bom_encoding), ("header", declared), ("meta", declared_in_page)]
+    overruled = False
+    for origin, candidate in [*declarations, ("default", "utf-8")]:
         codec = _codec(candidate)
         if codec is None:
             continue
         try:
             text = data.decode(codec)
         except UnicodeDecodeError:
+            overruled = overruled or origin != "default"
             continue
+        if overruled:
+            _log_choice(where, declarations, f"{codec} ({origin})")
         return text.removeprefix("\ufeff")
-    said = ", ".join(
-        f"{origin} {name}"
-        for origin, name in (("bom", bom_encoding), ("header", declared), ("meta", declared_in_page))
-        if name
-    )
     detected = _detect(data)
     if detected is None:
-        # Nothing decodes it cleanly: keep the page readable where it is valid rather than lose it.
+        # Nothing decodes it cleanly: keep the page, readable where it is valid, rather than lose it.
         fallback = _codec(declared) or _codec(declared_in_page) or "utf-8"
-        log.warning(
-            "%s: bytes not valid as declared (%s) and no encoding detected; decoded as %s with replacements",
-            where or "page", said or "nothing declared", fallback,
-        )
+        _log_choice(where, declarations, f"{fallback} with replacements (nothing detected)")
         return data.decode(fallback, errors="replace").removeprefix("\ufeff")
     text, chosen = detected
-    log.warning(
-        "%s: bytes not valid as declared (%s); decoded as %s (detected)", where or "page", said or "nothing declared",
-        chosen,
-    )
+    _log_choice(where, declarations, f"{chosen} (detected)")
     return text.removeprefix("\ufeff")
+
+
+def _log_choice(where: str | None, declarations: list[tuple[str, str | None]], chosen: str) -> None:
+    said = ", ".join(f"{origin} {name}" for origin, name in declarations if name) or "nothing"
+    log.warning("%s: bytes not valid as declared (%s); decoded as %s", where or "page", said, chosen)

@@ -73,3 +73,12 @@ def test_undecodable_bytes_keep_the_page_and_say_so(caplog: pytest.LogCaptureFix
         text = decode_html(data, "utf-8", where="https://www.rferl.org/a/2.html")
     assert text.startswith('<html><head><meta charset="utf-8"></head><body><p>ok ')
     assert len([r for r in caplog.records if r.name == "monitor.decoding"]) == 1
+
+
+def test_a_header_overruled_by_a_valid_meta_declaration_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    # The server says UTF-8, the page (rightly) windows-1251: the page's own declaration decodes it, and the log says
+    # the header was overruled.
+    with caplog.at_level(logging.INFO, logger="monitor.decoding"):
+        assert decode_html(PAGE.encode("windows-1251"), "utf-8", where="https://www.svoboda.org/a/1.html") == PAGE
+    [line] = [r.getMessage() for r in caplog.records if r.name == "monitor.decoding"]
+    assert "header utf-8" in line and "cp1251 (meta)" in line
