@@ -97,18 +97,32 @@ _ROLES = frozenset(
 _ASCII_SPACE = re.compile(r"[ \t\n\v\f\r]+")
 
 
-def _text_bytes(el: HtmlElement) -> bytes:
-    return _ASCII_SPACE.sub(" ", el.text_content()).encode()
+def _text_size(el: HtmlElement, limit: int = 0) -> int:
+    """UTF-8 bytes of the element's text with ASCII white space runs collapsed to one space; counting stops once
+    past ``limit`` (0: no limit), so a page-sized ancestor costs no more than a short box."""
+    size = 0
+    after_space = False
+    for piece in el.itertext():
+        collapsed = _ASCII_SPACE.sub(" ", piece)
+        if after_space and collapsed.startswith(" "):
+            collapsed = collapsed[1:]
+        if not collapsed:
+            continue
+        size += len(collapsed.encode())
+        after_space = collapsed.endswith(" ")
+        if limit and size > limit:
+            break
+    return size
 
 
 def is_link_cluster(el: HtmlElement, max_link_ratio: float, max_length: int = 0) -> bool:
     """More than ``max_link_ratio`` of the element's text is link text; never for a text over ``max_length`` bytes
     (0: no limit)."""
-    text = _text_bytes(el)
-    if max_length and len(text) > max_length:
+    text = _text_size(el, max_length)
+    if max_length and text > max_length:
         return False
-    links = sum(len(_text_bytes(a)) for a in el.iter("a"))
-    return links > 0 and links / len(text) > max_link_ratio
+    links = sum(_text_size(a) for a in el.iter("a"))
+    return links > 0 and links / text > max_link_ratio
 
 
 def _found(value: str, pattern: re.Pattern[str]) -> bool:
@@ -200,10 +214,18 @@ def depth_of(el: HtmlElement) -> int:
     return depth
 
 
-def reaches_text(el: HtmlElement) -> bool:
-    """The element and every ancestor up to <body> pass :func:`keeps`: the reference prints the element."""
+def reaches_text(el: HtmlElement, memo: dict[HtmlElement, bool] | None = None) -> bool:
+    """The element and every ancestor up to <body> pass :func:`keeps`: the reference prints the element.
+    ``memo`` keeps the verdicts on shared ancestors between calls on one page."""
+    memo = {} if memo is None else memo
     chain = [el, *(a for a in el.iterancestors() if a.tag not in ("body", "html"))]
-    return all(keeps(node, depth) for depth, node in enumerate(reversed(chain), start=1))
+    for depth, node in enumerate(reversed(chain), start=1):
+        verdict = memo.get(node)
+        if verdict is None:
+            verdict = memo[node] = keeps(node, depth)
+        if not verdict:
+            return False
+    return True
 
 
 def left_out(region: HtmlElement) -> Iterator[HtmlElement]:

@@ -381,11 +381,12 @@ class DWCurrent(_DWGeneration):
         whose text is short and mostly links, drops everything; otherwise the skip line stands after the body,
         and the heading too where the teaser list is longer than the link-cluster limit. The teasers themselves
         never enter the archive, even where the reference would let a long one through."""
+        memo: dict[HtmlElement, bool] = {}
         for section in _following(article_el, "section"):
             first = next((child for child in section if isinstance(child.tag, str)), None)
             if first is None or first.tag != "a" or not _has_class(first, DWCurrent.SKIP_SECTION):
                 continue
-            if not reaches_text(section):
+            if not reaches_text(section, memo):
                 continue
             skip = [*left_out(section), *_teasers(section)]
             yield block_from(BlockKind.CHROME, section, skip=skip)
