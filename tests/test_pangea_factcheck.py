@@ -5,10 +5,12 @@ byte against the reference producer by tests/test_fixture_pages.py. Here: what t
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import lxml.html
 import pytest
 
 from monitor.errors import IncompletePageError
@@ -57,5 +59,21 @@ def test_the_claims_source_link_and_the_chrome_stay_out() -> None:
 def test_a_fact_check_page_without_its_claim_is_incomplete() -> None:
     start = HTML.index('<div class="fc__body">')
     end = HTML.index('<div id="article-content"')
-    with pytest.raises(IncompletePageError, match="claim and verdict"):
+    with pytest.raises(IncompletePageError, match="without its claim"):
         default_registry().parse(HTML[:start] + HTML[end:], URL)
+
+
+def test_every_claim_and_verdict_of_a_page_is_kept_in_page_order() -> None:
+    # A page reviewing two claims repeats the statement/verdict pair inside div.fc__body.
+    doc = lxml.html.document_fromstring(HTML)
+    [fc_body] = doc.find_class("fc__body")
+    statement, verdict = (copy.deepcopy(el) for el in fc_body)
+    quote = statement.find_class("statement-content")[0].find(".//p")
+    quote.text = "A second claim under review."
+    fc_body.extend([statement, verdict])
+    html = lxml.html.tostring(doc, encoding="unicode", doctype="<!DOCTYPE html>")
+    body = default_registry().parse(html, URL).body
+    kinds = [b.kind for b in body[:5]]
+    assert kinds == [BlockKind.QUOTE, BlockKind.PARAGRAPH, BlockKind.QUOTE, BlockKind.PARAGRAPH, BlockKind.PARAGRAPH]
+    assert CLAIM_START in body[0].text and body[2].text.endswith("A second claim under review.")
+    assert body[3].text == "False\nInformation from multiple sources disputes the claims"

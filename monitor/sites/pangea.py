@@ -526,15 +526,14 @@ class PangeaFactCheck(PangeaPage):
     body is preceded by the claim under review and the verdict, both archived as body text.
 
     ``div.fc__body`` holds the statement (who made the claim: avatar alt and name; the claim quote in its own
-    ``.wsw``) and the verdict (rating and one-line summary). The statement's source link is a citation, not text
-    of the page's own: it stays out, as it does in the reference producer's output. The article body is the usual
-    ``#article-content > .wsw`` (not the claim's ``.wsw``)."""
+    ``.wsw``) and the verdict (rating and one-line summary), in page order (a page reviewing several claims repeats
+    the pair). The statement's source link is a citation, not text of the page's own: it stays out, as it does in
+    the reference producer's output. The article body is the usual ``#article-content > .wsw`` (not the claim's
+    ``.wsw``)."""
 
     name = "pangea.factcheck"
     BODY_CLASSES = frozenset({"pg-fc"})
     FACT_CHECK = f"id('content')/descendant::div[{has_class('fc__body')}][1]"
-    STATEMENT = f"./div[{has_class('statement')}]"
-    VERDICT = f"./div[{has_class('verdict')}]"
     STATEMENT_SOURCE = f"descendant::div[{has_class('statement-source')}]"
 
     def content_blocks(self, doc: HtmlElement, url: str) -> list[Block]:
@@ -543,13 +542,15 @@ class PangeaFactCheck(PangeaPage):
         if lead is not None:
             blocks += self.region_blocks(lead, BlockKind.LEAD_IMAGE)
         fact_check = _first(doc, self.FACT_CHECK)
-        statement = _first(fact_check, self.STATEMENT) if fact_check is not None else None
-        verdict = _first(fact_check, self.VERDICT) if fact_check is not None else None
-        if statement is None or verdict is None:
-            raise IncompletePageError("fact-check page without its claim and verdict (div.fc__body)", url=url)
-        skip = self.region_skip(statement) | set(_all(statement, self.STATEMENT_SOURCE))
-        blocks += _blocks([block_from(BlockKind.QUOTE, statement, skip=skip)])
-        blocks += self.region_blocks(verdict, BlockKind.PARAGRAPH)
+        parts = [el for el in fact_check if isinstance(el.tag, str)] if fact_check is not None else []
+        if not any(has_class_token(el, "statement") for el in parts):
+            raise IncompletePageError("fact-check page without its claim (div.fc__body > div.statement)", url=url)
+        for part in parts:
+            if has_class_token(part, "statement"):
+                skip = self.region_skip(part) | set(_all(part, self.STATEMENT_SOURCE))
+                blocks += _blocks([block_from(BlockKind.QUOTE, part, skip=skip)])
+            else:  # the verdict, and whatever else the desk puts beside the claim
+                blocks += self.region_blocks(part, BlockKind.PARAGRAPH)
         body = _first(doc, self.BODY)
         if body is None:
             raise IncompletePageError("fact-check page without its body (#article-content .wsw)", url=url)
