@@ -9,9 +9,10 @@ Two generations, told apart by markers in the page (see ../shared/fixtures/STRUC
   the metadata list ``ul.smallList``.
 
 The archive text of the current template is what the reference producer (FORMAT.md) makes of the page: skip links,
-headline, byline, date, teaser, short link, lead image, body. The regions are chosen here; inside them the few
-things the reference leaves out (the machine-readable ``<time>``, ad slots, link-heavy boxes, hidden elements)
-are skipped by the rules of :func:`_dropped`.
+headline, byline, date, teaser, short link, lead image, body, then the skip-link lines ("Skip next section ...") of
+the sections after the article that the reference's own rules keep (:mod:`monitor.sites._reference`), never their
+teasers. The regions are chosen here; inside them the few things the reference leaves out (the machine-readable
+``<time>``, ad slots, link-heavy boxes, hidden elements) are skipped by the rules of :func:`_dropped`.
 """
 
 from __future__ import annotations
