@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from monitor.decoding import decode_html
@@ -33,3 +35,50 @@ def test_the_header_wins_over_the_meta_declaration() -> None:
 def test_an_empty_page_is_an_error() -> None:
     with pytest.raises(ParseError, match="empty page"):
         decode_html(b"  \n", where="https://www.rferl.org/a/1.html")
+
+
+# A real-looking mislabelled page: windows-1251 bytes, but the server and the page both say UTF-8.
+MISLABELLED = (
+    '<html><head><meta charset="utf-8"><title>Лавров прибыл в Вену</title></head><body>'
+    "<p>У РФ заявили, что министр иностранных дел России Сергей Лавров прибыл в Вену для переговоров.</p>"
+    "<p>Встреча с госсекретарём США продлилась около двух часов, сообщили в МИД.</p></body></html>"
+)
+
+
+def test_windows_1251_bytes_labelled_utf8_are_decoded_by_detection(caplog: pytest.LogCaptureFixture) -> None:
+    url = "https://www.svoboda.org/a/30279001.html"
+    with caplog.at_level(logging.INFO, logger="monitor.decoding"):
+        text = decode_html(MISLABELLED.encode("windows-1251"), "utf-8", where=url)
+    assert text == MISLABELLED
+    assert "Лавров" in text and "Ó ÐÔ" not in text
+    lines = [r.getMessage() for r in caplog.records if r.name == "monitor.decoding"]
+    assert len(lines) == 1
+    assert url in lines[0] and "header utf-8" in lines[0] and "meta utf-8" in lines[0]
+    assert "cp1251" in lines[0] or "windows-1251" in lines[0]
+    assert "\n" not in lines[0]
+
+
+def test_a_page_valid_in_its_declared_encoding_is_unchanged_and_not_logged(caplog: pytest.LogCaptureFixture) -> None:
+    # Valid UTF-8 stays exactly what its bytes say, even when detection might prefer something else for a short text.
+    page = '<html><head><meta charset="utf-8"></head><body><p>Nous étions là, déjà très tôt. Лавров</p></body></html>'
+    with caplog.at_level(logging.INFO, logger="monitor.decoding"):
+        assert decode_html(page.encode("utf-8"), "utf-8", where="https://www.dw.com/fr/a-1") == page
+        assert decode_html(MISLABELLED.encode("utf-8"), None) == MISLABELLED
+    assert not [r for r in caplog.records if r.name == "monitor.decoding"]
+
+
+def test_undecodable_bytes_keep_the_page_and_say_so(caplog: pytest.LogCaptureFixture) -> None:
+    data = b'<html><head><meta charset="utf-8"></head><body><p>ok \xff\xfe\x00\x81 ' + bytes(range(256)) * 4 + b"</p>"
+    with caplog.at_level(logging.INFO, logger="monitor.decoding"):
+        text = decode_html(data, "utf-8", where="https://www.rferl.org/a/2.html")
+    assert text.startswith('<html><head><meta charset="utf-8"></head><body><p>ok ')
+    assert len([r for r in caplog.records if r.name == "monitor.decoding"]) == 1
+
+
+def test_a_header_overruled_by_a_valid_meta_declaration_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    # The server says UTF-8, the page (rightly) windows-1251: the page's own declaration decodes it, and the log says
+    # the header was overruled.
+    with caplog.at_level(logging.INFO, logger="monitor.decoding"):
+        assert decode_html(PAGE.encode("windows-1251"), "utf-8", where="https://www.svoboda.org/a/1.html") == PAGE
+    [line] = [r.getMessage() for r in caplog.records if r.name == "monitor.decoding"]
+    assert "header utf-8" in line and "cp1251 (meta)" in line

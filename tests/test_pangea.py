@@ -156,8 +156,8 @@ def test_page_without_pangea_markers_is_an_unknown_template() -> None:
 
 
 def test_page_type_without_a_parser_is_an_unknown_template() -> None:
-    html = html_of(VOA).replace("pg-article", "pg-fc", 1)
-    with pytest.raises(UnknownTemplateError, match="pg-fc"):
+    html = html_of(VOA).replace("pg-article", "pg-quiz", 1)
+    with pytest.raises(UnknownTemplateError, match="pg-quiz"):
         default_registry().parse(html, url_of(VOA))
 
 

@@ -9,9 +9,10 @@ Two generations, told apart by markers in the page (see ../shared/fixtures/STRUC
   the metadata list ``ul.smallList``.
 
 The archive text of the current template is what the reference producer (FORMAT.md) makes of the page: skip links,
-headline, byline, date, teaser, short link, lead image, body. The regions are chosen here; inside them the few
-things the reference leaves out (the machine-readable ``<time>``, ad slots, link-heavy boxes, hidden elements)
-are skipped by the rules of :func:`_dropped`.
+headline, byline, date, teaser, short link, lead image, body, then the skip-link lines ("Skip next section ...") of
+the sections after the article that the reference's own rules keep (:mod:`monitor.sites._reference`), never their
+teasers. The regions are chosen here; inside them the few things the reference leaves out (the machine-readable
+``<time>``, ad slots, link-heavy boxes, hidden elements) are skipped by the rules of :func:`_dropped`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from monitor.errors import IncompletePageError, NotAnArticleError, UnknownTempla
 from monitor.model import Article, Block, BlockKind, Image
 from monitor.render import block_from
 from monitor.sites._common import clean, json_ld, load_document, parse_time, text_of
+from monitor.sites._reference import left_out, reaches_text
 from monitor.sites.base import Generation, SiteFamily
 
 HOSTS = frozenset({"www.dw.com", "dw.com", "m.dw.com", "amp.dw.com"})
@@ -357,6 +359,8 @@ class DWCurrent(_DWGeneration):
     COPY_BUTTON = "copy-button-wrapper"
     BODY = "rich-text"
     COPYRIGHT = "copyright"
+    SKIP_SECTION = "quick-item"  # the skip link that opens a section after the article
+    TEASER_ITEM = "Teaser"  # data-tracking-name of one teaser in a related-content list
 
     @classmethod
     def matches(cls, doc: HtmlElement) -> bool:
@@ -404,6 +408,7 @@ class DWCurrent(_DWGeneration):
                 _block(BlockKind.SHORT_LINK, copy_button),
                 _block(BlockKind.LEAD_IMAGE, lead_figure),
                 *self._body(body_el),
+                *self._skippable_sections(article_el),
             ]
         )
         if not any(b.kind in (BlockKind.PARAGRAPH, BlockKind.SUBHEADING) for b in blocks):
@@ -457,6 +462,26 @@ class DWCurrent(_DWGeneration):
                 return child
         return None
 
+    @staticmethod
+    def _skippable_sections(article_el: HtmlElement) -> Iterator[Block | None]:
+        """What the reference prints of the skippable sections after the article ("More on ...", "Related topics").
+
+        Each such section opens with a skip link (``a.quick-item`` to ``#post-<id>``: "Skip next section More on
+        this topic"). Whether the reference prints that line, and the section's heading, depends only on its
+        main-content rules (:mod:`monitor.sites._reference`): a ``related-*`` id, or a zone around the sections
+        whose text is short and mostly links, drops everything; otherwise the skip line stands after the body,
+        and the heading too where the teaser list is longer than the link-cluster limit. The teasers themselves
+        never enter the archive, even where the reference would let a long one through."""
+        memo: dict[HtmlElement, bool] = {}
+        for section in _following(article_el, "section"):
+            first = next((child for child in section if isinstance(child.tag, str)), None)
+            if first is None or first.tag != "a" or not _has_class(first, DWCurrent.SKIP_SECTION):
+                continue
+            if not reaches_text(section, memo):
+                continue
+            skip = [*left_out(section), *_teasers(section)]
+            yield block_from(BlockKind.CHROME, section, skip=skip)
+
     def _body(self, body_el: HtmlElement) -> Iterator[Block | None]:
         dropped = set(_dropped(body_el))
         for child in body_el:
@@ -499,6 +524,20 @@ class DWCurrent(_DWGeneration):
         if not (url or caption or credit or alt):
             return None
         return Image(url=url, caption=caption, credit=credit, alt=alt)
+
+
+def _following(el: HtmlElement, tag: str) -> Iterator[HtmlElement]:
+    """Elements ``tag`` after ``el`` in document order, outside it."""
+    for node in (el, *el.iterancestors()):
+        for sibling in node.itersiblings():
+            if isinstance(sibling.tag, str):
+                yield from sibling.iter(tag)
+
+
+def _teasers(section: HtmlElement) -> list[HtmlElement]:
+    return [
+        el for el in section.iter() if isinstance(el.tag, str) and el.get("data-tracking-name") == DWCurrent.TEASER_ITEM
+    ]
 
 
 def _body_kind(el: HtmlElement) -> BlockKind:
