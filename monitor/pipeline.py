@@ -121,11 +121,10 @@ def _record(store: Store, archive: Archive, prepared: Prepared, urls: list[str],
     for _ in range(_ATTEMPTS):
         stored = store.article(article.key)
         if stored is not None:
-            known = store.revision_hashes(stored.pk)
-            if digest in known:
+            latest = store.latest_revision(stored)
+            if latest is not None and latest.content_hash == digest:
                 store.touch(stored.pk, urls, fetched_at)
-                match = next(r for r in store.revisions(stored.key) if r.content_hash == digest)
-                return IngestResult("seen", article, stored, match, text)
+                return IngestResult("seen", article, stored, latest, text)
             number, url_hash, folder = stored.revision_count, stored.url_hash, stored.folder
         else:
             number = 0

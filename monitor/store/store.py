@@ -43,6 +43,8 @@ from monitor.store.tables import (
 )
 
 CONFLICT: Literal["conflict"] = "conflict"
+#: Origins of texts recorded with their alerts already done (see _revision_values).
+MUTED_ORIGINS = frozenset({"reparse", "backfill", "ingest"})
 
 _ARTICLES: Table = ArticleRow.__table__  # type: ignore[attr-defined]
 _REVISIONS: Table = Revision.__table__  # type: ignore[attr-defined]
@@ -69,8 +71,8 @@ _TOUCH = (update(_ARTICLES).where(_ARTICLES.c.id == bindparam("pk"), _ARTICLES.c
           .values(last_seen=bindparam("at")))
 _REVISIONS_OF = (sa_select(_REVISIONS).join(_ARTICLES, _ARTICLES.c.id == _REVISIONS.c.article_pk)
                  .where(_ARTICLES.c.key == bindparam("key")).order_by(_REVISIONS.c.number))
-_REVISION_HASHES = (sa_select(_REVISIONS.c.content_hash, _REVISIONS.c.number)
-                    .where(_REVISIONS.c.article_pk == bindparam("pk")))
+_LATEST_REVISION = (sa_select(_REVISIONS).where(_REVISIONS.c.article_pk == bindparam("pk"))
+                    .order_by(_REVISIONS.c.number.desc()).limit(1))
 _INSERT_STORY = _STORIES.insert().returning(_STORIES.c.id)
 _STORY_KEY = sa_select(_STORIES.c.key).where(_STORIES.c.id == bindparam("id"))
 
@@ -262,9 +264,12 @@ class Store:
                 revision_count=data["revision_count"], story_key=data["story_key"],
             )
 
-    def revision_hashes(self, article_pk: int) -> dict[str, int]:
-        with self._connection("read revisions") as connection:
-            return {h: n for h, n in connection.execute(_REVISION_HASHES, {"pk": article_pk}).all()}
+    def latest_revision(self, stored: StoredArticle) -> StoredRevision | None:
+        """The article's latest text: what a fetched text is compared with (a text that returns after an edit is
+        new again, so an older revision with the same hash does not count)."""
+        with self._connection("read the latest revision") as connection:
+            row = connection.execute(_LATEST_REVISION, {"pk": stored.pk}).first()
+            return _revision(stored.key, row) if row is not None else None
 
     def revisions(self, key: str) -> list[StoredRevision]:
         with self._connection("read revisions") as connection:
@@ -551,8 +556,9 @@ def _revision_values(article_pk: int, revision: NewRevision, template: str, now:
             "size": revision.size, "text_path": revision.text_path, "raw_path": revision.raw_path,
             "template": template, "origin": revision.origin, "fetched_at": revision.fetched_at, "stored_at": now,
             # A reparse changes the text because the parser changed, not the article: nothing to alert on. A muted
-            # backfill archives the past: nothing to alert on either, and never later by the daemon's catch-up.
-            "alerts_done_at": now if revision.origin in ("reparse", "backfill") else None}
+            # backfill or an ingest archives the past: nothing to alert on either, and never later by the daemon's
+            # catch-up.
+            "alerts_done_at": now if revision.origin in MUTED_ORIGINS else None}
 
 
 def _stored(row: ArticleRow, story_key: str | None) -> StoredArticle:
