@@ -114,6 +114,7 @@ class FeedEntry:
     modified: datetime | None = None
     guid: str | None = None
     categories: tuple[str, ...] = ()
+    language: str | None = None  # when known before fetching: news:language, the feed's language, the URL's
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,7 @@ def parse_feed(data: bytes, url: str) -> list[FeedEntry]:
         if parsed.get("bozo"):
             raise SourceError(f"unreadable feed: {parsed.get('bozo_exception')}", url=url)
         raise ZombieFeedError("feed has no items (a zombie feed, not a quiet day)", url=url)
+    channel_language = (parsed.feed.get("language") or "").strip() or None
     entries: list[FeedEntry] = []
     for item in items:
         link = (item.get("link") or "").strip()
@@ -77,6 +78,7 @@ def parse_feed(data: bytes, url: str) -> list[FeedEntry]:
                 modified=updated,
                 guid=guid,
                 categories=tuple(t["term"].strip() for t in item.get("tags") or () if t.get("term")),
+                language=(dict.get(item, "language") or "").strip() or channel_language,
             )
         )
     if not entries:
