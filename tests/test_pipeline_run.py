@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from _synth import HOST, article_id, article_path, article_url, base_html, synth_page
 
+from monitor.health import record_run
 from monitor.localsite import Fault, LocalSite
-from monitor.pipeline import run_source
+from monitor.pipeline import PAGE_ATTEMPTS, PAGE_RETRY_DELAY, run_source
 from monitor.services import Services
 from monitor.settings import Settings, SourceSettings, load_settings
+from monitor.store.tables import SourceHealth
 
 FEED_PATH = "/api/zfeed"
 SOURCE = SourceSettings(name="voa", site=HOST, feeds=[f"https://{HOST}{FEED_PATH}"], jitter=0)
@@ -55,30 +57,62 @@ def _feed_requests(site: LocalSite) -> list[int]:
     return [r.status for r in site.requests(HOST) if r.path == FEED_PATH]
 
 
-def test_a_page_that_failed_for_now_keeps_its_feed_unread(tmp_path: Path, site: LocalSite) -> None:
+def test_a_page_that_failed_is_tried_again_on_its_schedule_behind_a_304(tmp_path: Path, site: LocalSite) -> None:
     site.fault(HOST, article_path(2), Fault(status=503, times=None))
-    with Services.open(_settings(tmp_path, site), alerts=False) as services:
+    clock = _Clock()
+    with Services.open(_settings(tmp_path, site), alerts=False, clock=clock) as services:
         first = run_source(services, SOURCE)
-        assert (first.discovered, first.new, first.failed) == (2, 1, 1)
+        assert (first.discovered, first.new, first.failed, first.errors) == (2, 1, 1, [])
         site.clear_faults()
-        second = run_source(services, SOURCE)
-        # The feed was not remembered as read: read in full again (200, not 304), and the page is archived now.
-        assert _feed_requests(site) == [200, 200]
-        assert (second.new, second.failed, second.unchanged) == (1, 0, 0)
-        third = run_source(services, SOURCE)
-        assert (third.discovered, third.unchanged, third.new) == (0, 1, 0)
-        assert _feed_requests(site)[-1] == 304
+        clock.now += timedelta(minutes=1)
+        soon = run_source(services, SOURCE)
+        # The feed was remembered (its page's retry is in the page state, not in the feed): 304, and the failed
+        # page waits for its next attempt.
+        assert (soon.unchanged, soon.fetched, soon.deferred) == (1, 0, 0)
+        assert _page_requests(site, 2) == 1
+        clock.now += timedelta(seconds=PAGE_RETRY_DELAY)
+        later = run_source(services, SOURCE)
+        assert (later.unchanged, later.new, later.failed) == (1, 1, 0)
+        assert _feed_requests(site) == [200, 304, 304]
         assert services.store.counts()["articles"] == 2
+        state = services.store.page_state(article_url(2))
+        assert state is not None and (state.failures, state.next_attempt, state.given_up) == (0, None, None)
 
 
-def test_a_page_that_is_gone_does_not_hold_the_feed(tmp_path: Path, site: LocalSite) -> None:
+def test_a_page_that_is_gone_is_given_up_and_its_source_stays_healthy(tmp_path: Path, site: LocalSite) -> None:
     site.fault(HOST, article_path(2), Fault(status=404, times=None))
-    with Services.open(_settings(tmp_path, site), alerts=False) as services:
-        first = run_source(services, SOURCE)
-        assert (first.new, first.failed) == (1, 1)
-        second = run_source(services, SOURCE)
-        assert second.unchanged == 1 and second.discovered == 0
-        assert _feed_requests(site) == [200, 304]
+    clock = _Clock()
+    health: SourceHealth | None = None
+    with Services.open(_settings(tmp_path, site), alerts=False, clock=clock) as services:
+        reports = []
+        for _ in range(PAGE_ATTEMPTS + 3):
+            report = run_source(services, SOURCE)
+            reports.append(report)
+            health, _ = record_run(health, report, SOURCE, failures_before_alert=1, now=clock.now)
+            assert report.errors == [] and health.problem != "failing" and health.consecutive_failures == 0
+            clock.now += timedelta(days=1)  # past any retry delay
+        state = services.store.page_state(article_url(2))
+    # Tried PAGE_ATTEMPTS times in all, then given up with its last error recorded, and left alone.
+    assert _page_requests(site, 2) == PAGE_ATTEMPTS
+    assert [r.failed for r in reports] == [1] * PAGE_ATTEMPTS + [0, 0, 0]
+    assert [r.given_up for r in reports] == [0] * (PAGE_ATTEMPTS - 1) + [1, 0, 0, 0]
+    assert _feed_requests(site) == [200] + [304] * (PAGE_ATTEMPTS + 2)
+    assert state is not None and state.failures == PAGE_ATTEMPTS and state.given_up is not None
+    assert state.next_attempt is None and "404" in (state.last_error or "")
+
+
+def test_failed_attempts_back_off(tmp_path: Path, site: LocalSite) -> None:
+    site.fault(HOST, article_path(2), Fault(status=503, times=None))
+    clock = _Clock()
+    with Services.open(_settings(tmp_path, site), alerts=False, clock=clock) as services:
+        waits = []
+        for _ in range(3):
+            run_source(services, SOURCE)
+            state = services.store.page_state(article_url(2))
+            assert state is not None and state.next_attempt is not None
+            waits.append((state.next_attempt - clock.now).total_seconds())
+            clock.now = state.next_attempt
+    assert waits == [PAGE_RETRY_DELAY, 3 * PAGE_RETRY_DELAY, 9 * PAGE_RETRY_DELAY]
 
 
 def test_a_stopped_run_leaves_its_feed_unread(tmp_path: Path, site: LocalSite) -> None:

@@ -139,11 +139,12 @@ class PageState(SQLModel, table=True):
     __tablename__ = "page_state"
 
     url: str = Field(sa_column=Column(Text, primary_key=True))  # canonical
+    site: str = Field(max_length=200)  # as in article keys: whose retries a source's run makes
     language: str | None = Field(default=None, max_length=20)
     failures: int = 0
     last_failure: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     last_error: str | None = Field(default=None, sa_column=Column(Text))
-    next_attempt: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    next_attempt: datetime | None = Field(default=None, sa_column=_when(nullable=True, index=True))
     given_up: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 

@@ -24,6 +24,7 @@ def upgrade() -> None:
     op.create_table(
         'page_state',
         sa.Column('url', sa.Text(), nullable=False),
+        sa.Column('site', sa.String(length=200), nullable=False),
         sa.Column('language', sa.String(length=20), nullable=True),
         sa.Column('failures', sa.Integer(), nullable=False),
         sa.Column('last_failure', sa.DateTime(timezone=True), nullable=True),
@@ -32,6 +33,8 @@ def upgrade() -> None:
         sa.Column('given_up', sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint('url'),
     )
+    with op.batch_alter_table('page_state', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_page_state_next_attempt'), ['next_attempt'], unique=False)
     # Texts whose alerts never ran and that the daemon's catch-up (two days back) will never look at again: those
     # of `monitor ingest` before it recorded them as done. Done now, so the partial index holds only the backlog.
     before = datetime.now(UTC) - timedelta(days=2)
