@@ -30,6 +30,7 @@ from monitor.archive import Archive, ArchiveConflict, folder_for, text_name
 from monitor.discovery import DiscoveryResult, discover_source
 from monitor.errors import (
     ArchiveError,
+    ContentTypeError,
     FetchError,
     LanguageNotKept,
     MonitorError,
@@ -351,11 +352,11 @@ def run_source(services: Services, source: SourceSettings, *, since: datetime | 
     the feeds' validators (so a crash re-reads them rather than hiding their news behind a 304).
 
     A candidate already archived is fetched again only when it may have been edited (see :func:`_due`), so an edit
-    becomes a revision. ``revisit=False`` (backfill) leaves out the revisits of young articles. A page that fails
-    is recorded with its next attempt (page state), tried again on that schedule whether or not a feed lists it
-    again, and given up after :data:`PAGE_ATTEMPTS`; a page whose language the source does not keep
-    (``languages``) is skipped, before fetching when its feed, sitemap or URL says the language, else after parsing
-    (and then remembered, never fetched again).
+    becomes a revision. ``revisit=False`` (backfill) leaves out the revisits of young articles and the retries of
+    failed pages. Otherwise a page that fails is recorded with its next attempt (page state), tried again on that
+    schedule whether or not a feed lists it again, and given up after :data:`PAGE_ATTEMPTS`. A page whose language
+    the source does not keep (``languages``) is skipped: before fetching when its feed, sitemap or URL says the
+    language, else after parsing (and then remembered, never fetched again).
     Source errors are counted in the report; storage trouble raises (the daemon logs it and counts a failed run),
     with the counts so far in ``report`` when the caller passed one.
     ``stop`` ends the pass between two articles; ``since``/``until`` are for backfills (default: lookback).
@@ -401,12 +402,13 @@ def run_source(services: Services, source: SourceSettings, *, since: datetime | 
     due: Iterable[str] = (e.url for e in result.entries if wanted(e.url, e))
     if revisit:
         due = itertools.chain(due, (u for u in _unlisted_revisits(services, source, result, now) if wanted(u, None)))
-    if site is not None:
+    if revisit and site is not None:
         retries = [u for u in services.store.pages_to_retry(site, now, RETRY_LIMIT) if u not in listed]
         due = itertools.chain(due, (u for u in retries if wanted(u, None)))
     outcomes = ingest_urls(services.store, services.archive, services.registry, due, http_fetcher(services.client),
                            clock=services.clock, origin=origin, skip_seen=False, languages=source.languages)
     telling: list[Failure] = []
+    retry_later = 0
     try:
         for outcome in outcomes:
             if isinstance(outcome, Failure):
@@ -414,7 +416,10 @@ def run_source(services: Services, source: SourceSettings, *, since: datetime | 
                     report.skipped_language += 1
                 else:
                     report.failed += 1
-                    _page_failed(services, report, site, outcome, now)
+                    if revisit:
+                        _page_failed(services, report, site, outcome, now)
+                    else:
+                        retry_later += _worth_retrying(outcome.error)
                     if _tells_of_the_source(outcome.error):
                         telling.append(outcome)
             else:
@@ -441,10 +446,13 @@ def run_source(services: Services, source: SourceSettings, *, since: datetime | 
         # day would not). A page that is missing or whose server fails is the page's trouble, not the source's: it
         # is tried again on its own schedule.
         report.errors.append(f"{PAGES_FAILED} ({report.failed}); first: {telling[0].error}")
-    if not report.interrupted:
+    if not report.interrupted and not retry_later:
         # Every page listed was handled: archived, skipped, or recorded as failed with its next attempt (so a 304
         # cannot hide it: the retry comes from the page state, not from the feed).
         result.commit(services.client)
+    elif retry_later:
+        log.info("source %s: %d pages failed for now; its sitemaps will be read in full again next run", source.name,
+                 retry_later)
     report.finished = services.clock()
     return report
 
@@ -458,6 +466,15 @@ def _page_failed(services: Services, report: RunReport, site: str | None, failur
     elif state.next_attempt is not None:
         log.info("page %s failed (attempt %d of %d); next attempt after %s", failure.url, state.failures,
                  PAGE_ATTEMPTS, state.next_attempt.strftime("%Y-%m-%d %H:%M:%S UTC"))
+
+
+def _worth_retrying(error: MonitorError) -> bool:
+    """Without page retries (a backfill: its pages are the past, which the daemon must not alert as new), a page
+    that failed for a reason that may pass (timeout, 5xx, 429, host backed off) keeps its sitemap unremembered, so
+    the next backfill reads it in full and tries again."""
+    if not isinstance(error, FetchError) or isinstance(error, RobotsDisallowedError | ContentTypeError):
+        return False
+    return error.status is None or error.status in (408, 425, 429) or error.status >= 500
 
 
 def _tells_of_the_source(error: MonitorError) -> bool:
