@@ -329,6 +329,34 @@ def test_source_validators_are_remembered_only_on_commit(client: HttpClient) -> 
     assert route.call_count == 3
 
 
+def test_a_feed_whose_short_link_failed_is_not_remembered(client: HttpClient) -> None:
+    feed = b"""<rss version="2.0"><channel><title>t</title>
+      <item><link>https://p.dw.com/p/3AbCd</link><pubDate>Mon, 24 Nov 2025 10:00:00 GMT</pubDate></item>
+    </channel></rss>"""
+    source = SourceSettings(name="dw", site="www.dw.com", feeds=["https://rss.dw.com/xml/rss-en-all"])
+    now = datetime(2025, 11, 25, tzinfo=UTC)
+    with respx.mock(assert_all_called=False) as router:
+        router.get("https://rss.dw.com/robots.txt").respond(404)
+        router.get("https://p.dw.com/robots.txt").respond(404)
+        router.get("https://www.dw.com/robots.txt").respond(404)
+        route = router.get("https://rss.dw.com/xml/rss-en-all").mock(
+            side_effect=lambda request: httpx.Response(304) if request.headers.get("if-none-match") == '"f"'
+            else httpx.Response(200, headers={"ETag": '"f"'}, content=feed))
+        short = router.get("https://p.dw.com/p/3AbCd").respond(503)
+        first = discover_source(client, source, now=now)
+        assert first.entries == [] and "short link unresolved" in str(first.errors[0])
+        first.commit(client)
+        short.respond(301, headers={"Location": "https://www.dw.com/en/story/a-100"})
+        router.get("https://www.dw.com/en/story/a-100").respond(200, headers={"content-type": "text/html"},
+                                                                 content=b"<html></html>")
+        second = discover_source(client, source, now=now)  # read in full again: its entry was not followed
+        assert second.keys == ["dw.com:a-100"]
+        second.commit(client)
+        third = discover_source(client, source, now=now)
+    assert third.unchanged == ["https://rss.dw.com/xml/rss-en-all"]
+    assert route.call_count == 3
+
+
 def test_sitemap_index_is_never_remembered_its_chunks_are(client: HttpClient) -> None:
     index = (b"<sitemapindex xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
              b"<sitemap><loc>https://www.rferl.org/sitemap_8_news.xml.gz</loc></sitemap></sitemapindex>")

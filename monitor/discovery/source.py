@@ -39,11 +39,14 @@ class DiscoveryResult:
     unchanged: list[str] = field(default_factory=list)  # documents that answered 304
     skipped: int = 0  # links that are not articles of a known site
     _read: list[Fetched] = field(default_factory=list, repr=False)
+    _unhandled: set[str] = field(default_factory=set, repr=False)  # documents with an entry that came to nothing
 
     def commit(self, client: HttpClient) -> None:
-        """Remember the validators of every document read, so the next pass can ask "changed since?"."""
+        """Remember the validators of every document read, so the next pass can ask "changed since?"; not those of
+        a document one of whose entries could not be followed (a short link unresolved): a 304 would hide it."""
         for fetched in self._read:
-            client.remember(fetched)
+            if fetched.url not in self._unhandled:
+                client.remember(fetched)
         self._read.clear()
 
 
@@ -184,6 +187,7 @@ def _keep_articles(
             url = resolve_short_link(client, entry.url) if is_short_link(entry.url) else canonical_url(entry.url)
         except FetchError as exc:
             result.errors.append(SourceError(f"short link unresolved: {_reason(exc)}", url=entry.url))
+            result._unhandled.add(entry.source_url)
             continue
         key = article_key(url, registry)
         if key is None:
