@@ -86,3 +86,27 @@ def test_the_start_up_catch_up_reads_a_partial_index(env: Env) -> None:
         plan = " ".join(str(row) for row in cursor.fetchall())
         cursor.close()
     assert "ix_revisions_alerts_pending" in plan, plan
+
+
+def test_monitor_ingest_leaves_nothing_for_the_alert_catch_up(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+    from monitor.localsite import LocalSite
+    from monitor.settings import StorageSettings
+    from monitor.store import Store
+    from tests._synth import HOST, article_url, write_site
+
+    write_site(tmp_path / "snapshot", 2)
+    config = tmp_path / "monitor.toml"
+    config.write_text("", encoding="utf-8")
+    env = {"MONITOR_CONFIG": str(config), "MONITOR_STORAGE__ARCHIVE_ROOT": str(tmp_path / "archive"),
+           "MONITOR_HTTP__MIN_DELAY": "0"}
+    with LocalSite(tmp_path / "snapshot") as site:
+        env["MONITOR_HTTP__HOST_MAP"] = json.dumps(site.host_map([HOST]))
+        result = CliRunner().invoke(app, ["ingest", article_url(0), article_url(1)], env=env)
+    assert result.exit_code == 0, result.stderr
+    with Store.open(StorageSettings(archive_root=tmp_path / "archive")) as store:
+        assert store.counts()["revisions"] == 2
+        assert store.alerts_pending(datetime(2000, 1, 1, tzinfo=UTC)) == []
+        assert {r.origin for r in store.iter_revisions()} == {"ingest"}
