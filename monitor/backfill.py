@@ -146,7 +146,8 @@ def backfill(services: Services, source: SourceSettings, *, since: datetime, unt
     # archiving and marking leaves nothing for the daemon's catch-up to alert. With alerts it is a fetch like any.
     report.run = run_source(services, walk, since=since, until=until, stop=stop, on_outcome=on_outcome,
                             discovered=discovered, origin="backfill" if services.alerts is None else "fetch",
-                            revisit=False)  # a resumed backfill must not fetch what it archived an hour ago
+                            revisit=False,  # a resumed backfill must not fetch what it archived an hour ago
+                            report=report.run)  # filled as it goes: a fault keeps the counts so far
     report.errors = list(report.run.errors)
     return report
 

@@ -35,6 +35,17 @@ class ParseWorkerError(MonitorError):
     stops. (A worker that dies on one page costs that page a ParseError instead.)"""
 
 
+class LanguageNotKept(MonitorError):
+    """A page in a language its source does not keep (the source's ``languages``): not archived, and remembered so
+    that it is not fetched again."""
+
+    def __init__(self, language: str, kept: list[str], *, url: str, site: str) -> None:
+        self.url = url
+        self.site = site
+        self.language = language
+        super().__init__(f"language {language!r} is not among the source's languages ({', '.join(kept)}) ({url})")
+
+
 class UnknownSiteError(ParseError):
     """The URL belongs to no configured site family."""
 

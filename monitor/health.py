@@ -7,7 +7,9 @@ ends; each incident has its own key, so a restart in between neither repeats nor
 Problems:
 
 - ``failing``: ``failures_before_alert`` runs in a row had errors (a feed or sitemap unavailable or unreadable, a
-  zombie feed that answers 200 with no items, a run that crashed);
+  zombie feed that answers 200 with no items, a run that crashed, a run whose every page answered but could not be
+  read). A page that is missing or whose server fails is not the source's error: the pipeline tries it again on its
+  own schedule and gives it up after a few attempts;
 - ``quiet``: no new article for longer than the source's ``quiet_hours`` although its runs succeed.
 """
 

@@ -20,9 +20,9 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal, TypeVar
 
@@ -32,6 +32,7 @@ from monitor.errors import (
     ArchiveError,
     ContentTypeError,
     FetchError,
+    LanguageNotKept,
     MonitorError,
     ParseError,
     ParseWorkerError,
@@ -69,6 +70,7 @@ class IngestResult:
     stored: StoredArticle
     revision: StoredRevision | None
     text: str
+    requested: str | None = None  # the URL ingest_urls was asked to fetch (before redirects)
 
     @property
     def is_update(self) -> bool:
@@ -101,16 +103,20 @@ Fetch = Callable[[str], Page]
 
 def ingest_page(store: Store, archive: Archive, registry: SiteRegistry, html: str, url: str,
                 fetched_at: datetime | None = None, *, extra_urls: Iterable[str] = (),
-                origin: str = "fetch", parse_pool: ParsePool | None = None) -> IngestResult:
-    """Parse one page and record what is new in it. Raises ParseError for a page that is no article.
+                origin: str = "fetch", parse_pool: ParsePool | None = None,
+                languages: Sequence[str] = ()) -> IngestResult:
+    """Parse one page and record what is new in it. Raises ParseError for a page that is no article, and
+    LanguageNotKept for an article whose language is not among ``languages`` (when given).
 
-    ``origin`` "backfill" (a backfill with alerts muted) records the text with its alerts already done, in the same
+    ``origin`` "backfill" or "ingest" (alerts muted) records the text with its alerts already done, in the same
     row: a crash right after cannot leave it for the daemon's catch-up to alert. ``parse_pool`` parses in worker
     processes (with the registry the pool was made with); the store and archive are written here either way.
     """
     fetched_at = (fetched_at or datetime.now(UTC)).astimezone(UTC)
     prepared = prepare_with(parse_pool, registry, html, url)
     article = prepared.article
+    if article.language and not keeps_language(languages, article.language):
+        raise LanguageNotKept(article.language, list(languages), url=canonical_url(url), site=article.site)
     urls = [canonical_url(u) for u in (url, article.url, *extra_urls) if u]
     return _record(store, archive, prepared, urls, fetched_at, origin=origin)
 
@@ -121,11 +127,10 @@ def _record(store: Store, archive: Archive, prepared: Prepared, urls: list[str],
     for _ in range(_ATTEMPTS):
         stored = store.article(article.key)
         if stored is not None:
-            known = store.revision_hashes(stored.pk)
-            if digest in known:
+            latest = store.latest_revision(stored)
+            if latest is not None and latest.content_hash == digest:
                 store.touch(stored.pk, urls, fetched_at)
-                match = next(r for r in store.revisions(stored.key) if r.content_hash == digest)
-                return IngestResult("seen", article, stored, match, text)
+                return IngestResult("seen", article, stored, latest, text)
             number, url_hash, folder = stored.revision_count, stored.url_hash, stored.folder
         else:
             number = 0
@@ -223,17 +228,29 @@ def http_fetcher(client: HttpClient) -> Fetch:
     return fetch
 
 
+def keeps_language(languages: Sequence[str], language: str | None) -> bool:
+    """Whether a source that keeps ``languages`` (empty: all) keeps a page in ``language`` (unknown: kept).
+    Codes compare without case, and a region falls back to its language ("pt-BR" is kept by "pt")."""
+    if not languages or not language:
+        return True
+    wanted = {code.strip().casefold().replace("_", "-") for code in languages}
+    code = language.strip().casefold().replace("_", "-")
+    return code in wanted or code.split("-")[0] in wanted
+
+
 def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: Iterable[str], fetch: Fetch, *,
                 skip_seen: bool = True, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                workers: int = 1, origin: str = "fetch",
-                parse_pool: ParsePool | None = None) -> Iterator[IngestResult | Failure]:
+                workers: int = 1, origin: str = "fetch", parse_pool: ParsePool | None = None,
+                languages: Sequence[str] = ()) -> Iterator[IngestResult | Failure]:
     """Fetch and ingest candidate URLs, yielding each outcome (in order).
 
     Each URL is fetched in its canonical form. ``skip_seen`` leaves out URLs already recorded for an article (no
     request is made). Fetch and parse failures are logged in the fetch log and yielded as :class:`Failure`; storage
     failures propagate and stop the run. ``workers`` > 1 ingests that many pages at once (threads: the waits for the
     network, fsync and the database overlap); the unique keys keep the outcome the same as one by one. With a
-    ``parse_pool`` the parsing runs in its worker processes, so the pages in flight use every core.
+    ``parse_pool`` the parsing runs in its worker processes, so the pages in flight use every core. With
+    ``languages``, an article in another language is not archived: its language is remembered (page state) and it
+    comes back as a Failure carrying :class:`LanguageNotKept`.
     """
 
     def one(url: str) -> IngestResult | Failure | None:
@@ -250,9 +267,14 @@ def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: It
             # as it is and the client follows it.
             page = fetch(canonical)
             result = ingest_page(store, archive, registry, page.html, page.final_url, at, extra_urls=[url],
-                                 origin=origin, parse_pool=parse_pool)
+                                 origin=origin, parse_pool=parse_pool, languages=languages)
         except (StoreError, ArchiveError, ParseWorkerError):
             raise
+        except LanguageNotKept as exc:
+            store.page_language(canonical, exc.site, exc.language)
+            store.log_fetch(url, at, "skipped_language", status=page.status, error=str(exc), duration_ms=_ms(started))
+            log.info("not kept %s: %s", url, exc)
+            return Failure(url, exc)
         except (FetchError, ParseError) as exc:
             status = exc.status if isinstance(exc, FetchError) else None
             store.log_fetch(url, at, "failed", status=status, error=str(exc), duration_ms=_ms(started))
@@ -263,7 +285,7 @@ def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: It
             return Failure(url, exc)
         store.log_fetch(url, at, result.status, status=page.status, article_key=result.article.key,
                         duration_ms=_ms(started))
-        return result
+        return replace(result, requested=url)
 
     # Closed explicitly: a caller that stops early (the daemon's stop request) must not leave pages in flight.
     with contextlib.closing(_in_order(one, urls, workers)) as outcomes:
@@ -281,7 +303,10 @@ def _ms(started: float) -> int:
 
 @dataclass
 class RunReport:
-    """What one pass over a source did: the counts of the daemon's log line, the status table and the health."""
+    """What one pass over a source did: the counts of the daemon's log line, the status table and the health.
+
+    :func:`run_source` fills a report as the run goes, so a caller that passes its own keeps exact counts of what
+    was done before a fault stopped the run (a full disk, a database gone)."""
 
     source: str
     started: datetime
@@ -292,6 +317,9 @@ class RunReport:
     revised: int = 0
     seen: int = 0
     failed: int = 0  # candidate pages that could not be fetched or were no article
+    skipped_language: int = 0  # candidates in a language the source does not keep (not archived)
+    deferred: int = 0  # pages that failed before and whose next attempt is not due yet
+    given_up: int = 0  # pages that failed their last attempt in this run (see PAGE_ATTEMPTS)
     unchanged: int = 0  # feeds and sitemaps that answered 304
     alerts: int = 0  # alerts queued
     errors: list[str] = field(default_factory=list)  # source errors: broken feeds, sitemaps, sections; a crash
@@ -300,29 +328,41 @@ class RunReport:
 
     def counts(self) -> dict[str, int]:
         return {"discovered": self.discovered, "fetched": self.fetched, "new": self.new, "revised": self.revised,
-                "seen": self.seen, "failed": self.failed, "unchanged": self.unchanged, "alerts": self.alerts,
-                "errors": len(self.errors)}
+                "seen": self.seen, "failed": self.failed, "skipped_language": self.skipped_language,
+                "deferred": self.deferred, "given_up": self.given_up, "unchanged": self.unchanged,
+                "alerts": self.alerts, "errors": len(self.errors)}
 
 
 #: How far back :func:`queue_pending_alerts` looks for texts whose alerts a crash left unqueued.
 PENDING_ALERTS_WINDOW = timedelta(days=2)
+#: A page that failed is tried again after this many seconds, three times as long after each further failure, and
+#: given up after PAGE_ATTEMPTS failures in all (5 min, 15 min, 45 min, 2 h 15 min: about 3 h 20 min).
+PAGE_RETRY_DELAY = 300.0
+PAGE_ATTEMPTS = 5
+#: At most this many failed pages one run tries again beyond what its feeds and sitemaps list.
+RETRY_LIMIT = 50
 
 
 def run_source(services: Services, source: SourceSettings, *, since: datetime | None = None,
                until: datetime | None = None, stop: threading.Event | None = None,
                on_outcome: Callable[[IngestResult | Failure], None] | None = None,
                discovered: Callable[[DiscoveryResult], None] | None = None, origin: str = "fetch",
-               revisit: bool = True) -> RunReport:
+               revisit: bool = True, report: RunReport | None = None) -> RunReport:
     """Discover a source's candidates, archive what is new, queue the alerts it calls for, and only then remember
     the feeds' validators (so a crash re-reads them rather than hiding their news behind a 304).
 
     A candidate already archived is fetched again only when it may have been edited (see :func:`_due`), so an edit
-    becomes a revision. ``revisit=False`` (backfill) leaves out the revisits of young articles.
-    Source errors are counted in the report; storage trouble raises (the daemon logs it and counts a failed run).
+    becomes a revision. ``revisit=False`` (backfill) leaves out the revisits of young articles and the retries of
+    failed pages. Otherwise a page that fails is recorded with its next attempt (page state), tried again on that
+    schedule whether or not a feed lists it again, and given up after :data:`PAGE_ATTEMPTS`. A page whose language
+    the source does not keep (``languages``) is skipped: before fetching when its feed, sitemap or URL says the
+    language, else after parsing (and then remembered, never fetched again).
+    Source errors are counted in the report; storage trouble raises (the daemon logs it and counts a failed run),
+    with the counts so far in ``report`` when the caller passed one.
     ``stop`` ends the pass between two articles; ``since``/``until`` are for backfills (default: lookback).
     """
     now = services.clock()
-    report = RunReport(source=source.name, started=now)
+    report = report if report is not None else RunReport(source=source.name, started=now)
     result = discover_source(services.client, source, registry=services.registry, since=since, until=until, now=now)
     report.discovered = len(result.entries)
     report.unchanged = len(result.unchanged)
@@ -330,19 +370,58 @@ def run_source(services: Services, source: SourceSettings, *, since: datetime | 
     report.zombie = any(isinstance(e, ZombieFeedError) for e in result.errors)
     if discovered is not None:
         discovered(result)
-    due: Iterable[str] = (e.url for e in result.entries if _due(services, source, e, now, revisit=revisit))
+    site = services.registry.site_of_host(source.site)
+    failing: dict[str, bool] = {}  # canonical URLs tried again after failing -> True
+
+    def wanted(url: str, entry: FeedEntry | None) -> bool:
+        if entry is not None:
+            if not keeps_language(source.languages, entry.language):
+                report.skipped_language += 1
+                return False
+            if not _due(services, source, entry, now, revisit=revisit):
+                return False
+        canonical = canonical_url(url)
+        state = services.store.page_state(canonical)
+        if state is None:
+            return True
+        if not keeps_language(source.languages, state.language):
+            report.skipped_language += 1
+            return False
+        if state.failures:
+            changed = (entry.modified or entry.published) if entry is not None else None
+            redated = changed is not None and state.last_failure is not None and changed > state.last_failure
+            if not redated and state.given_up is not None:
+                return False  # given up (recorded when it was): a feed re-dating it brings it back
+            if not redated and state.next_attempt is not None and state.next_attempt > now:
+                report.deferred += 1
+                return False
+            failing[canonical] = True
+        return True
+
+    listed = {canonical_url(e.url) for e in result.entries}
+    due: Iterable[str] = (e.url for e in result.entries if wanted(e.url, e))
     if revisit:
-        due = itertools.chain(due, _unlisted_revisits(services, source, result, now))
+        due = itertools.chain(due, (u for u in _unlisted_revisits(services, source, result, now) if wanted(u, None)))
+    if revisit and site is not None:
+        retries = [u for u in services.store.pages_to_retry(site, now, RETRY_LIMIT) if u not in listed]
+        due = itertools.chain(due, (u for u in retries if wanted(u, None)))
     outcomes = ingest_urls(services.store, services.archive, services.registry, due, http_fetcher(services.client),
-                           clock=services.clock, origin=origin, skip_seen=False)
+                           clock=services.clock, origin=origin, skip_seen=False, languages=source.languages)
+    telling: list[Failure] = []
     retry_later = 0
-    first_failure: Failure | None = None
     try:
         for outcome in outcomes:
             if isinstance(outcome, Failure):
-                report.failed += 1
-                retry_later += _worth_retrying(outcome.error)
-                first_failure = first_failure or outcome
+                if isinstance(outcome.error, LanguageNotKept):
+                    report.skipped_language += 1
+                else:
+                    report.failed += 1
+                    if revisit:
+                        _page_failed(services, report, site, outcome, now)
+                    else:
+                        retry_later += _worth_retrying(outcome.error)
+                    if _tells_of_the_source(outcome.error):
+                        telling.append(outcome)
             else:
                 report.fetched += 1
                 if outcome.status == "new":
@@ -351,6 +430,8 @@ def run_source(services: Services, source: SourceSettings, *, since: datetime | 
                     report.revised += 1
                 else:
                     report.seen += 1
+                if outcome.requested is not None and failing.pop(canonical_url(outcome.requested), False):
+                    services.store.page_succeeded(canonical_url(outcome.requested))
                 report.alerts += queue_alerts(services, outcome)
             if on_outcome is not None:
                 on_outcome(outcome)
@@ -359,17 +440,47 @@ def run_source(services: Services, source: SourceSettings, *, since: datetime | 
                 break
     finally:
         outcomes.close()  # type: ignore[attr-defined]
-    if first_failure is not None and not report.fetched and not report.interrupted:
-        # Every page tried failed: a changed template or a blocked crawler looks like this, and only the source's
-        # health would tell (a quiet day would not). One page failing among good ones is counted, not an error.
-        report.errors.append(f"{PAGES_FAILED} ({report.failed}); first: {first_failure.error}")
+    if telling and not report.fetched and not report.interrupted:
+        # Every page tried failed, and they answered but could not be read (or robots.txt now refuses them): a
+        # changed template or a blocked crawler looks like this, and only the source's health would tell (a quiet
+        # day would not). A page that is missing or whose server fails is the page's trouble, not the source's: it
+        # is tried again on its own schedule.
+        report.errors.append(f"{PAGES_FAILED} ({report.failed}); first: {telling[0].error}")
     if not report.interrupted and not retry_later:
+        # Every page listed was handled: archived, skipped, or recorded as failed with its next attempt (so a 304
+        # cannot hide it: the retry comes from the page state, not from the feed).
         result.commit(services.client)
     elif retry_later:
-        log.info("source %s: %d pages failed for now; its feeds will be read in full again next run", source.name,
+        log.info("source %s: %d pages failed for now; its sitemaps will be read in full again next run", source.name,
                  retry_later)
     report.finished = services.clock()
     return report
+
+
+def _page_failed(services: Services, report: RunReport, site: str | None, failure: Failure, now: datetime) -> None:
+    state = services.store.page_failed(canonical_url(failure.url), site or "", now, str(failure.error),
+                                       attempts=PAGE_ATTEMPTS, first_delay=PAGE_RETRY_DELAY)
+    if state.given_up is not None:
+        report.given_up += 1
+        log.warning("gave up on %s after %d failed attempts; last: %s", failure.url, state.failures, failure.error)
+    elif state.next_attempt is not None:
+        log.info("page %s failed (attempt %d of %d); next attempt after %s", failure.url, state.failures,
+                 PAGE_ATTEMPTS, state.next_attempt.strftime("%Y-%m-%d %H:%M:%S UTC"))
+
+
+def _worth_retrying(error: MonitorError) -> bool:
+    """Without page retries (a backfill: its pages are the past, which the daemon must not alert as new), a page
+    that failed for a reason that may pass (timeout, 5xx, 429, host backed off) keeps its sitemap unremembered, so
+    the next backfill reads it in full and tries again."""
+    if not isinstance(error, FetchError) or isinstance(error, RobotsDisallowedError | ContentTypeError):
+        return False
+    return error.status is None or error.status in (408, 425, 429) or error.status >= 500
+
+
+def _tells_of_the_source(error: MonitorError) -> bool:
+    """Whether a page's failure says something about its source: the page answered but is not readable (a template
+    change), or robots.txt refuses it. A 404, a timeout or a 5xx is the page's own trouble."""
+    return isinstance(error, ParseError | RobotsDisallowedError)
 
 
 def _due(services: Services, source: SourceSettings, entry: FeedEntry, now: datetime, *, revisit: bool) -> bool:
@@ -405,14 +516,6 @@ def _unlisted_revisits(services: Services, source: SourceSettings, result: Disco
                                          fetched_before=now - timedelta(seconds=source.revisit_every),
                                          limit=REVISIT_LIMIT)
     return [url for url in due if url not in listed]
-
-
-def _worth_retrying(error: MonitorError) -> bool:
-    """A page that failed for a reason that may pass (timeout, 5xx, 429, host backed off): its feed must not be
-    remembered as read, or a 304 would hide the article until the feed changes."""
-    if not isinstance(error, FetchError) or isinstance(error, RobotsDisallowedError | ContentTypeError):
-        return False
-    return error.status is None or error.status in (408, 425, 429) or error.status >= 500
 
 
 def queue_alerts(services: Services, result: IngestResult) -> int:
@@ -458,4 +561,5 @@ def queue_pending_alerts(services: Services) -> int:
 
 
 __all__ = ["Failure", "Fetch", "IngestResult", "Page", "RunReport", "http_fetcher", "ingest_page", "ingest_urls",
-           "queue_alerts", "queue_pending_alerts", "reparse_article", "reparse_articles", "run_source"]
+           "keeps_language", "queue_alerts", "queue_pending_alerts", "reparse_article", "reparse_articles",
+           "run_source"]

@@ -94,14 +94,16 @@ class Daemon:
             return RunReport(source=source.name, started=self.services.clock(), interrupted=True)
         started = time.monotonic()
         try:
+            # Filled as the run goes: a fault that stops the run (a full disk, the database gone) keeps the counts
+            # of what it did before, and the summary says so.
+            report = RunReport(source=source.name, started=self.services.clock())
             try:
-                report = run_source(self.services, source, stop=self._stop)
+                run_source(self.services, source, stop=self._stop, report=report)
             except MonitorError as exc:
-                report = RunReport(source=source.name, started=self.services.clock(), errors=[str(exc)])
+                report.errors.append(str(exc))
             except Exception as exc:  # a bug must not kill the daemon: log it with its traceback and go on
                 log.exception("source=%s run crashed", source.name)
-                report = RunReport(source=source.name, started=self.services.clock(),
-                                   errors=[f"internal error: {type(exc).__name__}: {exc}"])
+                report.errors.append(f"internal error: {type(exc).__name__}: {exc}")
             report.finished = report.finished or self.services.clock()
             if self._stop.is_set():
                 # Stopped during discovery or before the article loop noticed: its errors may be the stop's own

@@ -4,6 +4,7 @@ source pass through the client with respx."""
 from __future__ import annotations
 
 import gzip
+import io
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -160,8 +161,49 @@ def test_broken_sitemaps_are_source_errors(body: bytes, reason: str) -> None:
 
 def test_gzip_bomb_is_stopped() -> None:
     body = b"<urlset>" + b"<url><loc>https://www.rferl.org/a/x/1.html</loc></url>" * 20000 + b"</urlset>"
-    with pytest.raises(SourceError, match="unpacks to more than"):
+    with pytest.raises(SourceError, match="refused: the sitemap unpacks to more than 100000 bytes"):
         list(iter_sitemap(gzip.compress(body), "u", max_unpacked=100_000))
+
+
+def _gzip_bomb(element: bytes, unpacked: int) -> bytes:
+    """A gzip of a few tens of KB that unpacks to ``unpacked`` bytes: one ``element`` filled with one letter."""
+    head, tail = element.split(b"X")
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=9) as packed:
+        packed.write(b"<?xml version='1.0'?><urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'><url>" + head)
+        block = b"a" * (1024 * 1024)
+        for _ in range(unpacked // len(block)):
+            packed.write(block)
+        packed.write(tail + b"</url></urlset>")
+    out = buffer.getvalue()
+    assert len(out) < unpacked // 500
+    return out
+
+
+@pytest.mark.parametrize("unpacked", [20 * 1024 * 1024, 60 * 1024 * 1024])
+def test_a_generated_gzip_bomb_is_refused_in_our_words(unpacked: int) -> None:
+    # One 20 MB text: libxml2's own limit, whose message suggested lifting it (XML_PARSE_HUGE); 60 MB: ours (the
+    # protocol's 50 MB), unless libxml2's text limit comes first. Either way the words say what and why.
+    url = "https://www.rferl.org/sitemap_8_1.xml.gz"
+    with pytest.raises(SourceError) as info:
+        list(iter_sitemap(_gzip_bomb(b"<loc>X</loc>", unpacked), url))
+    message = str(info.value)
+    assert info.value.url == url and url in message
+    assert "XML_PARSE_HUGE" not in message and "Resource limit" not in message
+    assert message.startswith("refused: the sitemap "), message
+    assert "10 MB" in message or "50 MiB" in message
+
+
+def test_news_sitemap_and_feed_languages_are_read() -> None:
+    news = b"""<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
+      xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"><url><loc>https://www.rferl.org/a/x/1.html</loc>
+      <news:news><news:publication><news:name>RFE/RL</news:name><news:language>ru</news:language></news:publication>
+      <news:publication_date>2025-05-25T10:55:00Z</news:publication_date><news:title>t</news:title></news:news>
+      </url></urlset>"""
+    assert [e.language for e in iter_sitemap(news, "u")] == ["ru"]
+    feed = b"""<rss version="2.0"><channel><title>t</title><language>fr</language>
+      <item><link>https://www.dw.com/fr/x/a-1</link></item></channel></rss>"""
+    assert [e.language for e in parse_feed(feed, "u")] == ["fr"]
 
 
 # --- section pages -------------------------------------------------------------------------------------------------
@@ -241,6 +283,33 @@ def test_source_pass_dedupes_and_canonicalises(client: HttpClient) -> None:
     assert result.skipped == 1  # the section URL
 
 
+def test_one_article_from_a_feed_and_a_sitemap_keeps_the_newest_date(client: HttpClient) -> None:
+    # The feed lists the article first with its old date; the sitemap read in the same pass re-dates it (an edit).
+    feed = b"""<rss version="2.0"><channel><title>t</title>
+      <item><link>https://www.dw.com/en/story/a-100</link><pubDate>Mon, 24 Nov 2025 10:00:00 GMT</pubDate></item>
+      <item><link>https://www.dw.com/fr/histoire/a-101</link><pubDate>Mon, 24 Nov 2025 10:00:00 GMT</pubDate></item>
+    </channel></rss>"""
+    sitemap = b"""<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+      <url><loc>https://www.dw.com/en/story/a-100</loc><lastmod>2025-11-24T18:30:00Z</lastmod></url>
+      <url><loc>https://www.dw.com/fr/histoire/a-101</loc><lastmod>2025-11-24T09:00:00Z</lastmod></url>
+    </urlset>"""
+    source = SourceSettings(name="dw", site="www.dw.com", feeds=["https://rss.dw.com/xml/rss-en-all"],
+                            sitemaps=["https://www.dw.com/en/news-sitemap.xml"])
+    with respx.mock(assert_all_called=False) as router:
+        router.get("https://rss.dw.com/robots.txt").respond(404)
+        router.get("https://www.dw.com/robots.txt").respond(404)
+        router.get("https://rss.dw.com/xml/rss-en-all").respond(200, content=feed)
+        router.get("https://www.dw.com/en/news-sitemap.xml").respond(200, content=sitemap)
+        result = discover_source(client, source, now=datetime(2025, 11, 25, tzinfo=UTC))
+    assert result.keys == ["dw.com:a-100", "dw.com:a-101"]
+    first, second = result.entries
+    assert first.modified == datetime(2025, 11, 24, 18, 30, tzinfo=UTC)
+    # An older date from the second source does not undo the first one's newer date.
+    assert (second.modified or second.published) == datetime(2025, 11, 24, 10, 0, tzinfo=UTC)
+    # DW URLs name their language.
+    assert [e.language for e in result.entries] == ["en", "fr"]
+
+
 def test_source_validators_are_remembered_only_on_commit(client: HttpClient) -> None:
     source = SourceSettings(name="s", site="www.slobodnaevropa.org",
                             feeds=["https://www.slobodnaevropa.org/api/zqtovekoir"])
@@ -257,6 +326,34 @@ def test_source_validators_are_remembered_only_on_commit(client: HttpClient) -> 
         again.commit(client)
         third = discover_source(client, source, since=since)
     assert third.entries == [] and third.unchanged == ["https://www.slobodnaevropa.org/api/zqtovekoir"]
+    assert route.call_count == 3
+
+
+def test_a_feed_whose_short_link_failed_is_not_remembered(client: HttpClient) -> None:
+    feed = b"""<rss version="2.0"><channel><title>t</title>
+      <item><link>https://p.dw.com/p/3AbCd</link><pubDate>Mon, 24 Nov 2025 10:00:00 GMT</pubDate></item>
+    </channel></rss>"""
+    source = SourceSettings(name="dw", site="www.dw.com", feeds=["https://rss.dw.com/xml/rss-en-all"])
+    now = datetime(2025, 11, 25, tzinfo=UTC)
+    with respx.mock(assert_all_called=False) as router:
+        router.get("https://rss.dw.com/robots.txt").respond(404)
+        router.get("https://p.dw.com/robots.txt").respond(404)
+        router.get("https://www.dw.com/robots.txt").respond(404)
+        route = router.get("https://rss.dw.com/xml/rss-en-all").mock(
+            side_effect=lambda request: httpx.Response(304) if request.headers.get("if-none-match") == '"f"'
+            else httpx.Response(200, headers={"ETag": '"f"'}, content=feed))
+        short = router.get("https://p.dw.com/p/3AbCd").respond(503)
+        first = discover_source(client, source, now=now)
+        assert first.entries == [] and "short link unresolved" in str(first.errors[0])
+        first.commit(client)
+        short.respond(301, headers={"Location": "https://www.dw.com/en/story/a-100"})
+        router.get("https://www.dw.com/en/story/a-100").respond(200, headers={"content-type": "text/html"},
+                                                                 content=b"<html></html>")
+        second = discover_source(client, source, now=now)  # read in full again: its entry was not followed
+        assert second.keys == ["dw.com:a-100"]
+        second.commit(client)
+        third = discover_source(client, source, now=now)
+    assert third.unchanged == ["https://rss.dw.com/xml/rss-en-all"]
     assert route.call_count == 3
 
 

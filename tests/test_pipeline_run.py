@@ -3,6 +3,7 @@ remembers a feed as read (only when nothing it listed is left to retry)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -11,10 +12,12 @@ from pathlib import Path
 import pytest
 from _synth import HOST, article_id, article_path, article_url, base_html, synth_page
 
+from monitor.health import record_run
 from monitor.localsite import Fault, LocalSite
-from monitor.pipeline import run_source
+from monitor.pipeline import PAGE_ATTEMPTS, PAGE_RETRY_DELAY, run_source
 from monitor.services import Services
 from monitor.settings import Settings, SourceSettings, load_settings
+from monitor.store.tables import SourceHealth
 
 FEED_PATH = "/api/zfeed"
 SOURCE = SourceSettings(name="voa", site=HOST, feeds=[f"https://{HOST}{FEED_PATH}"], jitter=0)
@@ -55,30 +58,62 @@ def _feed_requests(site: LocalSite) -> list[int]:
     return [r.status for r in site.requests(HOST) if r.path == FEED_PATH]
 
 
-def test_a_page_that_failed_for_now_keeps_its_feed_unread(tmp_path: Path, site: LocalSite) -> None:
+def test_a_page_that_failed_is_tried_again_on_its_schedule_behind_a_304(tmp_path: Path, site: LocalSite) -> None:
     site.fault(HOST, article_path(2), Fault(status=503, times=None))
-    with Services.open(_settings(tmp_path, site), alerts=False) as services:
+    clock = _Clock()
+    with Services.open(_settings(tmp_path, site), alerts=False, clock=clock) as services:
         first = run_source(services, SOURCE)
-        assert (first.discovered, first.new, first.failed) == (2, 1, 1)
+        assert (first.discovered, first.new, first.failed, first.errors) == (2, 1, 1, [])
         site.clear_faults()
-        second = run_source(services, SOURCE)
-        # The feed was not remembered as read: read in full again (200, not 304), and the page is archived now.
-        assert _feed_requests(site) == [200, 200]
-        assert (second.new, second.failed, second.unchanged) == (1, 0, 0)
-        third = run_source(services, SOURCE)
-        assert (third.discovered, third.unchanged, third.new) == (0, 1, 0)
-        assert _feed_requests(site)[-1] == 304
+        clock.now += timedelta(minutes=1)
+        soon = run_source(services, SOURCE)
+        # The feed was remembered (its page's retry is in the page state, not in the feed): 304, and the failed
+        # page waits for its next attempt.
+        assert (soon.unchanged, soon.fetched, soon.deferred) == (1, 0, 0)
+        assert _page_requests(site, 2) == 1
+        clock.now += timedelta(seconds=PAGE_RETRY_DELAY)
+        later = run_source(services, SOURCE)
+        assert (later.unchanged, later.new, later.failed) == (1, 1, 0)
+        assert _feed_requests(site) == [200, 304, 304]
         assert services.store.counts()["articles"] == 2
+        state = services.store.page_state(article_url(2))
+        assert state is not None and (state.failures, state.next_attempt, state.given_up) == (0, None, None)
 
 
-def test_a_page_that_is_gone_does_not_hold_the_feed(tmp_path: Path, site: LocalSite) -> None:
+def test_a_page_that_is_gone_is_given_up_and_its_source_stays_healthy(tmp_path: Path, site: LocalSite) -> None:
     site.fault(HOST, article_path(2), Fault(status=404, times=None))
-    with Services.open(_settings(tmp_path, site), alerts=False) as services:
-        first = run_source(services, SOURCE)
-        assert (first.new, first.failed) == (1, 1)
-        second = run_source(services, SOURCE)
-        assert second.unchanged == 1 and second.discovered == 0
-        assert _feed_requests(site) == [200, 304]
+    clock = _Clock()
+    health: SourceHealth | None = None
+    with Services.open(_settings(tmp_path, site), alerts=False, clock=clock) as services:
+        reports = []
+        for _ in range(PAGE_ATTEMPTS + 3):
+            report = run_source(services, SOURCE)
+            reports.append(report)
+            health, _ = record_run(health, report, SOURCE, failures_before_alert=1, now=clock.now)
+            assert report.errors == [] and health.problem != "failing" and health.consecutive_failures == 0
+            clock.now += timedelta(days=1)  # past any retry delay
+        state = services.store.page_state(article_url(2))
+    # Tried PAGE_ATTEMPTS times in all, then given up with its last error recorded, and left alone.
+    assert _page_requests(site, 2) == PAGE_ATTEMPTS
+    assert [r.failed for r in reports] == [1] * PAGE_ATTEMPTS + [0, 0, 0]
+    assert [r.given_up for r in reports] == [0] * (PAGE_ATTEMPTS - 1) + [1, 0, 0, 0]
+    assert _feed_requests(site) == [200] + [304] * (PAGE_ATTEMPTS + 2)
+    assert state is not None and state.failures == PAGE_ATTEMPTS and state.given_up is not None
+    assert state.next_attempt is None and "404" in (state.last_error or "")
+
+
+def test_failed_attempts_back_off(tmp_path: Path, site: LocalSite) -> None:
+    site.fault(HOST, article_path(2), Fault(status=503, times=None))
+    clock = _Clock()
+    with Services.open(_settings(tmp_path, site), alerts=False, clock=clock) as services:
+        waits = []
+        for _ in range(3):
+            run_source(services, SOURCE)
+            state = services.store.page_state(article_url(2))
+            assert state is not None and state.next_attempt is not None
+            waits.append((state.next_attempt - clock.now).total_seconds())
+            clock.now = state.next_attempt
+    assert waits == [PAGE_RETRY_DELAY, 3 * PAGE_RETRY_DELAY, 9 * PAGE_RETRY_DELAY]
 
 
 def test_a_stopped_run_leaves_its_feed_unread(tmp_path: Path, site: LocalSite) -> None:
@@ -209,3 +244,146 @@ def test_old_articles_are_not_revisited_behind_a_304(tmp_path: Path, site: Local
         report = run_source(services, SOURCE)
     assert report.unchanged == 1 and report.fetched == 0
     assert _page_requests(site, 1) == _page_requests(site, 2) == 1
+
+
+SITEMAP_PATH = "/sitemap_news.xml"
+
+
+def _write_sitemap(site: LocalSite, dated: dict[int, datetime]) -> None:
+    urls = "".join(f"<url><loc>{article_url(n)}</loc><lastmod>{when.isoformat()}</lastmod></url>"
+                   for n, when in dated.items())
+    (Path(site.root) / HOST / SITEMAP_PATH.lstrip("/")).write_text(
+        f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>',
+        encoding="utf-8")
+
+
+def test_a_sitemap_only_edit_is_fetched_and_a_later_304_does_not_hide_it(tmp_path: Path, site: LocalSite) -> None:
+    # The feed lists article 1 with its old date; a sitemap read in the same pass re-dates it (an edit).
+    clock = _Clock()
+    source = SOURCE.model_copy(update={"revisit_hours": 0.0, "sitemaps": [f"https://{HOST}{SITEMAP_PATH}"]})
+    old = clock.now - timedelta(hours=1)
+    _write_sitemap(site, {1: old, 2: old})
+    with Services.open(_settings(tmp_path, site), alerts=False, clock=clock) as services:
+        assert run_source(services, source).new == 2
+        _edit(site, 1)
+        clock.now += timedelta(hours=1)
+        _write_feed(site, [1, 2, 3])  # read again (200): it lists article 1 first, with its old date
+        page = Path(site.root) / HOST / article_path(3).lstrip("/")
+        page.write_text(synth_page(3), encoding="utf-8")
+        _write_sitemap(site, {1: clock.now, 2: old})
+        # The page answers 503 once: nothing the feed or sitemap said may be remembered as handled before it was.
+        site.fault(HOST, article_path(1), Fault(status=503, times=1))
+        second = run_source(services, source)
+        assert (second.new, second.failed, second.revised) == (1, 1, 0)
+        assert _page_requests(site, 1) == 2  # fetched although the feed, read first, gave its old date
+        clock.now += timedelta(seconds=PAGE_RETRY_DELAY)
+        third = run_source(services, source)
+        assert third.unchanged == 2  # feed and sitemap answer 304: the retry comes from the page's own record
+        assert (third.revised, third.failed) == (1, 0)
+        key = services.store.seen_url(article_url(1)) or ""
+        assert [r.number for r in services.store.revisions(key)] == [0, 1]
+
+
+def test_a_sitemap_edit_in_the_same_pass_as_the_feed_is_a_revision(tmp_path: Path, site: LocalSite) -> None:
+    clock = _Clock()
+    source = SOURCE.model_copy(update={"revisit_hours": 0.0, "sitemaps": [f"https://{HOST}{SITEMAP_PATH}"]})
+    old = clock.now - timedelta(hours=1)
+    _write_sitemap(site, {1: old, 2: old})
+    with Services.open(_settings(tmp_path, site), alerts=False, clock=clock) as services:
+        assert run_source(services, source).new == 2
+        _edit(site, 1)
+        clock.now += timedelta(hours=1)
+        _write_feed(site, [2, 1])  # changed (200), both with their old dates
+        _write_sitemap(site, {1: clock.now, 2: old})
+        second = run_source(services, source)
+        assert (second.revised, second.seen, second.unchanged) == (1, 0, 0)
+        third = run_source(services, source)
+        assert (third.unchanged, third.fetched) == (2, 0)
+
+
+def test_a_text_that_returns_is_the_latest_revision_through_a_run(tmp_path: Path, site: LocalSite) -> None:
+    clock = _Clock()
+    source = SOURCE.model_copy(update={"revisit_hours": 0.0})
+    page = Path(site.root) / HOST / article_path(1).lstrip("/")
+    with Services.open(_settings(tmp_path, site), alerts=False, clock=clock) as services:
+        assert run_source(services, source).new == 2
+        for text in (synth_page(1, edit=1), synth_page(1)):  # edited, then the edit undone
+            page.write_text(text, encoding="utf-8")
+            clock.now += timedelta(hours=1)
+            _write_feed(site, [1, 2], dated=clock.now + timedelta(seconds=1))
+            assert run_source(services, source).revised == 1
+        key = services.store.seen_url(article_url(1)) or ""
+        revisions = services.store.revisions(key)
+        assert [r.number for r in revisions] == [0, 1, 2]
+        assert revisions[2].content_hash == revisions[0].content_hash != revisions[1].content_hash
+        assert services.archive.read_text(revisions[-1].text_path) == services.archive.read_text(
+            revisions[0].text_path)
+
+
+def _languages_feed(site: LocalSite, numbers: list[int], language: str | None) -> None:
+    text = _feed(numbers)
+    if language:
+        text = text.replace("<description>d</description>", f"<description>d</description><language>{language}"
+                            "</language>")
+    (Path(site.root) / HOST / FEED_PATH.lstrip("/")).write_text(text, encoding="utf-8")
+
+
+def test_entries_in_a_language_the_source_does_not_keep_are_not_fetched(tmp_path: Path, site: LocalSite) -> None:
+    _languages_feed(site, [1, 2], "en")
+    source = SOURCE.model_copy(update={"languages": ["fr"]})
+    with Services.open(_settings(tmp_path, site), alerts=False) as services:
+        report = run_source(services, source)
+        assert (report.skipped_language, report.fetched, report.failed) == (2, 0, 0)
+        assert report.counts()["skipped_language"] == 2
+        assert _page_requests(site, 1) == _page_requests(site, 2) == 0
+        kept = run_source(services, source.model_copy(update={"languages": ["EN", "de"]}))
+        assert kept.unchanged == 1  # the feed was remembered: its entries were handled (skipped)
+
+
+def test_a_page_whose_language_is_known_only_after_parsing_is_not_kept_nor_fetched_again(
+        tmp_path: Path, site: LocalSite) -> None:
+    _languages_feed(site, [1, 2], None)
+    source = SOURCE.model_copy(update={"languages": ["fr"]})
+    with Services.open(_settings(tmp_path, site), alerts=False) as services:
+        first = run_source(services, source)
+        assert (first.skipped_language, first.new, first.failed, first.errors) == (2, 0, 0, [])
+        assert services.store.counts()["articles"] == 0 and not list(services.archive.files())
+        _languages_feed(site, [1, 2, 3], None)  # read again in full, listing both again
+        second = run_source(services, source)
+        assert (second.unchanged, second.skipped_language, second.fetched) == (0, 2, 0)
+        assert _page_requests(site, 1) == _page_requests(site, 2) == 1
+        # A source that keeps English archives them.
+        _languages_feed(site, [1, 2, 4], None)
+        english = run_source(services, source.model_copy(update={"languages": ["en"]}))
+        assert english.new == 2
+
+
+def test_counts_survive_a_full_disk_mid_run(tmp_path: Path, site: LocalSite, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    from monitor.scheduler import Daemon
+
+    for n in range(3, 7):
+        page = Path(site.root) / HOST / article_path(n).lstrip("/")
+        page.write_text(synth_page(n), encoding="utf-8")
+    _write_feed(site, [1, 2, 3, 4, 5, 6])
+    real_write = os.write
+    writes = {"files": 0}
+
+    def write(fd: int, data: bytes | memoryview) -> int:
+        if writes["files"] >= 6:  # three articles archived (text and raw HTML each): then the disk is full
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        writes["files"] += 1
+        return real_write(fd, data)
+
+    with Services.open(_settings(tmp_path, site), alerts=False) as services:
+        monkeypatch.setattr(os, "write", write)
+        report = Daemon(services).poll(SOURCE)
+        monkeypatch.undo()
+        archived = services.store.counts()["articles"]
+        health = services.store.source_health(SOURCE.name)
+    assert archived == 3
+    assert (report.new, report.fetched) == (3, 3)
+    assert len(report.errors) == 1 and "disk full" in report.errors[0]
+    assert health is not None and json.loads(health.last_counts)["new"] == 3

@@ -92,7 +92,10 @@ def ingest(
         help="Parse in this many worker processes (0: in this one): for bulk ingests on a machine with several "
              "cores.")] = 0,
 ) -> None:
-    """Fetch article pages and archive what is new: a new article, or a revision of a known one."""
+    """Fetch article pages and archive what is new: a new article, or a revision of a known one.
+
+    Alerts are muted: what ingest archives is recorded with its alerts done, and the daemon never alerts it later.
+    """
     from monitor.http import HttpClient
     from monitor.pipeline import Failure, http_fetcher, ingest_urls
     from monitor.prepare import ParsePool
@@ -115,7 +118,7 @@ def ingest(
             with (HttpClient(settings.http, validators=store.validators()) as client,
                   ParsePool.optional(registry, processes, story_threshold=store.story_threshold) as pool):
                 for outcome in ingest_urls(store, archive, registry, todo, http_fetcher(client),
-                                           skip_seen=not refetch, parse_pool=pool,
+                                           skip_seen=not refetch, parse_pool=pool, origin="ingest",
                                            workers=workers or (pool.pages_in_flight if pool else 1)):
                     if isinstance(outcome, Failure):
                         counts["failed"] += 1

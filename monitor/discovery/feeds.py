@@ -78,7 +78,7 @@ def parse_feed(data: bytes, url: str) -> list[FeedEntry]:
                 modified=updated,
                 guid=guid,
                 categories=tuple(t["term"].strip() for t in item.get("tags") or () if t.get("term")),
-                language=(item.get("language") or "").strip() or channel_language,
+                language=(dict.get(item, "language") or "").strip() or channel_language,
             )
         )
     if not entries:

@@ -84,6 +84,12 @@ def iter_sitemap(
     except etree.XMLSyntaxError as exc:
         if root is None and "empty" in str(exc).lower():
             raise SourceError("sitemap answered with an empty body", url=url) from None
+        if _over_limit(exc):
+            # libxml2's own words suggest lifting the limit (XML_PARSE_HUGE): that is the one thing not to do.
+            raise SourceError(
+                f"refused: the sitemap holds a text or name longer than {_mb(LIBXML_TEXT_LIMIT)} at line "
+                f"{exc.lineno} (a decompression bomb, or not a sitemap); sitemaps are read with that limit",
+                url=url) from None
         raise SourceError(f"malformed sitemap XML: {exc}", url=url) from None
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise SourceError(f"broken gzip stream: {exc}", url=url) from None
@@ -121,8 +127,24 @@ class _Limited(io.RawIOBase):
         chunk = self._inner.read(size if size >= 0 else self._left + 1)
         self._left -= len(chunk)
         if self._left < 0:
-            raise SourceError(f"sitemap unpacks to more than {self._limit} bytes", url=self._url)
+            raise SourceError(f"refused: the sitemap unpacks to more than {_mb(self._limit)} (the sitemaps "
+                              "protocol's limit; a decompression bomb, or not a sitemap)", url=self._url)
         return chunk
+
+
+#: libxml2's limit on one text node or name without XML_PARSE_HUGE (which the reader never sets).
+LIBXML_TEXT_LIMIT = 10_000_000
+
+
+def _over_limit(exc: etree.XMLSyntaxError) -> bool:
+    text = str(exc)
+    return "XML_PARSE_HUGE" in text or "Resource limit exceeded" in text or "huge" in text.lower()
+
+
+def _mb(size: int) -> str:
+    if size % (1024 * 1024) == 0:
+        return f"{size // (1024 * 1024)} MiB"
+    return f"{size // 1_000_000} MB" if size % 1_000_000 == 0 else f"{size} bytes"
 
 
 def _check_root(elem: etree._Element, url: str) -> None:

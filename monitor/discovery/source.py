@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from monitor.discovery.feeds import parse_feed
 from monitor.discovery.sections import page_links
 from monitor.discovery.sitemaps import MAX_UNPACKED, iter_sitemap
-from monitor.errors import FetchError, SourceError
+from monitor.errors import FetchError, SourceError, UnknownSiteError
 from monitor.http import Fetched, HttpClient
 from monitor.model import FeedEntry
 from monitor.settings import SourceSettings
@@ -39,11 +39,14 @@ class DiscoveryResult:
     unchanged: list[str] = field(default_factory=list)  # documents that answered 304
     skipped: int = 0  # links that are not articles of a known site
     _read: list[Fetched] = field(default_factory=list, repr=False)
+    _unhandled: set[str] = field(default_factory=set, repr=False)  # documents with an entry that came to nothing
 
     def commit(self, client: HttpClient) -> None:
-        """Remember the validators of every document read, so the next pass can ask "changed since?"."""
+        """Remember the validators of every document read, so the next pass can ask "changed since?"; not those of
+        a document one of whose entries could not be followed (a short link unresolved): a 304 would hide it."""
         for fetched in self._read:
-            client.remember(fetched)
+            if fetched.url not in self._unhandled:
+                client.remember(fetched)
         self._read.clear()
 
 
@@ -178,21 +181,52 @@ def _in_range(entries: Iterable[FeedEntry], since: datetime | None, until: datet
 def _keep_articles(
     client: HttpClient, registry: SiteRegistry, entries: Iterable[FeedEntry], result: DiscoveryResult
 ) -> None:
-    seen: set[str] = set()
+    seen: dict[str, int] = {}  # article key -> index in result.entries
     for entry in entries:
         try:
             url = resolve_short_link(client, entry.url) if is_short_link(entry.url) else canonical_url(entry.url)
         except FetchError as exc:
             result.errors.append(SourceError(f"short link unresolved: {_reason(exc)}", url=entry.url))
+            result._unhandled.add(entry.source_url)
             continue
         key = article_key(url, registry)
         if key is None:
             result.skipped += 1
             continue
         if key in seen:
+            # The same article from another feed or sitemap: one entry, carrying the newest date any of them gave
+            # (a sitemap may re-date an edit the feed listed first still shows with its old date) and any
+            # language one of them knew.
+            index = seen[key]
+            result.entries[index] = _merged(result.entries[index], entry)
             continue
-        seen.add(key)
-        result.entries.append(replace(entry, url=url))
+        seen[key] = len(result.entries)
+        result.entries.append(replace(entry, url=url, language=entry.language or _url_language(registry, url)))
         result.keys.append(key)
     log.info("source %s: %d candidates, %d errors, %d unchanged, %d non-article links skipped",
              result.source, len(result.entries), len(result.errors), len(result.unchanged), result.skipped)
+
+
+def _merged(kept: FeedEntry, other: FeedEntry) -> FeedEntry:
+    """``kept`` with the newest date of the two (as its ``modified``: what says "changed since")."""
+    dates = [d for d in (kept.modified, kept.published, other.modified, other.published) if d is not None]
+    newest = max(dates) if dates else None
+    ours = kept.modified or kept.published
+    if newest is not None and (ours is None or newest > ours):
+        kept = replace(kept, modified=newest)
+    if kept.language is None and other.language is not None:
+        kept = replace(kept, language=other.language)
+    return kept
+
+
+def _url_language(registry: SiteRegistry, url: str) -> str | None:
+    """The language an article URL names, for families whose URLs carry one (DW: ``/en/...``, ``/fr/...``)."""
+    try:
+        family = registry.family_for(url)
+    except UnknownSiteError:
+        return None
+    language_of = getattr(family, "language_of", None)
+    if language_of is None:
+        return None
+    language: str | None = language_of(url)
+    return language

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +35,7 @@ from monitor.store.tables import (
     ArticleUrl,
     FeedState,
     FetchLog,
+    PageState,
     Revision,
     Source,
     SourceHealth,
@@ -43,6 +44,8 @@ from monitor.store.tables import (
 )
 
 CONFLICT: Literal["conflict"] = "conflict"
+#: Origins of texts recorded with their alerts already done (see _revision_values).
+MUTED_ORIGINS = frozenset({"reparse", "backfill", "ingest"})
 
 _ARTICLES: Table = ArticleRow.__table__  # type: ignore[attr-defined]
 _REVISIONS: Table = Revision.__table__  # type: ignore[attr-defined]
@@ -69,8 +72,8 @@ _TOUCH = (update(_ARTICLES).where(_ARTICLES.c.id == bindparam("pk"), _ARTICLES.c
           .values(last_seen=bindparam("at")))
 _REVISIONS_OF = (sa_select(_REVISIONS).join(_ARTICLES, _ARTICLES.c.id == _REVISIONS.c.article_pk)
                  .where(_ARTICLES.c.key == bindparam("key")).order_by(_REVISIONS.c.number))
-_REVISION_HASHES = (sa_select(_REVISIONS.c.content_hash, _REVISIONS.c.number)
-                    .where(_REVISIONS.c.article_pk == bindparam("pk")))
+_LATEST_REVISION = (sa_select(_REVISIONS).where(_REVISIONS.c.article_pk == bindparam("pk"))
+                    .order_by(_REVISIONS.c.number.desc()).limit(1))
 _INSERT_STORY = _STORIES.insert().returning(_STORIES.c.id)
 _STORY_KEY = sa_select(_STORIES.c.key).where(_STORIES.c.id == bindparam("id"))
 
@@ -262,9 +265,12 @@ class Store:
                 revision_count=data["revision_count"], story_key=data["story_key"],
             )
 
-    def revision_hashes(self, article_pk: int) -> dict[str, int]:
-        with self._connection("read revisions") as connection:
-            return {h: n for h, n in connection.execute(_REVISION_HASHES, {"pk": article_pk}).all()}
+    def latest_revision(self, stored: StoredArticle) -> StoredRevision | None:
+        """The article's latest text: what a fetched text is compared with (a text that returns after an edit is
+        new again, so an older revision with the same hash does not count)."""
+        with self._connection("read the latest revision") as connection:
+            row = connection.execute(_LATEST_REVISION, {"pk": stored.pk}).first()
+            return _revision(stored.key, row) if row is not None else None
 
     def revisions(self, key: str) -> list[StoredRevision]:
         with self._connection("read revisions") as connection:
@@ -476,6 +482,53 @@ class Store:
                 "url": url, "fetched_at": at, "outcome": outcome, "status": status,
                 "error": error[:2000] if error else None, "article_key": article_key, "duration_ms": duration_ms})
 
+    # --- article pages not (yet) archived ------------------------------------------------------------------------
+
+    def page_state(self, url: str) -> PageState | None:
+        with self._session("read a page's state") as session:
+            row = session.get(PageState, url)
+            return _page_utc(row) if row else None
+
+    def page_failed(self, url: str, site: str, at: datetime, error: str, *, attempts: int,
+                    first_delay: float) -> PageState:
+        """Count a failed attempt at an article page and schedule the next: ``first_delay`` seconds after the first
+        failure, three times as long after each further one; after ``attempts`` failures the page is given up."""
+        with self._session("record a failed page") as session:
+            row = session.get(PageState, url) or PageState(url=url, site=site)
+            row.failures += 1
+            row.last_failure = at
+            row.last_error = error[:2000]
+            if row.failures >= attempts:
+                row.next_attempt, row.given_up = None, at
+            else:
+                row.next_attempt = at + timedelta(seconds=first_delay * 3 ** (row.failures - 1))
+            session.add(row)
+            session.commit()
+            return _page_utc(row)
+
+    def page_succeeded(self, url: str) -> None:
+        """A page tried again was archived (or read): its failures are forgotten."""
+        with self._session("record a page that answered") as session:
+            session.execute(update(PageState).where(col(PageState.url) == url).values(
+                failures=0, last_error=None, next_attempt=None, given_up=None))
+            session.commit()
+
+    def page_language(self, url: str, site: str, language: str) -> None:
+        """Remember the language a page turned out to be in (so a source that does not keep it never fetches it
+        again)."""
+        with self._session("record a page's language") as session:
+            stmt = self._insert(PageState.__table__).values(  # type: ignore[attr-defined]
+                url=url, site=site, language=language, failures=0)
+            session.execute(stmt.on_conflict_do_update(index_elements=["url"], set_={"language": language}))
+            session.commit()
+
+    def pages_to_retry(self, site: str, now: datetime, limit: int) -> list[str]:
+        """Failed pages of ``site`` whose next attempt is due, the longest waiting first."""
+        with self._session("find failed pages to retry") as session:
+            return list(session.exec(
+                select(PageState.url).where(col(PageState.next_attempt) <= now, col(PageState.site) == site)
+                .order_by(col(PageState.next_attempt)).limit(limit)).all())
+
     # --- alerting bookkeeping and source health ----------------------------------------------------------------------
 
     def alerts_pending(self, stored_since: datetime, limit: int = 500) -> list[tuple[StoredArticle, StoredRevision]]:
@@ -551,8 +604,9 @@ def _revision_values(article_pk: int, revision: NewRevision, template: str, now:
             "size": revision.size, "text_path": revision.text_path, "raw_path": revision.raw_path,
             "template": template, "origin": revision.origin, "fetched_at": revision.fetched_at, "stored_at": now,
             # A reparse changes the text because the parser changed, not the article: nothing to alert on. A muted
-            # backfill archives the past: nothing to alert on either, and never later by the daemon's catch-up.
-            "alerts_done_at": now if revision.origin in ("reparse", "backfill") else None}
+            # backfill or an ingest archives the past: nothing to alert on either, and never later by the daemon's
+            # catch-up.
+            "alerts_done_at": now if revision.origin in MUTED_ORIGINS else None}
 
 
 def _stored(row: ArticleRow, story_key: str | None) -> StoredArticle:
@@ -571,6 +625,13 @@ def _revision(key: str, row: Revision | Row[Any]) -> StoredRevision:
         raw_path=row.raw_path, template=row.template, origin=row.origin, fetched_at=_must(row.fetched_at),
         stored_at=_must(row.stored_at),
     )
+
+
+def _page_utc(row: PageState) -> PageState:
+    values = row.model_dump()
+    for name in ("last_failure", "next_attempt", "given_up"):
+        values[name] = _utc(values[name])
+    return PageState.model_validate(values)
 
 
 def _health_utc(row: SourceHealth) -> SourceHealth:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -71,13 +71,21 @@ class ArticleUrl(SQLModel, table=True):
     first_seen: datetime = Field(sa_column=_when())
 
 
+#: The daemon's start-up catch-up looks only at texts whose alerts have not run: a partial index keeps that look
+#: as small as the backlog, whatever the archive's size.
+_PENDING = "alerts_done_at IS NULL"
+
+
 class Revision(SQLModel, table=True):
-    """One distinct archive text of an article; ``number`` 0 is the first text, 1 the first edit, ..."""
+    """One archive text of an article that differs from the text before it; ``number`` 0 is the first text, 1 the
+    first edit, ... A text may return (an edit undone): it is then a new latest revision, with the same hash as an
+    older one."""
 
     __tablename__ = "revisions"
     __table_args__ = (
         UniqueConstraint("article_pk", "number", name="uq_revisions_number"),
-        UniqueConstraint("article_pk", "content_hash", name="uq_revisions_text"),
+        Index("ix_revisions_alerts_pending", "stored_at", sqlite_where=text(_PENDING),
+              postgresql_where=text(_PENDING)),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -88,13 +96,14 @@ class Revision(SQLModel, table=True):
     text_path: str = Field(max_length=600, unique=True)  # relative to the archive root
     raw_path: str | None = Field(default=None, max_length=600)  # gzip of the HTML the text was made from
     template: str = Field(max_length=100)
-    origin: str = Field(default="fetch", max_length=20)  # "fetch", "reparse" or "backfill" (alerts muted)
+    # "fetch"; "reparse", "backfill" and "ingest" have their alerts muted (recorded done when stored)
+    origin: str = Field(default="fetch", max_length=20)
     fetched_at: datetime = Field(sa_column=_when())
     stored_at: datetime = Field(sa_column=_when(index=True))
     # Set once the alert rules have been run over this text (or alerts were muted for it, as in a backfill). A
     # crash between archiving and queueing alerts leaves it empty, and the next run matches the text again, so an
     # archived article is never left unalerted.
-    alerts_done_at: datetime | None = Field(default=None, sa_column=_when(nullable=True, index=True))
+    alerts_done_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 
 class StoryBand(SQLModel, table=True):
@@ -120,6 +129,23 @@ class FeedState(SQLModel, table=True):
     last_failure: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     consecutive_failures: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class PageState(SQLModel, table=True):
+    """What is known of an article page that is not (yet) in the archive: the language it turned out to be in (a
+    source whose ``languages`` leave it out does not fetch it again), and the failures of a page that could not be
+    archived: retried at ``next_attempt``, given up (``given_up`` set) after a few tries."""
+
+    __tablename__ = "page_state"
+
+    url: str = Field(sa_column=Column(Text, primary_key=True))  # canonical
+    site: str = Field(max_length=200)  # as in article keys: whose retries a source's run makes
+    language: str | None = Field(default=None, max_length=20)
+    failures: int = 0
+    last_failure: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    next_attempt: datetime | None = Field(default=None, sa_column=_when(nullable=True, index=True))
+    given_up: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 
 class FetchLog(SQLModel, table=True):
