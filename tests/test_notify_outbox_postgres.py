@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from monitor.model import Match
 from monitor.notify import enqueue_matches
 from monitor.rules import parse_rules
-from monitor.store.outbox import claim_due, create_outbox_tables, status_counts
+from monitor.store.outbox import Outbox, create_outbox_tables
 
 URL = os.environ.get("MONITOR_TEST_DATABASE_URL")
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not URL, reason="MONITOR_TEST_DATABASE_URL is not set")]
@@ -46,13 +46,13 @@ def test_unique_alert_and_exclusive_claims_on_postgres(engine: Engine) -> None:
     for n in range(40):
         match = Match(rule="r", article_key=f"rferl.org:{n}", url="", headline="h", site="rferl.org",
                       published=None, terms=(), snippet="")
-        assert len(enqueue_matches(engine, [match], rules, story_key=f"s{n}", now=NOW)) == 1
-        assert enqueue_matches(engine, [match], rules, story_key=f"s{n}", now=NOW) == []
+        assert len(enqueue_matches(Outbox(engine), [match], rules, story_key=f"s{n}", now=NOW)) == 1
+        assert enqueue_matches(Outbox(engine), [match], rules, story_key=f"s{n}", now=NOW) == []
     claimed: list[int] = []
     lock = threading.Lock()
 
     def worker() -> None:
-        while items := claim_due(engine, "slack", NOW, limit=5):
+        while items := Outbox(engine).claim_due("slack", NOW, limit=5):
             with lock:
                 claimed.extend(i.id for i in items)
 
@@ -62,4 +62,4 @@ def test_unique_alert_and_exclusive_claims_on_postgres(engine: Engine) -> None:
     for thread in threads:
         thread.join()
     assert len(claimed) == 40 and len(set(claimed)) == 40
-    assert status_counts(engine) == {"slack": {"sending": 40}}
+    assert Outbox(engine).status_counts() == {"slack": {"sending": 40}}
