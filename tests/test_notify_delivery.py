@@ -141,7 +141,8 @@ def test_slack_200_block_kit_message_escapes_article_text(tmp_path: Path, engine
     context = payload["blocks"][1]["elements"][0]["text"]
     assert "rferl.org" in context and "2026-11-23 09:30 UTC" in context and "lavrov-ukraine" in context
     assert payload["blocks"][2]["text"]["text"] == "> Sergei *Lavrov* said *Ukraine* &lt;b&gt;&amp;&lt;/b&gt;"
-    assert [r.state for r in Outbox(engine).rows()] == [OutboxState.SENT, OutboxState.QUEUED]  # email not configured here
+    # email is not configured here
+    assert [r.state for r in Outbox(engine).rows()] == [OutboxState.SENT, OutboxState.QUEUED]
 
 
 def test_slack_429_honours_retry_after_and_holds_the_rest_of_the_channel(
@@ -166,7 +167,8 @@ def test_slack_429_honours_retry_after_and_holds_the_rest_of_the_channel(
 
 def test_slack_500_backs_off_exponentially_then_dead_letter_then_retry(
         tmp_path: Path, engine: Engine, clock: Clock, rules: dict[str, Rule], monkeypatch: pytest.MonkeyPatch) -> None:
-    enqueue_matches(Outbox(engine), [make_match()], {"lavrov-ukraine": rules["lavrov-ukraine"]}, story_key="s", now=clock())
+    enqueue_matches(Outbox(engine), [make_match()], {"lavrov-ukraine": rules["lavrov-ukraine"]}, story_key="s",
+                    now=clock())
     failing = True
     with SlackSink(tmp_path / "slack.jsonl", lambda n: (500, {}, 0.0) if failing else (200, {}, 0.0)) as sink:
         deliverer = Deliverer(engine, {"slack": slack_sender(sink, monkeypatch)}, settings(), clock)
@@ -202,7 +204,8 @@ def test_a_failing_channel_pauses_instead_of_trying_its_whole_queue(
 
 def test_slack_4xx_is_permanent(tmp_path: Path, engine: Engine, clock: Clock, rules: dict[str, Rule],
                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    enqueue_matches(Outbox(engine), [make_match()], {"lavrov-ukraine": rules["lavrov-ukraine"]}, story_key="s", now=clock())
+    enqueue_matches(Outbox(engine), [make_match()], {"lavrov-ukraine": rules["lavrov-ukraine"]}, story_key="s",
+                    now=clock())
     with SlackSink(tmp_path / "slack.jsonl", lambda n: (404, {}, 0.0)) as sink:
         report = Deliverer(engine, {"slack": slack_sender(sink, monkeypatch)}, settings(), clock).deliver()
     assert report["slack"].dead == 1
@@ -247,8 +250,8 @@ def test_email_multipart_with_message_id_and_update_threads_under_first(
     enqueue_matches(Outbox(engine), [make_match("with-updates")], only, story_key="story-9", now=clock())
     # A revision of the same story: the rule asks for updates.
     clock.advance(60)
-    enqueue_matches(Outbox(engine), [make_match("with-updates", headline="Lavrov on\r\nBcc: x@evil.example Ukraine (updated)")],
-                    only,
+    enqueue_matches(Outbox(engine),
+                    [make_match("with-updates", headline="Lavrov on\r\nBcc: x@evil.example Ukraine (updated)")], only,
                     story_key="story-9", revision="rev-2", now=clock())
     report = Deliverer(engine, {"email": email_sender(smtp)}, settings(), clock).deliver()
     assert report["email"].sent == 2
@@ -270,8 +273,8 @@ def test_email_multipart_with_message_id_and_update_threads_under_first(
 
 
 def test_email_server_down_is_transient(engine: Engine, clock: Clock, rules: dict[str, Rule]) -> None:
-    enqueue_matches(Outbox(engine), [make_match("with-updates")], {"with-updates": rules["with-updates"]}, story_key="s",
-                    now=clock())
+    enqueue_matches(Outbox(engine), [make_match("with-updates")], {"with-updates": rules["with-updates"]},
+                    story_key="s", now=clock())
     channel = EmailChannel(type="email", host="127.0.0.1", port=1, security="none", username_env=None,
                            password_env=None, recipients=["a@example.org"])
     report = Deliverer(engine, {"email": EmailSender(channel, 2.0)}, settings(), clock).deliver()
@@ -284,13 +287,14 @@ def test_email_server_down_is_transient(engine: Engine, clock: Clock, rules: dic
 def test_same_story_on_another_site_or_revised_gives_no_second_new_alert(engine: Engine, clock: Clock,
                                                                          rules: dict[str, Rule]) -> None:
     lu = {"lavrov-ukraine": rules["lavrov-ukraine"]}
-    assert len(enqueue_matches(Outbox(engine), [make_match(key="rferl.org:1")], lu, story_key="story-1", now=clock())) == 2
+    outbox = Outbox(engine)
+    assert len(enqueue_matches(outbox, [make_match(key="rferl.org:1")], lu, story_key="story-1", now=clock())) == 2
     # The same story found on another site (the store linked both articles to story-1):
-    assert enqueue_matches(Outbox(engine), [make_match(key="svoboda.org:77")], lu, story_key="story-1", now=clock()) == []
+    assert enqueue_matches(outbox, [make_match(key="svoboda.org:77")], lu, story_key="story-1", now=clock()) == []
     # A revision, and the rule does not ask for updates:
-    assert enqueue_matches(Outbox(engine), [make_match()], lu, story_key="story-1", revision="rev-2", now=clock()) == []
+    assert enqueue_matches(outbox, [make_match()], lu, story_key="story-1", revision="rev-2", now=clock()) == []
     # A different story is a new alert.
-    assert len(enqueue_matches(Outbox(engine), [make_match(key="rferl.org:2")], lu, story_key="story-2", now=clock())) == 2
+    assert len(enqueue_matches(outbox, [make_match(key="rferl.org:2")], lu, story_key="story-2", now=clock())) == 2
     assert len(Outbox(engine).rows()) == 4
 
 
@@ -366,7 +370,8 @@ class Crash(BaseException):
 
 def test_restart_between_stored_and_sent_loses_nothing(tmp_path: Path, engine: Engine, clock: Clock,
                                                        rules: dict[str, Rule], monkeypatch: pytest.MonkeyPatch) -> None:
-    enqueue_matches(Outbox(engine), [make_match()], {"lavrov-ukraine": rules["lavrov-ukraine"]}, story_key="s", now=clock())
+    enqueue_matches(Outbox(engine), [make_match()], {"lavrov-ukraine": rules["lavrov-ukraine"]}, story_key="s",
+                    now=clock())
     with SlackSink(tmp_path / "slack.jsonl") as sink:
         real = slack_sender(sink, monkeypatch)
 
@@ -388,7 +393,8 @@ def test_restart_between_stored_and_sent_loses_nothing(tmp_path: Path, engine: E
 def test_restart_between_sent_and_recorded_gives_at_most_one_duplicate(
         tmp_path: Path, engine: Engine, clock: Clock, rules: dict[str, Rule], smtp: SmtpSink,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    enqueue_matches(Outbox(engine), [make_match()], {"lavrov-ukraine": rules["lavrov-ukraine"]}, story_key="s", now=clock())
+    enqueue_matches(Outbox(engine), [make_match()], {"lavrov-ukraine": rules["lavrov-ukraine"]}, story_key="s",
+                    now=clock())
     with SlackSink(tmp_path / "slack.jsonl") as sink:
         senders = {"slack": slack_sender(sink, monkeypatch), "email": email_sender(smtp)}
 

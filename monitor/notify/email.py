@@ -88,6 +88,23 @@ def tls_context(ca_file: Path | None) -> ssl.SSLContext:
     return context
 
 
+#: Mechanisms in the order smtplib prefers them; one is tried, not each in turn: a wrong password is then refused
+#: once per round, not once per mechanism (a mail server counts every refusal towards a lockout).
+_MECHANISMS = ("CRAM-MD5", "PLAIN", "LOGIN")
+
+
+def _login(smtp: smtplib.SMTP, username: str, password: str, where: str) -> None:
+    if not smtp.has_extn("auth"):
+        raise ChannelConfigError(f"{where} does not offer AUTH, but the channel has a user name and password")
+    offered = smtp.esmtp_features["auth"].upper().split()
+    mechanism = next((m for m in _MECHANISMS if m in offered), None)
+    if mechanism is None:
+        raise ChannelConfigError(f"{where} offers no AUTH mechanism the monitor knows ({' '.join(offered)})")
+    smtp.user, smtp.password = username, password
+    # The same bound methods smtplib.SMTP.login picks by name.
+    smtp.auth(mechanism, getattr(smtp, "auth_" + mechanism.lower().replace("-", "_")))
+
+
 class EmailSender:
     """Sends through the configured SMTP server; the user name and password come only from the environment.
 
@@ -127,10 +144,7 @@ class EmailSender:
                 if login:
                     assert username is not None and password is not None
                     smtp.ehlo_or_helo_if_needed()
-                    if not smtp.has_extn("auth"):
-                        raise ChannelConfigError(f"{where} does not offer AUTH: cannot log in (no user name and "
-                                                 "password for a server that takes none)")
-                    smtp.login(username, password)
+                    _login(smtp, username, password, where)
                 refused = smtp.send_message(message, from_addr=channel.sender, to_addrs=channel.recipients)
         except ChannelConfigError:
             raise
