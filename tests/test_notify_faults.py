@@ -490,3 +490,12 @@ def _no_leftover_threads() -> Iterator[None]:
     yield
     leftover = [t for t in threading.enumerate() if t not in before and t.name.startswith("deliver")]
     assert not leftover
+
+
+def test_monitor_health_names_the_reason_of_dead_alerts() -> None:
+    from monitor.health import problems
+
+    found = problems([], {}, {"mail": {"dead": 2, "queued": 1}}, now=T0, failures_before_alert=3,
+                     dead_reasons={"mail": "SMTP 127.0.0.1:587: certificate not trusted"})
+    assert found == ["channel mail: 2 alerts dead, the latest: SMTP 127.0.0.1:587: certificate not trusted "
+                     "(see `monitor alerts list`, `monitor alerts retry`)"]

@@ -126,12 +126,6 @@ class Deliverer:
             raise
         return report
 
-    def halted(self) -> dict[str, str]:
-        """Channels stopped by a configuration error, with the reason."""
-        now = self.clock()
-        with self._guard:
-            return {channel: why for channel, (until, why) in self._halted.items() if now < until}
-
     def _regain(self, channel: str) -> None:
         """After a round lost the database: record what it sent, queue again what it left ``sending``."""
         with self._guard:
