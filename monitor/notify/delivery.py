@@ -140,8 +140,9 @@ class Deliverer:
         count = self.outbox.recover_interrupted(self.clock(), claimed_until=lost, channel=channel)
         with self._guard:
             self._lost.pop(channel, None)
-        log.warning("outbox: channel %s reaches the database again: %d sent alert(s) recorded, %d interrupted "
-                    "alert(s) queued again", channel, len(unrecorded), count)
+        log.log(logging.WARNING if unrecorded or count else logging.INFO,
+                "outbox: channel %s reaches the database again: %d sent alert(s) recorded, %d interrupted alert(s) "
+                "queued again", channel, len(unrecorded), count)
 
     def _round(self, channel: str, report: ChannelReport) -> None:
         sender = self.senders[channel]
