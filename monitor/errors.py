@@ -149,3 +149,12 @@ class DeliveryError(MonitorError):
         self.retry_after = retry_after
         self.permanent = permanent
         super().__init__(message)
+
+
+class ChannelConfigError(DeliveryError):
+    """A channel is configured in a way no alert can get through (login refused, certificate not trusted, no
+    STARTTLS or AUTH on the server, an invalid webhook URL, a password that would travel unencrypted): the alert
+    goes dead at once with this reason and the channel's round stops, rather than retrying as if it were transient."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=True)

@@ -125,7 +125,7 @@ def is_unwell(health: SourceHealth, source: SourceSettings, *, now: datetime, fa
 
 
 def problems(sources: list[SourceSettings], healths: dict[str, SourceHealth], outbox: dict[str, dict[str, int]],
-             *, now: datetime, failures_before_alert: int) -> list[str]:
+             *, now: datetime, failures_before_alert: int, dead_reasons: dict[str, str] | None = None) -> list[str]:
     """Everything ``monitor health`` and ``/healthz`` report as wrong: unwell sources and dead alert messages."""
     found: list[str] = []
     for source in sources:
@@ -139,5 +139,7 @@ def problems(sources: list[SourceSettings], healths: dict[str, SourceHealth], ou
     for channel, states in sorted(outbox.items()):
         dead = states.get("dead", 0)
         if dead:
-            found.append(f"channel {channel}: {dead} alerts dead (see `monitor alerts list`, `monitor alerts retry`)")
+            why = f", the latest: {dead_reasons[channel]}" if dead_reasons and channel in dead_reasons else ""
+            found.append(f"channel {channel}: {dead} alerts dead{why} (see `monitor alerts list`, "
+                         "`monitor alerts retry`)")
     return found

@@ -14,6 +14,7 @@ from typing import IO, Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
 
@@ -78,6 +79,10 @@ class DaemonLock:
         if self._connection is not None:
             try:
                 self._connection.close()
+            except SQLAlchemyError:
+                # The connection is gone already (the database restarted or dropped it): so is the advisory lock,
+                # which the server releases with its session. Nothing is left to release, and a stop must not fail.
+                pass
             finally:
                 self._connection = None
         if self._engine is not None:

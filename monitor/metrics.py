@@ -42,6 +42,10 @@ class Metrics:
                              registry=r)
         self.sent = Counter("monitor_alerts_sent", "Alert messages delivered", ["channel"], registry=r)
         self.dead = Counter("monitor_alerts_dead", "Alert messages given up", ["channel"], registry=r)
+        self.channel_failing = Gauge("monitor_channel_failing", "1 while the channel's deliveries fail", ["channel"],
+                                     registry=r)
+        self._channel_problems: dict[str, str] = {}  # channel -> why it fails, while it does
+        self._channels_lock = threading.Lock()
 
     def observe_run(self, report: RunReport, seconds: float) -> None:
         outcome = "interrupted" if report.interrupted else "error" if report.errors else "ok"
@@ -60,10 +64,37 @@ class Metrics:
         self.problem.labels(source).set(1 if problem else 0)
 
     def observe_delivery(self, channel: str, report: ChannelReport) -> None:
+        """A round's outcome: a channel fails from a round that sent nothing and met errors (or was stopped by a
+        configuration error) until a round sends something. A round with nothing due changes nothing (a failing
+        channel waits out its back-off in such rounds)."""
         if report.sent:
             self.sent.labels(channel).inc(report.sent)
         if report.dead:
             self.dead.labels(channel).inc(report.dead)
+        if report.halted:
+            self._set_channel(channel, report.halted)
+        elif report.sent:
+            self._set_channel(channel, None)
+        elif report.errors:
+            self._set_channel(channel, report.errors[-1])
+
+    def observe_delivery_failure(self, channel: str, error: str) -> None:
+        """A round that could not run at all (the database is down)."""
+        self._set_channel(channel, error)
+
+    def _set_channel(self, channel: str, problem: str | None) -> None:
+        self.channel_failing.labels(channel).set(1 if problem else 0)
+        with self._channels_lock:
+            if problem:
+                self._channel_problems[channel] = problem
+            else:
+                self._channel_problems.pop(channel, None)
+
+    def channel_problems(self) -> list[str]:
+        """One line per channel whose deliveries are failing now, for ``/healthz``."""
+        with self._channels_lock:
+            return [f"channel {channel}: delivery failing: {why}"
+                    for channel, why in sorted(self._channel_problems.items())]
 
 
 class HealthServer:
@@ -112,6 +143,7 @@ class HealthServer:
                         problems = server.check()
                     except Exception as exc:  # the check itself failing (database down) is unhealthy
                         problems = [f"health check failed: {exc}"]
+                    problems += server.metrics.channel_problems()
                     body = json.dumps({"ok": not problems, "problems": problems}).encode()
                     self._send(503 if problems else 200, "application/json", body)
                 else:

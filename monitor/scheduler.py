@@ -1,5 +1,8 @@
-"""The daemon: one APScheduler job per source at its interval with jitter, one delivery job per alert channel, a
+"""The daemon: one APScheduler job per source at its interval with jitter, one delivery thread per alert channel, a
 digest flush and housekeeping, in one process holding the daemon lock of its database.
+
+A channel's delivery thread runs a round when an alert is queued for it (woken at once) and every
+``delivery_interval`` seconds (retries whose back-off has ended); a slow round delays only that channel's next one.
 
 Every job catches its own failures, logs one structured line and goes on: one bad page, feed or message never stops
 the daemon. A stop request (SIGTERM, SIGINT, :meth:`Daemon.stop`) lets running jobs finish the article they are on
@@ -150,9 +153,11 @@ class Daemon:
             report = alerts.deliver_channel(channel)
         except MonitorError as exc:
             log.error("channel=%s delivery round failed: %s", channel, exc)
+            self.metrics.observe_delivery_failure(channel, str(exc))
             return None
-        except Exception:
+        except Exception as exc:
             log.exception("channel=%s delivery round crashed", channel)
+            self.metrics.observe_delivery_failure(channel, f"internal error: {type(exc).__name__}: {exc}")
             return None
         if report.sent or report.retrying or report.dead or report.errors:
             log.info("channel=%s sent=%d retrying=%d dead=%d%s", channel, report.sent, report.retrying, report.dead,
@@ -231,14 +236,16 @@ class Daemon:
                     next_run_time=now, misfire_grace_time=max(1, int(source.interval)),
                 )
             daemon = self.settings.daemon
-            for channel in self.channels:
-                scheduler.add_job(self.deliver, IntervalTrigger(seconds=daemon.delivery_interval), args=[channel],
-                                  id=f"deliver:{channel}", name=f"deliver {channel}", next_run_time=now)
+            loops = {channel: _ChannelLoop(self, channel, daemon.delivery_interval) for channel in self.channels}
+            if self.services.alerts is not None:
+                self.services.alerts.on_queued(lambda channel: loops[channel].wake() if channel in loops else None)
             scheduler.add_job(self.flush_digests, IntervalTrigger(seconds=daemon.digest_interval), id="digests")
             scheduler.add_job(self.housekeeping, IntervalTrigger(hours=6), id="housekeeping", next_run_time=now)
             log.info("daemon started: %d sources (%s), channels: %s", len(self.sources),
                      ", ".join(s.name for s in self.sources) or "none", ", ".join(self.channels) or "none")
             scheduler.start()
+            for loop in loops.values():
+                loop.start()
             try:
                 while not self._stop.wait(0.5):
                     if cycles is not None and self._done(cycles):
@@ -246,7 +253,11 @@ class Daemon:
             finally:
                 log.info("daemon stopping: waiting for running jobs to finish")
                 self._stop.set()
+                for loop in loops.values():
+                    loop.wake()
                 scheduler.shutdown(wait=True)
+                for loop in loops.values():
+                    loop.join()
             if cycles is not None:
                 # The last runs' alerts: digests due and one more round per channel, so a bounded run delivers
                 # what it found.
@@ -278,3 +289,31 @@ class Daemon:
         suffix = f" first_error={report.errors[0]!r}" if report.errors else ""
         log.log(level, "source=%s %s seconds=%.2f%s%s", report.source, fields, seconds,
                 " interrupted" if report.interrupted else "", suffix, extra=extra)
+
+
+class _ChannelLoop:
+    """One channel's sender: a round at start, whenever woken (an alert was queued) and every ``interval`` seconds
+    (for retries), until the daemon stops. Rounds of one channel never overlap, and a wake during a round gives one
+    more round right after it (the alert may have come too late for the round's claim)."""
+
+    def __init__(self, daemon: Daemon, channel: str, interval: float) -> None:
+        self.daemon = daemon
+        self.channel = channel
+        self.interval = interval
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"deliver-{channel}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self.daemon.stopping:
+            self._wake.clear()
+            self.daemon.deliver(self.channel)
+            self._wake.wait(self.interval)

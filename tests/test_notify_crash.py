@@ -19,14 +19,15 @@ from monitor.notify.slack import SlackSender
 from monitor.rules import parse_rules
 from monitor.settings import DeliverySettings
 from monitor.store import make_engine, migrate
-from monitor.store.outbox import OutboxState, rows
+from monitor.store.outbox import Outbox, OutboxState
 
 CHILD = textwrap.dedent("""
     import os, sys
     from monitor.notify import Deliverer
     from monitor.notify.slack import SlackSender
     from monitor.settings import DeliverySettings
-    from monitor.store import make_engine, outbox
+    from monitor.store import make_engine
+    from monitor.store.outbox import Outbox
 
     url, hook, when = sys.argv[1:4]
     os.environ["CRASH_TEST_HOOK"] = hook
@@ -39,7 +40,7 @@ CHILD = textwrap.dedent("""
             return real.send(item)
 
     if when == "after-send":
-        outbox.mark_sent = lambda *args, **kwargs: os._exit(17)
+        Outbox.mark_sent = lambda *args, **kwargs: os._exit(17)
     Deliverer(make_engine(url), {"slack": Sender()}, DeliverySettings()).deliver()
     os._exit(0)
 """)
@@ -55,12 +56,12 @@ def test_killed_sender_loses_nothing_and_duplicates_at_most_once(tmp_path: Path,
     rules = {r.name: r for r in parse_rules('[[rule]]\nname = "r"\nquery = "Lavrov"\nchannels = ["slack"]\n')}
     match = Match(rule="r", article_key="rferl.org:1", url="https://www.rferl.org/a/1.html", headline="Lavrov",
                   site="rferl.org", published=None, terms=(), snippet="Lavrov")
-    enqueue_matches(engine, [match], rules, story_key="s1", now=datetime.now(UTC))
+    enqueue_matches(Outbox(engine), [match], rules, story_key="s1", now=datetime.now(UTC))
     with SlackSink(tmp_path / "slack.jsonl") as sink:
         child = subprocess.run([sys.executable, "-c", CHILD, url, sink.url, when], capture_output=True, text=True,
                                timeout=60)
         assert child.returncode == 17, child.stderr
-        assert [r.state for r in rows(engine)] == [OutboxState.SENDING]
+        assert [r.state for r in Outbox(engine).rows()] == [OutboxState.SENDING]
         assert len(sink.requests) == expected_posts - 1
         # The restarted sender.
         monkeypatch.setenv("CRASH_TEST_HOOK", sink.url)
@@ -69,4 +70,4 @@ def test_killed_sender_loses_nothing_and_duplicates_at_most_once(tmp_path: Path,
         assert restarted.deliver()["slack"].sent == 1
         assert restarted.recover() == 0 and restarted.deliver()["slack"].sent == 0
     assert len(sink.requests) == expected_posts
-    assert [r.state for r in rows(engine)] == [OutboxState.SENT]
+    assert [r.state for r in Outbox(engine).rows()] == [OutboxState.SENT]

@@ -13,10 +13,13 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
+from monitor.errors import StoreError
+from monitor.lock import DaemonLock
 from monitor.model import Match
-from monitor.notify import enqueue_matches
+from monitor.notify import Deliverer, enqueue_matches
 from monitor.rules import parse_rules
-from monitor.store.outbox import claim_due, create_outbox_tables, status_counts
+from monitor.settings import DeliverySettings
+from monitor.store.outbox import Outbox, OutboxItem, OutboxState, create_outbox_tables
 
 URL = os.environ.get("MONITOR_TEST_DATABASE_URL")
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not URL, reason="MONITOR_TEST_DATABASE_URL is not set")]
@@ -30,7 +33,7 @@ def engine() -> Iterator[Engine]:
     admin = create_engine(URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(URL, connect_args={"options": f"-csearch_path={schema}"})
+    engine = create_engine(URL, connect_args={"options": f"-csearch_path={schema}", "application_name": schema})
     try:
         create_outbox_tables(engine)
         yield engine
@@ -46,13 +49,13 @@ def test_unique_alert_and_exclusive_claims_on_postgres(engine: Engine) -> None:
     for n in range(40):
         match = Match(rule="r", article_key=f"rferl.org:{n}", url="", headline="h", site="rferl.org",
                       published=None, terms=(), snippet="")
-        assert len(enqueue_matches(engine, [match], rules, story_key=f"s{n}", now=NOW)) == 1
-        assert enqueue_matches(engine, [match], rules, story_key=f"s{n}", now=NOW) == []
+        assert len(enqueue_matches(Outbox(engine), [match], rules, story_key=f"s{n}", now=NOW)) == 1
+        assert enqueue_matches(Outbox(engine), [match], rules, story_key=f"s{n}", now=NOW) == []
     claimed: list[int] = []
     lock = threading.Lock()
 
     def worker() -> None:
-        while items := claim_due(engine, "slack", NOW, limit=5):
+        while items := Outbox(engine).claim_due("slack", NOW, limit=5):
             with lock:
                 claimed.extend(i.id for i in items)
 
@@ -62,4 +65,55 @@ def test_unique_alert_and_exclusive_claims_on_postgres(engine: Engine) -> None:
     for thread in threads:
         thread.join()
     assert len(claimed) == 40 and len(set(claimed)) == 40
-    assert status_counts(engine) == {"slack": {"sending": 40}}
+    assert Outbox(engine).status_counts() == {"slack": {"sending": 40}}
+
+
+def _kill(application_name: str) -> int:
+    """What a database restart does to a client: every connection of ``application_name`` is cut."""
+    assert URL
+    admin = create_engine(URL)
+    try:
+        with admin.begin() as conn:
+            return len(conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name "
+                "AND pid <> pg_backend_pid()"
+            ), {"name": application_name}).all())
+    finally:
+        admin.dispose()
+
+
+def test_the_outbox_mends_itself_after_its_connections_are_cut(engine: Engine) -> None:
+    rules = {r.name: r for r in parse_rules('[[rule]]\nname = "r"\nquery = "Lavrov"\nchannels = ["slack"]\n')}
+    for n in range(3):
+        match = Match(rule="r", article_key=f"rferl.org:{n}", url="", headline="h", site="rferl.org",
+                      published=None, terms=(), snippet="")
+        enqueue_matches(Outbox(engine), [match], rules, story_key=f"s{n}", now=NOW)
+    sent: list[int] = []
+    with engine.connect() as conn:
+        name = conn.execute(text("SELECT current_setting('application_name')")).scalar_one()
+    assert name.startswith("outbox_test_")
+
+    class Sender:
+        def send(self, item: OutboxItem) -> str | None:
+            if not sent:
+                assert _kill(name) >= 1  # the database "restarts" while the first alert is on its way
+            sent.append(item.id)
+            return None
+
+    deliverer = Deliverer(engine, {"slack": Sender()}, DeliverySettings(), clock=lambda: NOW)
+    with pytest.raises(StoreError):
+        deliverer.deliver_channel("slack")
+    # The same process, the database back: what was sent is recorded, what was claimed goes out, each once.
+    assert deliverer.deliver_channel("slack").sent == 2
+    assert sorted(sent) == sorted(set(sent)) and len(sent) == 3
+    assert Outbox(engine).status_counts() == {"slack": {OutboxState.SENT: 3}}
+
+
+def test_the_daemon_lock_lets_go_quietly_after_its_connection_was_cut() -> None:
+    assert URL
+    name = f"lock_test_{uuid.uuid4().hex[:12]}"
+    lock = DaemonLock(str(create_engine(URL).url.update_query_dict({"application_name": name})
+                          .render_as_string(hide_password=False)))
+    lock.acquire()
+    assert _kill(name) == 1
+    lock.release()  # a stop after an outage: no traceback, no exit 1

@@ -14,7 +14,7 @@ from monitor.model import Match
 from monitor.notify import enqueue_matches
 from monitor.rules import parse_rules
 from monitor.store import make_engine, migrate
-from monitor.store.outbox import OutboxState, mark_failed, rows
+from monitor.store.outbox import Outbox, OutboxState
 
 SEEDS = Path(__file__).parent / "fixtures" / "seeds"
 runner = CliRunner()
@@ -85,8 +85,8 @@ def test_alerts_list_and_retry_resend_dead_letters(tmp_path: Path, config: Path,
     rules = {r.name: r for r in parse_rules('[[rule]]\nname = "r"\nquery = "Lavrov"\nchannels = ["slack"]\n')}
     match = Match(rule="r", article_key="rferl.org:1", url="https://www.rferl.org/a/1.html", headline="Lavrov",
                   site="rferl.org", published=None, terms=(), snippet="Lavrov")
-    (item,) = enqueue_matches(engine, [match], rules, story_key="s1", now=datetime(2026, 1, 1, tzinfo=UTC))
-    mark_failed(engine, item.id, "slack: HTTP 500", None)
+    (item,) = enqueue_matches(Outbox(engine), [match], rules, story_key="s1", now=datetime(2026, 1, 1, tzinfo=UTC))
+    Outbox(engine).mark_failed(item.id, "slack: HTTP 500", None)
 
     listed = runner.invoke(app, ["alerts", "list"])
     assert listed.exit_code == 0, listed.output
@@ -99,7 +99,7 @@ def test_alerts_list_and_retry_resend_dead_letters(tmp_path: Path, config: Path,
     assert retried.exit_code == 0, retried.output
     assert "1 dead alert(s) queued again" in retried.stdout and "slack: 1 sent" in retried.stdout
     assert len(sink.requests) == 1
-    assert [r.state for r in rows(engine)] == [OutboxState.SENT]
+    assert [r.state for r in Outbox(engine).rows()] == [OutboxState.SENT]
     assert "slack: 1 sent" in runner.invoke(app, ["alerts", "list"]).stdout
 
 

@@ -76,8 +76,10 @@ def _run_locked(settings: Settings, cycles: int | None) -> DaemonSummary:
 def _problems(settings: Settings, store: Store, alerts: AlertService | None) -> list[str]:
     healths = {h.source: h for h in store.source_healths()}
     outbox = alerts.status() if alerts is not None else {}
+    reasons = alerts.dead_reasons() if alerts is not None else {}
     return source_health.problems(settings.sources, healths, outbox, now=datetime.now(UTC),
-                                  failures_before_alert=settings.daemon.failures_before_alert)
+                                  failures_before_alert=settings.daemon.failures_before_alert,
+                                  dead_reasons=reasons)
 
 
 def _open_for_reading(settings: Settings) -> tuple[Store, AlertService]:

@@ -201,21 +201,24 @@ def alerts_list(
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 200,
 ) -> None:
     """Counts per channel and state, then the listed rows: dead letters and backlog by default."""
-    from monitor.store.outbox import OutboxState, rows, status_counts
+    from monitor.store.outbox import Outbox, OutboxState
 
     known = {s.value for s in OutboxState}
     for name in state or ():
         if name not in known:
             raise fail(f"--state: expected one of {', '.join(sorted(known))}, found {name!r}")
-    engine = _outbox_engine(_settings())
-    counts = status_counts(engine)
+    outbox = Outbox(_outbox_engine(_settings()))
+    try:
+        counts = outbox.status_counts()
+        listed = outbox.rows(state or [OutboxState.DEAD, OutboxState.QUEUED, OutboxState.SENDING], limit)
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
     if not counts:
         typer.echo("outbox: empty")
         return
     for channel, by_state in sorted(counts.items()):
         typer.echo(f"{channel}: " + ", ".join(f"{n} {s}" for s, n in sorted(by_state.items())))
-    wanted = state or [OutboxState.DEAD, OutboxState.QUEUED, OutboxState.SENDING]
-    for row in rows(engine, wanted, limit):
+    for row in listed:
         error = f"  last error: {row.last_error}" if row.last_error else ""
         typer.echo(f"#{row.id} {row.state} {row.channel} {row.kind} rule={row.rule} story={row.story_key} "
                    f"attempts={row.attempts} next={row.next_attempt_at:%Y-%m-%d %H:%M:%S}Z{error}")
@@ -229,11 +232,14 @@ def alerts_retry(
 ) -> None:
     """Queue dead letters again with a fresh count of attempts (and, with --send, deliver them now)."""
     from monitor.notify import Deliverer, senders_from_settings
-    from monitor.store.outbox import now_utc, retry_dead
+    from monitor.store.outbox import Outbox, now_utc
 
     settings = _settings()
     engine = _outbox_engine(settings)
-    count = retry_dead(engine, now_utc(), ids=ids or None, channel=channel)
+    try:
+        count = Outbox(engine).retry_dead(now_utc(), ids=ids or None, channel=channel)
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
     typer.echo(f"{count} dead alert(s) queued again")
     if send and count:
         reports = Deliverer(engine, senders_from_settings(settings.alerts), settings.alerts.delivery).deliver()

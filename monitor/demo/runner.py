@@ -37,7 +37,7 @@ from monitor.pipeline import RunReport
 from monitor.scheduler import Daemon
 from monitor.services import Services
 from monitor.settings import DEFAULT_CONFIG, EmailChannel, Settings, SlackChannel, load_settings
-from monitor.store import outbox
+from monitor.store.outbox import Outbox, OutboxState
 
 MARKER = ".monitor-demo"
 CYCLES = 2
@@ -133,14 +133,15 @@ def _run_daemon(settings: Settings, directory: Path) -> DemoResult:
             result.archived.append(Archived(path=root / revision.text_path,
                                             headline=stored.headline if stored else revision.article_key,
                                             new=revision.stored_at >= started))
-        for item in outbox.rows(services.store.engine, states=[outbox.OutboxState.SENT], limit=10_000):
+        outbox = Outbox(services.store.engine)
+        for item in outbox.rows(states=[OutboxState.SENT], limit=10_000):
             if item.sent_at is not None and item.sent_at >= started:
                 content = content_of(item)
                 match = content.matches[0]
                 result.delivered.append(Delivered(channel=item.channel, rule=item.rule, headline=match.headline,
                                                   url=match.url))
-        waiting = (outbox.OutboxState.QUEUED, outbox.OutboxState.SENDING, outbox.OutboxState.DEAD)
-        result.undelivered = sum(states.get(s, 0) for states in outbox.status_counts(services.store.engine).values()
+        waiting = (OutboxState.QUEUED, OutboxState.SENDING, OutboxState.DEAD)
+        result.undelivered = sum(states.get(s, 0) for states in outbox.status_counts().values()
                                  for s in waiting)
     return result
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,7 +28,9 @@ class SlackSink:
         self.responder = responder
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self._received = threading.Condition(self._lock)
         self._count = 0
+        self.received_at: list[float] = []  # time.monotonic() of each recorded request (latency benchmark)
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -69,9 +72,16 @@ class SlackSink:
     def _record(self, payload: dict[str, Any]) -> None:
         with self._lock:
             self.requests.append(payload)
+            self.received_at.append(time.monotonic())
+            self._received.notify_all()
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(payload, ensure_ascii=False) + "\n")
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        """Wait until ``count`` requests are recorded (True), or ``timeout`` seconds have passed (False)."""
+        with self._received:
+            return self._received.wait_for(lambda: len(self.requests) >= count, timeout)
 
     @property
     def url(self) -> str:

@@ -3,38 +3,34 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from itertools import groupby
 
-from sqlalchemy.engine import Engine
-
+from monitor.notify.content import encode_digest
 from monitor.notify.enqueue import DEFAULT_DOMAIN, message_id
-from monitor.store.outbox import (
-    FIRST,
-    AlertKind,
-    AlertOutbox,
-    OutboxItem,
-    OutboxState,
-    due_buffered,
-    now_utc,
-    store_digest,
-)
+from monitor.store.outbox import FIRST, AlertKind, AlertOutbox, Outbox, OutboxItem, OutboxState, now_utc
 
 DIGEST_RULE = "digest"
 
 
-def flush_digests(engine: Engine, now: datetime | None = None, domain: str = DEFAULT_DOMAIN) -> list[OutboxItem]:
+def flush_digests(outbox: Outbox, now: datetime | None = None, domain: str = DEFAULT_DOMAIN,
+                  periods: Mapping[str, int] | None = None) -> list[OutboxItem]:
     """Queue one digest message per channel for every period that has ended; returns the digests queued.
 
-    Safe to call as often as one likes, and again after a crash: a period's digest row is unique.
+    ``periods``: each rule's digest period in seconds, so the message says which time it covers (without it, from
+    the first entry on). Safe to call as often as one likes, and again after a crash: a period's digest row is
+    unique.
     """
     now = now or now_utc()
     queued: list[OutboxItem] = []
-    for (channel, end), group in groupby(due_buffered(engine, now), key=lambda i: (i.channel, i.next_attempt_at)):
+    for (channel, end), group in groupby(outbox.due_buffered(now), key=lambda i: (i.channel, i.next_attempt_at)):
         entries = list(group)
-        payload = json.dumps([json.loads(e.payload) for e in entries], ensure_ascii=False)
+        lengths = [periods[e.rule] for e in entries if periods and e.rule in periods]
+        start = end - timedelta(seconds=max(lengths)) if lengths else min(e.created_at for e in entries)
+        payload = encode_digest([json.loads(e.payload) for e in entries], start, end)
         story = end.isoformat()
-        digest = store_digest(engine, AlertOutbox(
+        digest = outbox.store_digest(AlertOutbox(
             rule=DIGEST_RULE, story_key=story, channel=channel, version=FIRST, kind=AlertKind.DIGEST,
             payload=payload, state=OutboxState.QUEUED, created_at=now, next_attempt_at=now,
             message_id=message_id(DIGEST_RULE, story, channel, FIRST, domain),

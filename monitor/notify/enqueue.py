@@ -10,12 +10,10 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy.engine import Engine
-
 from monitor.model import Match
 from monitor.notify.content import encode_matches
 from monitor.rules.ruleset import Rule
-from monitor.store.outbox import FIRST, AlertKind, AlertOutbox, OutboxItem, OutboxState, enqueue, find, now_utc
+from monitor.store.outbox import FIRST, AlertKind, AlertOutbox, Outbox, OutboxItem, OutboxState, now_utc
 
 DEFAULT_DOMAIN = "monitor.invalid"
 
@@ -32,7 +30,7 @@ def period_end(now: datetime, seconds: int) -> datetime:
     return datetime.fromtimestamp(stamp - stamp % seconds + seconds, UTC)
 
 
-def enqueue_matches(engine: Engine, matches: Sequence[Match], rules: Mapping[str, Rule], *, story_key: str,
+def enqueue_matches(outbox: Outbox, matches: Sequence[Match], rules: Mapping[str, Rule], *, story_key: str,
                     revision: str | None = None, now: datetime | None = None, domain: str = DEFAULT_DOMAIN
                     ) -> list[OutboxItem]:
     """Store the alerts these matches call for and return the rows created (nothing is sent here).
@@ -52,7 +50,7 @@ def enqueue_matches(engine: Engine, matches: Sequence[Match], rules: Mapping[str
             digest = rule.mode == "digest"
             state = OutboxState.BUFFERED if digest else OutboxState.QUEUED
             due = period_end(now, rule.period) if digest else now
-            first = enqueue(engine, AlertOutbox(
+            first = outbox.enqueue(AlertOutbox(
                 rule=rule.name, story_key=story_key, channel=channel, version=FIRST, kind=AlertKind.NEW,
                 article_key=match.article_key, payload=payload, state=state, created_at=now, next_attempt_at=due,
                 message_id=message_id(rule.name, story_key, channel, FIRST, domain),
@@ -62,8 +60,8 @@ def enqueue_matches(engine: Engine, matches: Sequence[Match], rules: Mapping[str
                 continue
             if not (revision and rule.updates):
                 continue
-            original = find(engine, rule.name, story_key, channel)
-            update = enqueue(engine, AlertOutbox(
+            original = outbox.find(rule.name, story_key, channel)
+            update = outbox.enqueue(AlertOutbox(
                 rule=rule.name, story_key=story_key, channel=channel, version=revision, kind=AlertKind.UPDATE,
                 article_key=match.article_key, payload=payload, state=state, created_at=now,
                 next_attempt_at=due, message_id=message_id(rule.name, story_key, channel, revision, domain),

@@ -17,8 +17,10 @@ from monitor.notify.digest import flush_digests
 from monitor.notify.enqueue import DEFAULT_DOMAIN, enqueue_matches, message_id
 from monitor.rules import Matcher, Rule, parse_rules
 from monitor.settings import AlertsSettings, EmailChannel
-from monitor.store import outbox
-from monitor.store.outbox import FIRST, AlertKind, AlertOutbox, OutboxItem, OutboxState
+from monitor.store.outbox import FIRST, AlertKind, AlertOutbox, Outbox, OutboxItem, OutboxState, now_utc
+
+#: Told the channel of every alert queued for sending now (not a digest entry), after it is stored.
+QueuedListener = Callable[[str], None]
 
 
 def load_rule_file(path: Path, channels: Mapping[str, object] | None = None) -> list[Rule]:
@@ -32,8 +34,9 @@ def load_rule_file(path: Path, channels: Mapping[str, object] | None = None) -> 
 
 class AlertService:
     def __init__(self, engine: Engine, alerts: AlertsSettings, rules: list[Rule],
-                 senders: Mapping[str, Sender] | None = None, clock: Callable[[], datetime] = outbox.now_utc) -> None:
+                 senders: Mapping[str, Sender] | None = None, clock: Callable[[], datetime] = now_utc) -> None:
         self.engine = engine
+        self.outbox = Outbox(engine)
         self.alerts = alerts
         self.rules = {r.name: r for r in rules}
         self.matcher = Matcher(rules)
@@ -42,10 +45,21 @@ class AlertService:
                             if isinstance(c, EmailChannel) and "@" in c.sender), DEFAULT_DOMAIN)
         self.deliverer = Deliverer(engine, senders if senders is not None else senders_from_settings(alerts),
                                    alerts.delivery, clock)
+        self._listeners: list[QueuedListener] = []
+
+    def on_queued(self, listener: QueuedListener) -> None:
+        """Call ``listener(channel)`` whenever an alert is queued for sending (the daemon wakes that channel's
+        sender, so an alert does not wait for the delivery timer)."""
+        self._listeners.append(listener)
+
+    def _queued(self, items: list[OutboxItem]) -> None:
+        for channel in sorted({i.channel for i in items if i.state == OutboxState.QUEUED}):
+            for listener in self._listeners:
+                listener(channel)
 
     @classmethod
     def from_settings(cls, engine: Engine, alerts: AlertsSettings, rules_file: Path | None = None,
-                      clock: Callable[[], datetime] = outbox.now_utc) -> AlertService:
+                      clock: Callable[[], datetime] = now_utc) -> AlertService:
         """The daemon's constructor: refuses to start (RuleFileError) on an invalid rule file."""
         rules = load_rule_file(rules_file or alerts.rules_file, alerts.channels or None)
         return cls(engine, alerts, rules, clock=clock)
@@ -60,8 +74,9 @@ class AlertService:
         matches = self.matcher.match(article)
         if not matches:
             return [], []
-        created = enqueue_matches(self.engine, matches, self.rules, story_key=story_key or article.key,
+        created = enqueue_matches(self.outbox, matches, self.rules, story_key=story_key or article.key,
                                   revision=revision, now=self.clock(), domain=self.domain)
+        self._queued(created)
         return matches, created
 
     def recover(self) -> int:
@@ -82,7 +97,10 @@ class AlertService:
 
     def flush_digests(self) -> list[OutboxItem]:
         """Queue the digests of periods that have ended (schedule it every minute or so)."""
-        return flush_digests(self.engine, self.clock(), self.domain)
+        periods = {name: rule.period for name, rule in self.rules.items() if rule.mode == "digest"}
+        queued = flush_digests(self.outbox, self.clock(), self.domain, periods)
+        self._queued(queued)
+        return queued
 
     def operations(self, title: str, text: str, key: str) -> OutboxItem | None:
         """A source-health message to the operations channel, at most once per ``key`` (None: no channel or sent)."""
@@ -92,12 +110,19 @@ class AlertService:
         now = self.clock()
         match = Match(rule=OPERATIONS_RULE, article_key="", url="", headline=title, site="monitor", published=now,
                       terms=(), snippet=text)
-        return outbox.enqueue(self.engine, AlertOutbox(
+        item = self.outbox.enqueue(AlertOutbox(
             rule=OPERATIONS_RULE, story_key=key, channel=channel, version=FIRST, kind=AlertKind.NEW,
             payload=encode_matches(match), state=OutboxState.QUEUED, created_at=now, next_attempt_at=now,
             message_id=message_id(OPERATIONS_RULE, key, channel, FIRST, self.domain),
         ))
+        if item is not None:
+            self._queued([item])
+        return item
 
     def status(self) -> dict[str, dict[str, int]]:
         """Per channel, rows per state: backlog (queued, sending, buffered) and dead letters."""
-        return outbox.status_counts(self.engine)
+        return self.outbox.status_counts()
+
+    def dead_reasons(self) -> dict[str, str]:
+        """Per channel with dead letters, the error of the latest: what ``monitor health`` says went wrong."""
+        return self.outbox.last_errors([OutboxState.DEAD])

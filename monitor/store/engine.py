@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.settings import StorageSettings
@@ -29,6 +31,23 @@ def describe(url: str | URL) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "<unparsable database URL>"
+
+
+@contextmanager
+def database_errors(where: str, what: str) -> Iterator[None]:
+    """Database trouble as one StoreError naming the database (``where``, no password) and what was being done; a
+    lost race on a unique key (IntegrityError) passes through for the caller to settle.
+
+    The one translation from SQLAlchemy's errors into the project's tree, for the store and the outbox alike."""
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except (OperationalError, DBAPIError) as exc:
+        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise StoreError(f"database {where}: {what}: {reason}") from None
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database {where}: {what}: {exc}") from None
 
 
 def make_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT_S) -> Engine:

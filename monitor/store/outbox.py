@@ -8,16 +8,15 @@ One table, ``alert_outbox``. A row's ``state`` walks::
        ▲                 │ └────► dead ──(monitor alerts retry)──► queued
        └──── failure ────┘        (after max_attempts, or a permanent refusal)
 
-``sending`` left behind by a crash is put back to ``queued`` by :func:`recover_interrupted` when the sender starts:
-that is the one place a duplicate can come from (sent, then the crash came before "sent" was recorded).
-
-Functions take an :class:`~sqlalchemy.engine.Engine` and run one short transaction each, so the delivery workers
-(one thread per channel) never hold a transaction while talking to Slack or a mail server.
+``sending`` left behind by a crash is put back to ``queued`` by :meth:`Outbox.recover_interrupted` when the sender
+starts, and by the delivery loop when it regains the database after an outage cut a round short: that is the one
+place a duplicate can come from (sent, then the crash came before "sent" was recorded).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -26,6 +25,8 @@ from sqlalchemy import Column, DateTime, Text, UniqueConstraint, func, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
+
+from monitor.store.engine import database_errors, describe
 
 
 class OutboxState(StrEnum):
@@ -118,159 +119,190 @@ def create_outbox_tables(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine, tables=[AlertOutbox.__table__])  # type: ignore[attr-defined]
 
 
-def enqueue(engine: Engine, row: AlertOutbox) -> OutboxItem | None:
-    """Store an alert; None when one with the same rule, story, channel and version already exists."""
-    with Session(engine) as session:
-        session.add(row)
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            return None
-        session.refresh(row)
-        return _item(row)
+class Outbox:
+    """The outbox table's operations, one short transaction each, so the delivery workers (one thread per channel)
+    never hold a transaction while talking to Slack or a mail server.
 
-
-def find(engine: Engine, rule: str, story_key: str, channel: str, version: str = FIRST) -> OutboxItem | None:
-    with Session(engine) as session:
-        row = session.exec(
-            select(AlertOutbox).where(AlertOutbox.rule == rule, AlertOutbox.story_key == story_key,
-                                      AlertOutbox.channel == channel, AlertOutbox.version == version)
-        ).first()
-        return _item(row) if row else None
-
-
-def find_by_id(engine: Engine, row_id: int) -> OutboxItem | None:
-    with Session(engine) as session:
-        row = session.get(AlertOutbox, row_id)
-        return _item(row) if row else None
-
-
-def claim_due(engine: Engine, channel: str, now: datetime, limit: int = 50) -> list[OutboxItem]:
-    """Move due queued rows of one channel to ``sending`` and return them; a row another worker took is skipped."""
-    claimed: list[OutboxItem] = []
-    with Session(engine) as session:
-        ids = session.exec(
-            select(AlertOutbox.id).where(AlertOutbox.channel == channel, AlertOutbox.state == OutboxState.QUEUED,
-                                         col(AlertOutbox.next_attempt_at) <= now)
-            .order_by(col(AlertOutbox.next_attempt_at), col(AlertOutbox.id)).limit(limit)
-        ).all()
-        for row_id in ids:
-            result = session.execute(
-                update(AlertOutbox).where(col(AlertOutbox.id) == row_id, col(AlertOutbox.state) == OutboxState.QUEUED)
-                .values(state=OutboxState.SENDING, claimed_at=now, attempts=AlertOutbox.attempts + 1)
-            )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                session.commit()
-                row = session.get(AlertOutbox, row_id)
-                assert row is not None
-                session.refresh(row)
-                claimed.append(_item(row))
-    return claimed
-
-
-def mark_sent(engine: Engine, row_id: int, now: datetime, provider_id: str | None = None) -> None:
-    with Session(engine) as session:
-        session.execute(
-            update(AlertOutbox).where(col(AlertOutbox.id) == row_id)
-            .values(state=OutboxState.SENT, sent_at=now, provider_id=provider_id, last_error=None)
-        )
-        session.commit()
-
-
-def mark_failed(engine: Engine, row_id: int, error: str, retry_at: datetime | None) -> None:
-    """Back to ``queued`` until ``retry_at``, or ``dead`` when ``retry_at`` is None."""
-    values = {"state": OutboxState.DEAD, "last_error": error[:2000]} if retry_at is None else {
-        "state": OutboxState.QUEUED, "last_error": error[:2000], "next_attempt_at": retry_at}
-    with Session(engine) as session:
-        session.execute(update(AlertOutbox).where(col(AlertOutbox.id) == row_id).values(**values))
-        session.commit()
-
-
-def release(engine: Engine, row_id: int, retry_at: datetime) -> None:
-    """Hand back a claimed row that was not tried (its channel is rate limited), without counting an attempt."""
-    with Session(engine) as session:
-        session.execute(
-            update(AlertOutbox).where(col(AlertOutbox.id) == row_id, col(AlertOutbox.state) == OutboxState.SENDING)
-            .values(state=OutboxState.QUEUED, next_attempt_at=retry_at, attempts=AlertOutbox.attempts - 1)
-        )
-        session.commit()
-
-
-def recover_interrupted(engine: Engine, now: datetime, claimed_before: datetime | None = None) -> int:
-    """Put ``sending`` rows left by a crash back in the queue (all of them, or those claimed before a time)."""
-    with Session(engine) as session:
-        stmt = update(AlertOutbox).where(col(AlertOutbox.state) == OutboxState.SENDING)
-        if claimed_before is not None:
-            stmt = stmt.where(col(AlertOutbox.claimed_at) < claimed_before)
-        result = session.execute(stmt.values(state=OutboxState.QUEUED, next_attempt_at=now))
-        session.commit()
-        return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def retry_dead(engine: Engine, now: datetime, ids: Iterable[int] | None = None, channel: str | None = None) -> int:
-    """Dead letters back to the queue with a fresh count of attempts; returns how many."""
-    with Session(engine) as session:
-        stmt = update(AlertOutbox).where(col(AlertOutbox.state) == OutboxState.DEAD)
-        if ids is not None:
-            stmt = stmt.where(col(AlertOutbox.id).in_(list(ids)))
-        if channel is not None:
-            stmt = stmt.where(col(AlertOutbox.channel) == channel)
-        result = session.execute(stmt.values(state=OutboxState.QUEUED, attempts=0, next_attempt_at=now))
-        session.commit()
-        return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def rows(engine: Engine, states: Sequence[str] | None = None, limit: int = 200) -> list[OutboxItem]:
-    with Session(engine) as session:
-        stmt = select(AlertOutbox).order_by(col(AlertOutbox.id))
-        if states:
-            stmt = stmt.where(col(AlertOutbox.state).in_(list(states)))
-        return [_item(r) for r in session.exec(stmt.limit(limit)).all()]
-
-
-def status_counts(engine: Engine) -> dict[str, dict[str, int]]:
-    """Per channel, how many rows are in each state: what ``monitor status`` shows (dead letters, backlog)."""
-    counts: dict[str, dict[str, int]] = {}
-    with Session(engine) as session:
-        for channel, state, number in session.exec(
-            select(AlertOutbox.channel, AlertOutbox.state, func.count()).group_by(
-                col(AlertOutbox.channel), col(AlertOutbox.state))
-        ).all():
-            counts.setdefault(channel, {})[state] = int(number)
-    return counts
-
-
-def due_buffered(engine: Engine, now: datetime) -> list[OutboxItem]:
-    """Digest entries whose period has ended (``next_attempt_at`` holds the end of their period)."""
-    with Session(engine) as session:
-        return [_item(r) for r in session.exec(
-            select(AlertOutbox).where(AlertOutbox.state == OutboxState.BUFFERED,
-                                      col(AlertOutbox.next_attempt_at) <= now)
-            .order_by(col(AlertOutbox.channel), col(AlertOutbox.next_attempt_at), col(AlertOutbox.id))
-        ).all()]
-
-
-def store_digest(engine: Engine, digest: AlertOutbox, entry_ids: Sequence[int]) -> OutboxItem | None:
-    """In one transaction: queue the digest message and mark its entries as carried by it.
-
-    The digest row is unique per channel and period, so a second flush of the same period adds nothing.
+    Database trouble comes out as :class:`~monitor.errors.StoreError`, translated as the store's is.
     """
-    with Session(engine) as session:
-        session.add(digest)
-        try:
-            session.flush()
-        except IntegrityError:
-            session.rollback()
-            return None
-        session.execute(
-            update(AlertOutbox).where(col(AlertOutbox.id).in_(list(entry_ids)),
-                                      col(AlertOutbox.state) == OutboxState.BUFFERED)
-            .values(state=OutboxState.DIGESTED, digest_id=digest.id)
-        )
-        session.commit()
-        session.refresh(digest)
-        return _item(digest)
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.where = describe(engine.url)
+
+    @contextmanager
+    def _session(self, what: str) -> Iterator[Session]:
+        with database_errors(self.where, f"alert outbox: {what}"), Session(self.engine) as session:
+            yield session
+
+    def enqueue(self, row: AlertOutbox) -> OutboxItem | None:
+        """Store an alert; None when one with the same rule, story, channel and version already exists."""
+        with self._session("queue an alert") as session:
+            session.add(row)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                return None
+            session.refresh(row)
+            return _item(row)
+
+    def find(self, rule: str, story_key: str, channel: str, version: str = FIRST) -> OutboxItem | None:
+        with self._session("look up an alert") as session:
+            row = session.exec(
+                select(AlertOutbox).where(AlertOutbox.rule == rule, AlertOutbox.story_key == story_key,
+                                          AlertOutbox.channel == channel, AlertOutbox.version == version)
+            ).first()
+            return _item(row) if row else None
+
+    def find_by_id(self, row_id: int) -> OutboxItem | None:
+        with self._session("look up an alert") as session:
+            row = session.get(AlertOutbox, row_id)
+            return _item(row) if row else None
+
+    def claim_due(self, channel: str, now: datetime, limit: int = 50) -> list[OutboxItem]:
+        """Move due queued rows of one channel to ``sending`` and return them; a row another worker took is skipped.
+
+        One transaction: either every claim is made and returned, or none is (a claim the caller never heard of
+        would stay ``sending`` while the database is back)."""
+        with self._session("claim due alerts") as session:
+            ids = session.exec(
+                select(AlertOutbox.id).where(AlertOutbox.channel == channel,
+                                             AlertOutbox.state == OutboxState.QUEUED,
+                                             col(AlertOutbox.next_attempt_at) <= now)
+                .order_by(col(AlertOutbox.next_attempt_at), col(AlertOutbox.id)).limit(limit)
+            ).all()
+            taken: list[int] = []
+            for row_id in ids:
+                result = session.execute(
+                    update(AlertOutbox)
+                    .where(col(AlertOutbox.id) == row_id, col(AlertOutbox.state) == OutboxState.QUEUED)
+                    .values(state=OutboxState.SENDING, claimed_at=now, attempts=AlertOutbox.attempts + 1)
+                )
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    assert row_id is not None
+                    taken.append(row_id)
+            session.commit()
+            if not taken:
+                return []
+            found = session.exec(select(AlertOutbox).where(col(AlertOutbox.id).in_(taken))).all()
+            by_id = {row.id: _item(row) for row in found}
+            return [by_id[row_id] for row_id in taken if row_id in by_id]
+
+    def mark_sent(self, row_id: int, now: datetime, provider_id: str | None = None) -> None:
+        with self._session("record a sent alert") as session:
+            session.execute(
+                update(AlertOutbox).where(col(AlertOutbox.id) == row_id)
+                .values(state=OutboxState.SENT, sent_at=now, provider_id=provider_id, last_error=None)
+            )
+            session.commit()
+
+    def mark_failed(self, row_id: int, error: str, retry_at: datetime | None) -> None:
+        """Back to ``queued`` until ``retry_at``, or ``dead`` when ``retry_at`` is None."""
+        values = {"state": OutboxState.DEAD, "last_error": error[:2000]} if retry_at is None else {
+            "state": OutboxState.QUEUED, "last_error": error[:2000], "next_attempt_at": retry_at}
+        with self._session("record a failed alert") as session:
+            session.execute(update(AlertOutbox).where(col(AlertOutbox.id) == row_id).values(**values))
+            session.commit()
+
+    def release(self, row_ids: Sequence[int], retry_at: datetime) -> None:
+        """Hand back claimed rows that were not tried (their channel is paused), without counting an attempt."""
+        if not row_ids:
+            return
+        with self._session("hand back claimed alerts") as session:
+            session.execute(
+                update(AlertOutbox)
+                .where(col(AlertOutbox.id).in_(list(row_ids)), col(AlertOutbox.state) == OutboxState.SENDING)
+                .values(state=OutboxState.QUEUED, next_attempt_at=retry_at, attempts=AlertOutbox.attempts - 1)
+            )
+            session.commit()
+
+    def recover_interrupted(self, now: datetime, *, claimed_until: datetime | None = None,
+                            channel: str | None = None) -> int:
+        """Put ``sending`` rows back in the queue: all of them (a crash left them), or those of one channel claimed
+        at or before a time (a database outage cut their round short)."""
+        with self._session("queue interrupted alerts again") as session:
+            stmt = update(AlertOutbox).where(col(AlertOutbox.state) == OutboxState.SENDING)
+            if claimed_until is not None:
+                stmt = stmt.where(col(AlertOutbox.claimed_at) <= claimed_until)
+            if channel is not None:
+                stmt = stmt.where(col(AlertOutbox.channel) == channel)
+            result = session.execute(stmt.values(state=OutboxState.QUEUED, next_attempt_at=now))
+            session.commit()
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def retry_dead(self, now: datetime, ids: Iterable[int] | None = None, channel: str | None = None) -> int:
+        """Dead letters back to the queue with a fresh count of attempts; returns how many."""
+        with self._session("queue dead alerts again") as session:
+            stmt = update(AlertOutbox).where(col(AlertOutbox.state) == OutboxState.DEAD)
+            if ids is not None:
+                stmt = stmt.where(col(AlertOutbox.id).in_(list(ids)))
+            if channel is not None:
+                stmt = stmt.where(col(AlertOutbox.channel) == channel)
+            result = session.execute(stmt.values(state=OutboxState.QUEUED, attempts=0, next_attempt_at=now))
+            session.commit()
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def rows(self, states: Sequence[str] | None = None, limit: int = 200) -> list[OutboxItem]:
+        with self._session("list alerts") as session:
+            stmt = select(AlertOutbox).order_by(col(AlertOutbox.id))
+            if states:
+                stmt = stmt.where(col(AlertOutbox.state).in_(list(states)))
+            return [_item(r) for r in session.exec(stmt.limit(limit)).all()]
+
+    def status_counts(self) -> dict[str, dict[str, int]]:
+        """Per channel, how many rows are in each state: what ``monitor status`` shows (dead letters, backlog)."""
+        counts: dict[str, dict[str, int]] = {}
+        with self._session("count alerts") as session:
+            for channel, state, number in session.exec(
+                select(AlertOutbox.channel, AlertOutbox.state, func.count()).group_by(
+                    col(AlertOutbox.channel), col(AlertOutbox.state))
+            ).all():
+                counts.setdefault(channel, {})[state] = int(number)
+        return counts
+
+    def last_errors(self, states: Sequence[str]) -> dict[str, str]:
+        """Per channel, the error of its most recently failed row in one of ``states`` (for health reports)."""
+        found: dict[str, str] = {}
+        with self._session("read delivery errors") as session:
+            for channel, error in session.exec(
+                select(AlertOutbox.channel, AlertOutbox.last_error)
+                .where(col(AlertOutbox.state).in_(list(states)), col(AlertOutbox.last_error).is_not(None))
+                .order_by(col(AlertOutbox.id).desc())
+            ).all():
+                if error is not None:
+                    found.setdefault(channel, error)
+        return found
+
+    def due_buffered(self, now: datetime) -> list[OutboxItem]:
+        """Digest entries whose period has ended (``next_attempt_at`` holds the end of their period)."""
+        with self._session("read digest entries") as session:
+            return [_item(r) for r in session.exec(
+                select(AlertOutbox).where(AlertOutbox.state == OutboxState.BUFFERED,
+                                          col(AlertOutbox.next_attempt_at) <= now)
+                .order_by(col(AlertOutbox.channel), col(AlertOutbox.next_attempt_at), col(AlertOutbox.id))
+            ).all()]
+
+    def store_digest(self, digest: AlertOutbox, entry_ids: Sequence[int]) -> OutboxItem | None:
+        """In one transaction: queue the digest message and mark its entries as carried by it.
+
+        The digest row is unique per channel and period, so a second flush of the same period adds nothing.
+        """
+        with self._session("queue a digest") as session:
+            session.add(digest)
+            try:
+                session.flush()
+            except IntegrityError:
+                session.rollback()
+                return None
+            session.execute(
+                update(AlertOutbox).where(col(AlertOutbox.id).in_(list(entry_ids)),
+                                          col(AlertOutbox.state) == OutboxState.BUFFERED)
+                .values(state=OutboxState.DIGESTED, digest_id=digest.id)
+            )
+            session.commit()
+            session.refresh(digest)
+            return _item(digest)
 
 
 def now_utc() -> datetime:

@@ -20,7 +20,7 @@ from sqlalchemy import Table, and_, bindparam, delete, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, Row
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from monitor.dedupe import Signature
@@ -29,7 +29,7 @@ from monitor.http import Validators
 from monitor.model import Article
 from monitor.settings import StorageSettings
 from monitor.store import migrate
-from monitor.store.engine import database_url, describe, make_engine
+from monitor.store.engine import database_errors, database_url, describe, make_engine
 from monitor.store.tables import (
     ArticleRow,
     ArticleUrl,
@@ -190,17 +190,8 @@ class Store:
 
     @contextmanager
     def _translated(self, what: str) -> Iterator[None]:
-        """Database trouble as one StoreError naming the database and what was being done; a lost race on a
-        unique key (IntegrityError) passes through for the caller to settle."""
-        try:
+        with database_errors(self.where, what):
             yield
-        except IntegrityError:
-            raise
-        except (OperationalError, DBAPIError) as exc:
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            raise StoreError(f"database {self.where}: {what}: {reason}") from None
-        except SQLAlchemyError as exc:
-            raise StoreError(f"database {self.where}: {what}: {exc}") from None
 
     @contextmanager
     def _session(self, what: str) -> Iterator[Session]:
