@@ -363,3 +363,31 @@ def test_monitor_web_on_a_missing_or_unmigrated_database_says_so(tmp_path: Path,
     assert "run `monitor db upgrade`" in unmigrated.output and len(unmigrated.output.strip().splitlines()) == 1
     exposed = runner.invoke(cli_app, ["web", "--host", "0.0.0.0"])
     assert exposed.exit_code == 2 and "without authentication" in exposed.output
+
+
+def test_monitor_web_serves_until_interrupted(web: WebArchive) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    env.update({"MONITOR_STORAGE__ARCHIVE_ROOT": str(web.settings.storage.archive_root),
+                "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    server = subprocess.Popen([sys.executable, "-m", "monitor", "web", "--port", "0"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()  # printed once the socket listens
+        found = re.search(r"on (http://127\.0\.0\.1:\d+/) \(loopback only; Ctrl-C stops\)", line)
+        assert found, line
+        answer = httpx.get(found.group(1) + "api/search", params={"q": "title:Lavrov"}, timeout=30, trust_env=False)
+        assert [r["key"] for r in answer.json()["results"]] == [web.keys[0]]
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=30) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()

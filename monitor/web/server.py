@@ -74,9 +74,12 @@ class WebServer:
         return f"http://{host}:{self.port}/"
 
     def serve_forever(self) -> None:
-        """Serve on this thread until SIGINT/SIGTERM (uvicorn stops gracefully on either)."""
+        """Serve on this thread until SIGINT/SIGTERM (uvicorn stops gracefully on either). Ctrl-C is the way to stop
+        it, not an error: it returns normally; uvicorn re-raises the signal once it has shut down."""
         try:
             self._server.run(sockets=[self.socket])
+        except KeyboardInterrupt:
+            pass
         finally:
             self.socket.close()
 
