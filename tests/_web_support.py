@@ -48,12 +48,13 @@ def _page(n: int, edit: int = 0, headline: str | None = None) -> str:
     return page
 
 
-def build_archive(root: Path, *, count: int = 6, page_size: int = 2, max_page: int = 3) -> WebArchive:
+def build_archive(root: Path, *, count: int = 6, page_size: int = 2, max_page: int = 3,
+                  url: str | None = None) -> WebArchive:
     """``count`` articles (newest: article 0, with the hostile headline), article 1 revised once, and a dead alert."""
     rules = root / "rules.toml"
     rules.parent.mkdir(parents=True, exist_ok=True)
     rules.write_text(RULES, encoding="utf-8")
-    storage = StorageSettings(archive_root=root / "archive", fsync=False)
+    storage = StorageSettings(url=url, archive_root=root / "archive", fsync=False)
     settings = Settings(storage=storage, web=WebSettings(page_size=page_size, max_page=max_page),
                         alerts={"rules_file": rules},  # type: ignore[arg-type]
                         sources=[{"name": "voa", "site": "www.voanews.com"}])  # type: ignore[list-item]

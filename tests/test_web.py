@@ -25,6 +25,7 @@ from monitor.store import Store
 from monitor.store.outbox import find_by_id
 from monitor.web import create_app
 from monitor.web.security import Credentials, check_bind, is_loopback
+from tests._store_support import pg_url_fixture  # noqa: F401  (fixture)
 from tests._web_support import HOSTILE, WebArchive, build_archive
 
 
@@ -391,3 +392,24 @@ def test_monitor_web_serves_until_interrupted(web: WebArchive) -> None:
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+@pytest.mark.postgres
+def test_search_story_and_alerts_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+    web = build_archive(tmp_path, url=pg_url)
+    with Store.open(web.settings.storage, upgrade=False) as store, \
+            TestClient(create_app(web.settings, store), raise_server_exceptions=False) as client:
+        assert [c.article.key for c in StoreScan(store, batch=2).candidates(None, SearchFilters())] == web.keys
+        data = client.get("/api/search", params={"q": "title:Lavrov"}).json()
+        assert [r["key"] for r in data["results"]] == [web.keys[0]]
+        dated = client.get("/api/search", params={"q": "story", "since": "2024-04-28", "until": "2024-04-28"})
+        assert len(dated.json()["results"]) == 2 and dated.json()["has_next"]
+        article = store.article(web.keys[1])
+        assert article is not None and article.story_key
+        assert client.get(f"/story/{article.story_key}").status_code == 200
+        page = client.get(f"/article/{web.keys[1]}", params={"a": 0, "b": 1}).text
+        assert 'class="add"' in page and "rule <strong>stories</strong>" in page
+        assert client.get("/sources").text.count('<rect class="bar"') == 14
+        bars = re.findall(r'data-count="(\d+)"', client.get("/backtest", params={
+            "q": "story", "since": "2024-04-28", "until": "2024-04-28"}).text)
+        assert bars == [str(len(web.keys) - 1)]
