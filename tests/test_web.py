@@ -108,6 +108,8 @@ def test_a_bad_date_is_a_page_not_a_traceback(client: TestClient) -> None:
     response = client.get("/search", params={"q": "story", "since": "2024-13-45"})
     assert response.status_code == 400
     assert "since" in response.text and "Traceback" not in response.text
+    widest = client.get("/api/search", params={"q": "story", "since": "0001-01-01", "until": "9999-12-31"})
+    assert widest.status_code == 200 and len(widest.json()["results"]) == 2
 
 
 # --- article, revisions, raw HTML, story ----------------------------------------------------------------------
