@@ -28,6 +28,8 @@ from monitor.web.security import Credentials, check_bind, is_loopback
 from tests._store_support import pg_url_fixture  # noqa: F401  (fixture)
 from tests._web_support import HOSTILE, WebArchive, build_archive
 
+LOCAL = "http://127.0.0.1:8080"
+
 
 @pytest.fixture(name="web", scope="module")
 def web_fixture(tmp_path_factory: pytest.TempPathFactory) -> WebArchive:
@@ -45,7 +47,7 @@ def store_fixture(web: WebArchive) -> Iterator[Store]:
 
 @pytest.fixture(name="client")
 def client_fixture(web: WebArchive, store: Store) -> Iterator[TestClient]:
-    with TestClient(create_app(web.settings, store), raise_server_exceptions=False) as client:
+    with TestClient(create_app(web.settings, store), base_url=LOCAL, raise_server_exceptions=False) as client:
         yield client
 
 
@@ -279,7 +281,7 @@ def test_errors_are_pages_without_tracebacks_or_secrets(web: WebArchive, store: 
         raise RuntimeError("password=hunter2 in /secret/path")
 
     monkeypatch.setattr(store, "revisions", boom)
-    with TestClient(create_app(web.settings, store), raise_server_exceptions=False) as client:
+    with TestClient(create_app(web.settings, store), base_url=LOCAL, raise_server_exceptions=False) as client:
         response = client.get(f"/article/{web.keys[0]}")
         assert response.status_code == 500
         assert "hunter2" not in response.text and "Traceback" not in response.text
@@ -301,6 +303,18 @@ def test_credentials_guard_every_request(web: WebArchive, store: Store) -> None:
         wrong = base64.b64encode(b"ana:pw2").decode()
         assert client.get("/api/search", headers={"Authorization": f"Basic {wrong}"}).status_code == 401
         assert client.get("/search", headers={"Authorization": "Basic !!!"}).status_code == 401
+
+
+def test_without_credentials_only_loopback_host_names_are_answered(web: WebArchive, store: Store) -> None:
+    with TestClient(create_app(web.settings, store), base_url=LOCAL) as client:
+        for host in ("localhost:8080", "127.0.0.1", "[::1]:8080", "127.0.0.2:80"):
+            assert client.get("/search", headers={"Host": host}).status_code == 200, host
+        for host in ("attacker.example:8080", "attacker.example", "10.0.0.1:8080", "localhost.attacker.example"):
+            assert client.get("/api/search", headers={"Host": host}).status_code == 421, host
+    credentials = Credentials(token="t")
+    with TestClient(create_app(web.settings, store, credentials=credentials), base_url=LOCAL) as client:
+        answer = client.get("/api/search", headers={"Host": "monitor.example.org", "Authorization": "Bearer t"})
+        assert answer.status_code == 200  # served on a real address, behind authentication
 
 
 def test_only_loopback_without_credentials() -> None:
@@ -400,7 +414,7 @@ def test_monitor_web_serves_until_interrupted(web: WebArchive) -> None:
 def test_search_story_and_alerts_on_postgresql(pg_url: str, tmp_path: Path) -> None:
     web = build_archive(tmp_path, url=pg_url)
     with Store.open(web.settings.storage, upgrade=False) as store, \
-            TestClient(create_app(web.settings, store), raise_server_exceptions=False) as client:
+            TestClient(create_app(web.settings, store), base_url=LOCAL, raise_server_exceptions=False) as client:
         assert [c.article.key for c in StoreScan(store, batch=2).candidates(None, SearchFilters())] == web.keys
         data = client.get("/api/search", params={"q": "title:Lavrov"}).json()
         assert [r["key"] for r in data["results"]] == [web.keys[0]]

@@ -38,7 +38,7 @@ from monitor.store import Store
 from monitor.store.outbox import OutboxState, now_utc, retry_dead, status_counts
 from monitor.web import queries
 from monitor.web.charts import bar_chart
-from monitor.web.security import CSRF_COOKIE, Credentials, csrf_ok, new_csrf_token
+from monitor.web.security import CSRF_COOKIE, Credentials, csrf_ok, host_allowed, new_csrf_token
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,11 @@ def create_app(settings: Settings, store: Store, *, credentials: Credentials | N
 def _install_middleware(app: FastAPI, bench: Workbench) -> None:
     @app.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if bench.credentials.configured and not bench.credentials.allows(request.headers.get("authorization")):
-            response: Response = Response("authentication required\n", status_code=401, media_type="text/plain",
+        if not host_allowed(request.headers.get("host"), bench.credentials):
+            response: Response = Response("this page answers to localhost and 127.0.0.1 only\n", status_code=421,
+                                          media_type="text/plain")
+        elif bench.credentials.configured and not bench.credentials.allows(request.headers.get("authorization")):
+            response = Response("authentication required\n", status_code=401, media_type="text/plain",
                                           headers={"WWW-Authenticate": 'Basic realm="monitor"'})
         else:
             token = request.cookies.get(CSRF_COOKIE)

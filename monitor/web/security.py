@@ -4,6 +4,7 @@
   the ``[web]`` section names), never from the config file.
 - With credentials configured every request needs them: ``Authorization: Bearer <token>``, or HTTP Basic with a
   configured user (or any user name with the token as password, for feed readers that only know Basic).
+- Without credentials, a request must name a loopback host (Host header): no DNS rebinding.
 - Every state-changing request is a POST whose form carries the token held in the ``monitor_csrf`` cookie
   (SameSite=Strict, HttpOnly): another site can neither read the cookie nor make the browser send it.
 """
@@ -78,6 +79,22 @@ class Credentials:
         if expected is not None and hmac.compare_digest(password.encode(), expected.encode()):
             return True
         return self.token is not None and hmac.compare_digest(password.encode(), self.token.encode())
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def host_allowed(host_header: str | None, credentials: Credentials) -> bool:
+    """Without credentials only a loopback name may be asked for in the Host header: a page elsewhere that points
+    its own host name at 127.0.0.1 (DNS rebinding) must not read the archive through the visitor's browser."""
+    if credentials.configured:
+        return True
+    host = (host_header or "").strip().casefold()
+    if host.startswith("["):  # [::1]:8080
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    return host in LOOPBACK_NAMES or (host.startswith("127.") and is_loopback(host))
 
 
 def check_bind(host: str, credentials: Credentials, web: WebSettings) -> None:
