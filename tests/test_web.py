@@ -218,6 +218,7 @@ def test_alerts_page_explains_and_a_dead_alert_is_queued_again_with_csrf(client:
     page = client.get("/alerts", params={"state": "dead"}).text
     assert f'id="alert-{web.dead_id}"' in page
     assert "HTTP 500 from the webhook" in page and "a <mark>story</mark> &lt;i&gt;snippet&lt;/i&gt;" in page
+    assert "matched: <code>story</code> as “story” in title" in page  # what matched and why
     token = re.search(r'name="csrf" value="([^"]+)"', page)
     assert token
     forged = client.post("/alerts/retry", data={"id": web.dead_id, "csrf": "guess"}, follow_redirects=False)

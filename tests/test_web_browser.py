@@ -207,7 +207,7 @@ def test_compare_two_revisions(demo: Demo, browser: Any) -> None:
     Select(form.find_element(By.NAME, "a")).select_by_value("0")
     Select(form.find_element(By.NAME, "b")).select_by_value("1")
     form.find_element(By.TAG_NAME, "button").click()
-    _wait(browser, "pre.diff")
+    browser.execute_script("arguments[0].scrollIntoView()", _wait(browser, "pre.diff"))
     added = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "pre.diff .add")]
     assert any("(updated: a correction)" in line for line in added)
     assert browser.find_elements(By.CSS_SELECTOR, "pre.diff .del")

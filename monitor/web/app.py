@@ -89,8 +89,18 @@ def _environment() -> Environment:
     env.filters["highlight"] = lambda text, spans: Markup(mark(text, tuple(spans), "<mark>", "</mark>", escape))
     env.filters["when"] = lambda value: value.strftime("%Y-%m-%d %H:%M") if value else "–"
     env.filters["day"] = lambda value: value.strftime("%Y-%m-%d") if value else ""
+    env.filters["terms"] = _term_summary
     env.filters["short"] = lambda value: str(value).replace("T", " ").replace("+00:00", "")[:16] if value else "–"
     return env
+
+
+def _term_summary(terms: Any) -> list[tuple[str, str, str, int]]:
+    """Matched terms once each, as (query term, text, field, times): an article names Ukraine thirty times."""
+    counts: dict[tuple[str, str, str], int] = {}
+    for term in terms:
+        key = (term.term, term.text, term.field)
+        counts[key] = counts.get(key, 0) + 1
+    return [(term, text, name, n) for (term, text, name), n in counts.items()]
 
 
 def create_app(settings: Settings, store: Store, *, credentials: Credentials | None = None) -> FastAPI:
