@@ -33,9 +33,10 @@ from monitor.store.tables import ArticleRow, Revision, Story
 
 _ARTICLES: Table = ArticleRow.__table__  # type: ignore[attr-defined]
 _REVISIONS: Table = Revision.__table__  # type: ignore[attr-defined]
-_STORIES: Table = Story.__table__  # type: ignore[attr-defined]
-# An article's date: when it was published, else when it was first seen (undated pages exist).
-_dated = func.coalesce(_ARTICLES.c.published, _ARTICLES.c.first_seen)
+STORIES: Table = Story.__table__  # type: ignore[attr-defined]
+# An article's date: when it was published, else when it was first seen (undated pages exist). (Lower case: ruff
+# takes capitals for a constant and would turn comparisons with it round.)
+article_date = func.coalesce(_ARTICLES.c.published, _ARTICLES.c.first_seen)
 _BATCH = 200
 
 
@@ -134,8 +135,9 @@ class StoreScan:
         latest = (sa_select(_REVISIONS.c.text_path).where(_REVISIONS.c.article_pk == _ARTICLES.c.id,
                                                           _REVISIONS.c.number == _ARTICLES.c.revision_count - 1)
                   .scalar_subquery())
-        base = (sa_select(*_COLUMNS, _STORIES.c.key.label("story_key"), latest.label("text_path"), _dated.label("at"))
-                .select_from(_ARTICLES.outerjoin(_STORIES, _STORIES.c.id == _ARTICLES.c.story_id)))
+        base = (sa_select(*ARTICLE_COLUMNS, STORIES.c.key.label("story_key"), latest.label("text_path"),
+                          article_date.label("at"))
+                .select_from(_ARTICLES.outerjoin(STORIES, STORIES.c.id == _ARTICLES.c.story_id)))
         conditions: list[Any] = []
         if filters.site:
             conditions.append(_ARTICLES.c.site == filters.site)
@@ -144,26 +146,28 @@ class StoreScan:
         if filters.section:
             conditions.append(_ARTICLES.c.section == filters.section)
         if filters.start:
-            conditions.append(_dated >= filters.start)
+            conditions.append(article_date >= filters.start)
         if filters.end:
-            conditions.append(_dated < filters.end)
+            conditions.append(article_date < filters.end)
         after: tuple[datetime, int] | None = None
         while True:
             stmt = base.where(*conditions)
             if after is not None:
-                stmt = stmt.where(or_(_dated < after[0], and_(_dated == after[0], _ARTICLES.c.id < after[1])))
-            stmt = stmt.order_by(_dated.desc(), _ARTICLES.c.id.desc()).limit(self._batch)
+                at, pk = after
+                stmt = stmt.where(or_(article_date < at, and_(article_date == at, _ARTICLES.c.id < pk)))
+            stmt = stmt.order_by(article_date.desc(), _ARTICLES.c.id.desc()).limit(self._batch)
             with self._store.engine.connect() as connection:
                 rows = connection.execute(stmt).all()
             for row in rows:
-                yield _candidate(row._mapping)
+                yield candidate_from_row(row._mapping)
             if len(rows) < self._batch:
                 return
             last = rows[-1]._mapping
             after = (last["at"], last["id"])
 
 
-_COLUMNS = [_ARTICLES.c[name] for name in (
+# What a Candidate is made of (the index's queries will select these too).
+ARTICLE_COLUMNS = [_ARTICLES.c[name] for name in (
     "id", "key", "site", "article_id", "canonical_url", "url_hash", "folder", "headline", "language", "published",
     "first_seen", "last_seen", "revision_count", "section")]
 
@@ -174,7 +178,8 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _candidate(data: Any) -> Candidate:
+def candidate_from_row(data: Any) -> Candidate:
+    """A Candidate from a row of ARTICLE_COLUMNS plus ``story_key`` and ``text_path`` (None: not read)."""
     first_seen = _utc(data["first_seen"])
     last_seen = _utc(data["last_seen"])
     assert first_seen is not None and last_seen is not None

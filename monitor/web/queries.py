@@ -12,7 +12,7 @@ from sqlalchemy import Table, null
 from sqlalchemy import select as sa_select
 
 from monitor.model import Match
-from monitor.search.service import _COLUMNS, _STORIES, Candidate, _candidate, _dated
+from monitor.search.service import ARTICLE_COLUMNS, STORIES, Candidate, article_date, candidate_from_row
 from monitor.store import Store
 from monitor.store.outbox import AlertOutbox, OutboxItem, _item
 from monitor.store.tables import ArticleRow
@@ -51,11 +51,11 @@ def article_meta(store: Store, key: str) -> ArticleMeta | None:
 
 def story_articles(store: Store, story_key: str, limit: int = 500) -> list[Candidate]:
     """The articles of one story across sites, oldest first."""
-    stmt = (sa_select(*_COLUMNS, _STORIES.c.key.label("story_key"), null().label("text_path"))
-            .select_from(_ARTICLES.join(_STORIES, _STORIES.c.id == _ARTICLES.c.story_id))
-            .where(_STORIES.c.key == story_key).order_by(_dated, _ARTICLES.c.id).limit(limit))
+    stmt = (sa_select(*ARTICLE_COLUMNS, STORIES.c.key.label("story_key"), null().label("text_path"))
+            .select_from(_ARTICLES.join(STORIES, STORIES.c.id == _ARTICLES.c.story_id))
+            .where(STORIES.c.key == story_key).order_by(article_date, _ARTICLES.c.id).limit(limit))
     with store.engine.connect() as connection:
-        return [_candidate(row._mapping) for row in connection.execute(stmt).all()]
+        return [candidate_from_row(row._mapping) for row in connection.execute(stmt).all()]
 
 
 def article_alerts(store: Store, key: str, limit: int = 100) -> list[OutboxItem]:
