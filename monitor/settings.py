@@ -118,6 +118,19 @@ class DaemonSettings(_Section):
     log_format: Literal["json", "text"] = "text"
 
 
+class WebSettings(_Section):
+    """``monitor web``: the analyst's pages over the archive (monitor/web). Credentials are never set here: the
+    settings name the environment variables that hold them, and a non-loopback host needs one of them set."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    token_env: str = "MONITOR_WEB_TOKEN"  # a bearer token (or the password of any Basic user)
+    users_env: str = "MONITOR_WEB_USERS"  # "name:password,name:password" for HTTP Basic
+    page_size: int = Field(default=20, ge=1, le=200)
+    max_page: int = Field(default=50, ge=1, le=10_000)  # deeper pages are bounded: narrow the query instead
+    max_days: int = Field(default=366, ge=1, le=36_600)  # longest date range a backtest or search covers
+
+
 class Settings(BaseSettings):
     """All configuration. Environment variables ``MONITOR_<SECTION>__<KEY>`` override the file."""
 
@@ -127,6 +140,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     alerts: AlertsSettings = AlertsSettings()
     daemon: DaemonSettings = DaemonSettings()
+    web: WebSettings = WebSettings()
     sources: list[SourceSettings] = Field(default_factory=list)
     pangea_hosts: list[str] = Field(default_factory=list)  # extra Pangea sites beyond the built-in list
 

@@ -11,6 +11,7 @@ from monitor.cli import (
     parse,  # noqa: F401  (registers its commands)
     rules,  # noqa: F401  (registers its commands)
     store,  # noqa: F401  (registers its commands)
+    web,  # noqa: F401  (registers its commands)
 )
 from monitor.cli._app import app
 from monitor.errors import MonitorError

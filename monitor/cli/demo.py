@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from monitor.cli._app import app, fail
-from monitor.demo.runner import CYCLES, DemoResult, run_demo
+from monitor.demo.runner import CYCLES, DemoResult, run_demo, serve_web
 from monitor.errors import MonitorError
 from monitor.logs import configure_logging
 from monitor.pipeline import RunReport
@@ -23,24 +23,30 @@ def demo(
                       "monitor.db, slack.jsonl, mail/*.eml and the snapshot. Default: a temporary directory, "
                       "removed at the end.", file_okay=False)] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the daemon's log lines.")] = False,
+    web: Annotated[bool, typer.Option("--web", help="Then keep the web page over the demo's archive open (on "
+                                                    "127.0.0.1:8080, or a free port) until Ctrl-C.")] = False,
 ) -> None:
     """Run the real daemon offline for two polling cycles, from the shipped config/monitor.toml and config/rules.toml
     (MONITOR_* variables are ignored): a local HTTP server plays the sources' hosts (www.rferl.org, www.dw.com,
     rss.dw.com) with the fixture pages, including the two seed articles, under their real URLs and feeds and
     sitemaps generated for them; local Slack and SMTP servers receive the alerts. Prints what was archived and
-    delivered; the second cycle finds nothing new. Needs a source checkout (it serves tests/fixtures), no network.
-    Exit 1 when something did not work as shown."""
+    delivered; the second cycle finds nothing new. Then it starts the web page (`monitor web`) on the archive it built
+    and prints its address (--web: keeps it open until Ctrl-C). Needs a source checkout (it serves tests/fixtures), no
+    network. Exit 1 when something did not work as shown."""
     configure_logging("text", level=logging.INFO if verbose else logging.WARNING)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's SMTP dialogue: the sink, not the monitor
     try:
         if directory is not None:
             result = run_demo(directory, echo=typer.echo)
+            _print(result, kept=True)
+            serve_web(result.directory, keep=web, echo=typer.echo)
         else:
             with tempfile.TemporaryDirectory(prefix="monitor-demo-") as temporary:
                 result = run_demo(Path(temporary), echo=typer.echo)
+                _print(result, kept=False)
+                serve_web(result.directory, keep=web, echo=typer.echo)
     except MonitorError as exc:
         raise fail(str(exc)) from None
-    _print(result, kept=directory is not None)
     if result.problems:
         for problem in result.problems:
             typer.echo(f"problem: {problem}", err=True)

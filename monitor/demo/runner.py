@@ -199,4 +199,50 @@ def _demo_environment() -> Iterator[None]:
                 os.environ[name] = value
 
 
-__all__ = ["Archived", "Delivered", "DemoResult", "prepare_directory", "run_demo"]
+# --- the web page over the demo's archive (monitor web) ------------------------------------------------------------
+
+
+def web_settings(directory: Path) -> Settings:
+    """The shipped config pointed at a demo directory's database, archive and rules, as ``monitor web`` reads it."""
+    directory = directory.resolve()
+    with _demo_environment():
+        base = load_settings(DEFAULT_CONFIG)
+        rules_file = base.alerts.rules_file
+        if not rules_file.is_absolute():
+            rules_file = DEFAULT_CONFIG.parent.parent / rules_file
+        return load_settings(DEFAULT_CONFIG, overrides={
+            "storage": {"archive_root": str(directory / "archive"), "url": f"sqlite:///{directory / 'monitor.db'}"},
+            "alerts": {"rules_file": str(rules_file)}, "web": {"host": "127.0.0.1"}})
+
+
+def serve_web(directory: Path, *, keep: bool, echo: Echo, port: int | None = None) -> str:
+    """Start ``monitor web`` on the demo's archive (on web.port, or any free port when that one is taken) and print
+    its address. ``keep``: serve until Ctrl-C; otherwise check that the search page answers, then stop. Returns the
+    address."""
+    import httpx
+
+    from monitor.web import create_app
+    from monitor.web.server import WebServer, open_store
+
+    settings = web_settings(directory)
+    store = open_store(settings)
+    try:
+        app = create_app(settings, store)
+        try:
+            server = WebServer(app, "127.0.0.1", settings.web.port if port is None else port)
+        except ConfigError:  # the usual port is taken (a `monitor web` running, say): any free one will do
+            server = WebServer(app, "127.0.0.1", 0)
+        if keep:
+            echo(f"web page: {server.url} (the archive of this demo; Ctrl-C stops)")
+            server.serve_forever()
+            return server.url
+        with server:
+            answer = httpx.get(server.url + "search", timeout=30, trust_env=False)
+        echo(f"web page: {server.url} served this archive while the demo ran (search page: HTTP "
+             f"{answer.status_code}); `monitor demo --dir DIR --web` keeps it open, `monitor web` serves yours")
+        return server.url
+    finally:
+        store.close()
+
+
+__all__ = ["Archived", "Delivered", "DemoResult", "prepare_directory", "run_demo", "serve_web", "web_settings"]
