@@ -15,7 +15,7 @@ from monitor.pipeline import ingest_page
 from monitor.settings import Settings, StorageSettings, WebSettings
 from monitor.sites import default_registry
 from monitor.store import Store
-from monitor.store.outbox import AlertOutbox, enqueue
+from monitor.store.outbox import AlertOutbox, Outbox
 from tests._synth import article_url, synth_page
 
 HOSTILE = '<script>alert("pwned")</script> Lavrov & <b>bold</b>'
@@ -75,7 +75,7 @@ def build_archive(root: Path, *, count: int = 6, page_size: int = 2, max_page: i
                       site=revised.article.site, published=None,
                       terms=(MatchedTerm("story", "title", 0, 5, "story"),), snippet="a story <i>snippet</i>",
                       highlights=((2, 7),))
-        item = enqueue(store.engine, AlertOutbox(
+        item = Outbox(store.engine).enqueue(AlertOutbox(
             rule="stories", story_key=keys[1], channel="slack", kind="new", article_key=keys[1],
             payload=json.dumps(match.to_json()), state="dead", attempts=8, created_at=NOW, next_attempt_at=NOW,
             last_error="HTTP 500 from the webhook", message_id="<m1@example.org>"))

@@ -22,7 +22,7 @@ from monitor.search import SearchFilters, SearchService
 from monitor.search.service import Candidate, StoreScan
 from monitor.settings import WebSettings
 from monitor.store import Store
-from monitor.store.outbox import find_by_id
+from monitor.store.outbox import Outbox
 from monitor.web import create_app
 from monitor.web.security import Credentials, check_bind, is_loopback
 from tests._store_support import pg_url_fixture  # noqa: F401  (fixture)
@@ -223,12 +223,12 @@ def test_alerts_page_explains_and_a_dead_alert_is_queued_again_with_csrf(client:
     assert token
     forged = client.post("/alerts/retry", data={"id": web.dead_id, "csrf": "guess"}, follow_redirects=False)
     assert forged.status_code == 403
-    item = find_by_id(store.engine, web.dead_id)
+    item = Outbox(store.engine).find_by_id(web.dead_id)
     assert item is not None and item.state == "dead"
     assert client.get("/alerts/retry").status_code == 405  # only a POST changes anything
     done = client.post("/alerts/retry", data={"id": web.dead_id, "csrf": token.group(1)}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == "/alerts?retried=1"
-    item = find_by_id(store.engine, web.dead_id)
+    item = Outbox(store.engine).find_by_id(web.dead_id)
     assert item is not None and item.state == "queued" and item.attempts == 0
     with Store.open(web.settings.storage, upgrade=False) as again:  # put it back for the other tests
         from sqlalchemy import update

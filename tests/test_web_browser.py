@@ -28,7 +28,7 @@ from monitor.demo.runner import run_demo, web_settings
 from monitor.pipeline import ingest_page
 from monitor.sites import default_registry
 from monitor.store import Store
-from monitor.store.outbox import AlertOutbox, OutboxState, find_by_id, rows
+from monitor.store.outbox import AlertOutbox, Outbox, OutboxState
 
 pytestmark = pytest.mark.slow
 
@@ -87,7 +87,7 @@ def demo_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         outcome = ingest_page(store, archive, default_registry(settings.pangea_hosts), edited, first.canonical_url)
         assert outcome.status == "revised"
         # A delivery that failed for good: a dead letter to queue again.
-        sent = rows(store.engine, [OutboxState.SENT], limit=1)[0]
+        sent = Outbox(store.engine).rows([OutboxState.SENT], limit=1)[0]
         with store.engine.begin() as connection:
             connection.execute(update(AlertOutbox).where(AlertOutbox.id == sent.id)  # type: ignore[arg-type]
                                .values(state="dead", last_error="webhook answered HTTP 500 eight times"))
@@ -265,7 +265,7 @@ def test_queue_a_dead_alert_again(demo: Demo, browser: Any) -> None:
     assert notice.text.startswith("1 dead alert(s) queued again")
     settings = web_settings(demo.directory)
     with Store.open(settings.storage, upgrade=False) as store:
-        item = find_by_id(store.engine, demo.dead_id)
+        item = Outbox(store.engine).find_by_id(demo.dead_id)
     assert item is not None and item.state == "queued"
     _shot(browser, "alerts-retried")
 

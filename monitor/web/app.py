@@ -35,7 +35,7 @@ from monitor.settings import DEFAULT_CONFIG, Settings
 from monitor.sites import default_registry
 from monitor.status import source_statuses
 from monitor.store import Store
-from monitor.store.outbox import OutboxState, now_utc, retry_dead, status_counts
+from monitor.store.outbox import Outbox, OutboxState, now_utc
 from monitor.web import queries
 from monitor.web.charts import bar_chart
 from monitor.web.security import CSRF_COOKIE, Credentials, csrf_ok, host_allowed, new_csrf_token
@@ -342,7 +342,8 @@ def _pages(app: FastAPI, bench: Workbench) -> None:
         if state and state not in {s.value for s in OutboxState}:
             raise BadRequest(f"state: expected one of {', '.join(s.value for s in OutboxState)}, found {state!r}")
         items = queries.outbox_rows(bench.store, channel=channel or None, state=state or None)
-        return _render(bench, request, "alerts.html", counts=status_counts(bench.store.engine), channel=channel,
+        counts = Outbox(bench.store.engine).status_counts()
+        return _render(bench, request, "alerts.html", counts=counts, channel=channel,
                        state=state, states=[s.value for s in OutboxState], retried=retried,
                        items=[(item, queries.matches_of(item)) for item in items])
 
@@ -351,7 +352,7 @@ def _pages(app: FastAPI, bench: Workbench) -> None:
         if not csrf_ok(request.cookies.get(CSRF_COOKIE), csrf):
             raise HTTPException(403, "the form's security token is missing or stale: reload the page and try again")
         # The same call as `monitor alerts retry ID`: a dead letter goes back to the queue with fresh attempts.
-        count = retry_dead(bench.store.engine, now_utc(), ids=[id])
+        count = Outbox(bench.store.engine).retry_dead(now_utc(), ids=[id])
         return RedirectResponse(f"/alerts?retried={count}", status_code=303)
 
     @app.get("/sources", response_class=HTMLResponse, include_in_schema=False)
@@ -364,8 +365,8 @@ def _pages(app: FastAPI, bench: Workbench) -> None:
                 per_day = queries.articles_per_day(bench.store, row["archive_site"], SOURCE_DAYS, now.date())
                 charts[row["source"]] = bar_chart(per_day, title=f"{row['source']}: articles per day", width=280,
                                                   height=70, css_class="chart small")
-        return _render(bench, request, "sources.html", sources=rows, charts=charts, counts=status_counts(
-            bench.store.engine), where=bench.store.where)
+        return _render(bench, request, "sources.html", sources=rows, charts=charts, counts=Outbox(
+            bench.store.engine).status_counts(), where=bench.store.where)
 
 
 def _line_kind(line: str) -> str:
