@@ -12,20 +12,19 @@ from monitor.cli import (
     rules,  # noqa: F401  (registers its commands)
     store,  # noqa: F401  (registers its commands)
 )
-from monitor.cli._app import app
+from monitor.cli._app import app, error_lines
 from monitor.errors import MonitorError
 
 
 def main() -> None:
-    """Console-script entry point: any MonitorError that escapes a command becomes one line and exit 2."""
+    """Console-script entry point: any MonitorError that escapes a command becomes one line per problem, exit 2."""
     import typer
 
     try:
         app()
     except MonitorError as exc:
-        typer.echo(f"monitor: error: {exc}", err=True)
+        typer.echo(error_lines(str(exc)), err=True)
         raise SystemExit(2) from None
-
 
 
 __all__ = ["app", "main"]

@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from monitor.cli._app import app, fail
-from monitor.demo.runner import CYCLES, DemoResult, run_demo
 from monitor.errors import MonitorError
-from monitor.logs import configure_logging
-from monitor.pipeline import RunReport
+
+if TYPE_CHECKING:
+    from monitor.demo.runner import DemoResult
+    from monitor.pipeline import RunReport
 
 
 @app.command("demo")
@@ -30,6 +31,9 @@ def demo(
     sitemaps generated for them; local Slack and SMTP servers receive the alerts. Prints what was archived and
     delivered; the second cycle finds nothing new. Needs a source checkout (it serves tests/fixtures), no network.
     Exit 1 when something did not work as shown."""
+    from monitor.demo.runner import run_demo
+    from monitor.logs import configure_logging
+
     configure_logging("text", level=logging.INFO if verbose else logging.WARNING)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's SMTP dialogue: the sink, not the monitor
     try:
@@ -48,6 +52,8 @@ def demo(
 
 
 def _print(result: DemoResult, *, kept: bool) -> None:
+    from monitor.demo.runner import CYCLES
+
     root = result.directory / "archive"
     new = [a for a in result.archived if a.new]
     typer.echo("")

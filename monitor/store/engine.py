@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from typing import TYPE_CHECKING, Any
 
 from monitor.errors import StoreError
-from monitor.settings import StorageSettings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Engine
+
+    from monitor.settings import StorageSettings
 
 DB_FILE = "monitor.db"
 BUSY_TIMEOUT_S = 30.0
@@ -23,8 +24,28 @@ def database_url(settings: StorageSettings) -> str:
     return f"sqlite:///{Path(settings.archive_root).resolve() / DB_FILE}"
 
 
+# sqlite:///relative.db, sqlite:////absolute.db: the common spellings, told apart without importing SQLAlchemy.
+_PLAIN_SQLITE = re.compile(r"^sqlite(?:\+\w+)?://(?:/([^?%#]*))?$")
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (``monitor.db`` when the URL names none); None for other databases."""
+    plain = _PLAIN_SQLITE.match(url)
+    if plain:
+        return Path(plain.group(1) or "monitor.db")
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return Path(parsed.database or "monitor.db") if parsed.get_backend_name() == "sqlite" else None
+
+
 def describe(url: str | URL) -> str:
     """The URL without its password, for messages and logs."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
@@ -32,6 +53,10 @@ def describe(url: str | URL) -> str:
 
 
 def make_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT_S) -> Engine:
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -51,6 +76,8 @@ def make_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT_S) -> Engine:
 
 
 def _sqlite_pragmas(engine: Engine, busy_timeout: float) -> None:
+    from sqlalchemy import event
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
