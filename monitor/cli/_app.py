@@ -13,9 +13,14 @@ import typer
 
 from monitor import __version__
 
+HELP = """News monitor for RFE/RL (Pangea) and Deutsche Welle: discover, fetch, archive, alert.
+
+Configuration: the file named by MONITOR_CONFIG (default: config/monitor.toml of this checkout), then
+MONITOR_<SECTION>__<KEY> environment variables, which win over the file (e.g. MONITOR_STORAGE__URL)."""
+
 app = typer.Typer(
     name="monitor",
-    help="News monitor for RFE/RL (Pangea) and Deutsche Welle: discover, fetch, archive, alert.",
+    help=HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -84,8 +89,4 @@ def _root(
     version: bool = typer.Option(False, "--version", help="Print the version and exit.", callback=_print_version,
                                  is_eager=True),
 ) -> None:
-    """News monitor for RFE/RL (Pangea) and Deutsche Welle: discover, fetch, archive, alert.
-
-    Configuration: the file named by MONITOR_CONFIG (default: config/monitor.toml of this checkout), then
-    MONITOR_<SECTION>__<KEY> environment variables, which win over the file (e.g. MONITOR_STORAGE__URL).
-    """
+    """The shared options (the help text is HELP)."""
