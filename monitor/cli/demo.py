@@ -78,11 +78,26 @@ def _print(result: DemoResult, *, kept: bool) -> None:
     if kept:
         typer.echo(f"everything is in {result.directory}: archive/, monitor.db, slack.jsonl (the Slack messages), "
                    "mail/ (the emails), snapshot/ (what the local server served)")
+        typer.echo("")
+        typer.echo(f"the database is {result.directory / 'monitor.db'}, beside the archive rather than under it; to "
+                   "point the other commands at both, set these two variables (with the shipped config):")
+        typer.echo(f"  {demo_environment(result.directory)} monitor status")
+        typer.echo("  (likewise monitor export, monitor rules test QUERY, monitor archive verify, monitor alerts list)")
     else:
         typer.echo(f"{result.directory} was a temporary directory and is removed; "
                    "`monitor demo --dir DIR` keeps the archive, the database and the messages")
     if len(result.cycles) < CYCLES:
         typer.echo("(stopped early)")
+
+
+def demo_environment(directory: Path) -> str:
+    """The variables that point every command at what ``monitor demo --dir DIR`` made, as shell words."""
+    import shlex
+
+    root = directory.resolve()
+    return " ".join(shlex.quote(f"{name}={value}") for name, value in (
+        ("MONITOR_STORAGE__ARCHIVE_ROOT", root / "archive"),
+        ("MONITOR_STORAGE__URL", f"sqlite:///{root / 'monitor.db'}")))
 
 
 def _cycle_line(reports: list[RunReport]) -> str:
