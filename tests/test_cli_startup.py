@@ -56,3 +56,25 @@ def test_health_reads_sqlite_without_sqlalchemy(tmp_path: Path) -> None:
     code, loaded = _loaded(tmp_path, "health")
     assert code == 1  # no daemon runs
     assert loaded <= {"pydantic"}, loaded
+
+
+def test_health_knows_the_schema_head_without_alembic_and_says_when_the_database_lags(tmp_path: Path) -> None:
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+    from monitor.store.glance import schema_head
+    from monitor.store.migrate import head_revision
+
+    assert schema_head() == head_revision() is not None
+    env = {"MONITOR_STORAGE__ARCHIVE_ROOT": str(tmp_path / "archive"), "MONITOR_CONFIG": str(tmp_path / "none.toml")}
+    (tmp_path / "none.toml").write_text("", encoding="utf-8")
+    assert CliRunner().invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    with sqlite3.connect(tmp_path / "archive" / "monitor.db") as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0001'")
+    result = CliRunner().invoke(app, ["health"], env=env)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"monitor: error: database {tmp_path / 'archive' / 'monitor.db'} is at schema 0001, this monitor needs "
+        f"{head_revision()}: run `monitor db upgrade`")
