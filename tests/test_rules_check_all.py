@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from monitor.cli import app
 from monitor.errors import RuleFileError
 from monitor.rules import parse_rules
+from monitor.rules.query import query_errors
 
 RULES = """\
 [[rule]]
@@ -62,3 +63,31 @@ def test_rules_check_prints_them_all(tmp_path: Path) -> None:
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 9 and lines[-1].endswith("8 error(s); the file would be refused as a whole"), lines
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("a OR OR b AND AND c", [(6, "expected a word, a \"phrase\" or '(' after OR, found 'OR'"),
+                             (15, "expected a word, a \"phrase\" or '(' after AND, found 'AND'")]),
+    ("a) b) c)", [(2, "found ')' without a matching '('"), (5, "found ')' without a matching '('"),
+                  (8, "found ')' without a matching '('")]),
+    # The lexer's errors (NEAR/0, the open quote) no longer hide the parser's one before them.
+    ('Lavrov AND (OR x) NEAR/0 foo "bar', [(13, "expected a word, a \"phrase\" or '(', found 'OR'"),
+                                          (19, "expected NEAR/1 or more words apart, found NEAR/0"),
+                                          (30, "expected a closing quote for the phrase that starts here")]),
+    ("nope: x AND", [(1, "expected a field title, teaser or body, found 'nope' (put words with ':' in quotes)"),
+                     (12, "expected a word, a \"phrase\" or '(' after AND, found end of query")]),
+    (")", [(1, "expected a word, a \"phrase\" or '(', found ')'")]),  # not also "empty query": that is the repair
+    ("Lavrov NEAR/20 Ukrain*", []),
+])
+def test_every_syntax_error_of_a_query(query: str, expected: list[tuple[int, str]]) -> None:
+    assert [(e.column, e.message) for e in query_errors(query)] == expected
+
+
+def test_rules_check_lists_every_error_inside_one_query() -> None:
+    text = '[[rule]]\nname = "r"\nquery = "a OR OR b AND AND c"\nchannels = ["slack"]\n'
+    with pytest.raises(RuleFileError) as caught:
+        parse_rules(text, "rules.toml")
+    assert caught.value.problems == [
+        "line 3, column 15: rule 'r': query column 6: expected a word, a \"phrase\" or '(' after OR, found 'OR'",
+        "line 3, column 24: rule 'r': query column 15: expected a word, a \"phrase\" or '(' after AND, found 'AND'",
+    ]

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from monitor.errors import RuleFileError
-from monitor.rules.query import Node, QuerySyntaxError, parse_query
+from monitor.rules.query import Node, QuerySyntaxError, parse_query, query_errors
 
 #: The rule name the outbox gives source-health messages; no rule of a file may take it.
 RESERVED_NAME = "operations"
@@ -119,9 +119,11 @@ def parse_rules(text: str, source: str = "rules.toml", channels: Collection[str]
         if fields.get("query") is not None:
             try:
                 node = parse_query(fields["query"])
-            except QuerySyntaxError as exc:
-                qline, qcol = locator.query_position(number, exc.column)
-                problems.append(f"line {qline}, column {qcol}: {label}: query column {exc.column}: {exc.message}")
+            except QuerySyntaxError:
+                for error in query_errors(fields["query"]):  # all of them, not only the first
+                    qline, qcol = locator.query_position(number, error.column)
+                    problems.append(f"line {qline}, column {qcol}: {label}: query column {error.column}: "
+                                    f"{error.message}")
         period = 0
         if "mode" in fields and "period" in fields:
             if fields["mode"] == "digest":
