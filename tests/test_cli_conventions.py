@@ -84,6 +84,9 @@ def test_alerts_retry_of_an_unknown_id_says_so(archived: dict[str, str]) -> None
     assert code == 2
     assert "0 dead" not in out
     assert err.strip() == "monitor: error: alert #999: no such outbox row (see `monitor alerts list`)"
+    code, out, err = _run(archived, "alerts", "retry", "--channel", "slak")
+    assert code == 2 and out == ""
+    assert err.strip() == "monitor: error: --channel: no channel named 'slak' (configured or in the outbox: none)"
 
 
 def test_health_reads_the_database_it_finds(archived: dict[str, str], tmp_path: Path) -> None:

@@ -231,10 +231,14 @@ def alerts_retry(
 ) -> None:
     """Queue dead letters again with a fresh count of attempts (and, with --send, deliver them now)."""
     from monitor.notify import Deliverer, senders_from_settings
-    from monitor.store.outbox import OutboxState, find_by_id, now_utc, retry_dead
+    from monitor.store.outbox import OutboxState, find_by_id, now_utc, retry_dead, status_counts
 
     settings = _settings()
     engine = _outbox_engine(settings)
+    known = set(settings.alerts.channels) | set(status_counts(engine))
+    if channel is not None and channel not in known:
+        raise fail(f"--channel: no channel named {channel!r} (configured or in the outbox: "
+                   f"{', '.join(sorted(known)) or 'none'})")
     # Named rows must be dead letters (of --channel, if given); anything else is refused before one is touched.
     refused = []
     for row_id in dict.fromkeys(ids or ()):
