@@ -29,10 +29,14 @@ def _help(*args: str) -> str:
 
 
 def test_version_matches_the_package() -> None:
+    import subprocess
+    import sys
     import tomllib
 
-    code, out, _ = _run({}, "--version")
-    assert code == 0 and out == f"monitor {__version__}\n"
+    result = subprocess.run([sys.executable, "-m", "monitor", "--version"], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0 and result.stdout == f"monitor {__version__}\n"
+    assert "monitor --version prints the version" in _help()
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["version"] == __version__
 

@@ -3,6 +3,7 @@ itself on the shared typer app when imported here."""
 
 from __future__ import annotations
 
+from monitor import __version__
 from monitor.cli import (
     backfill,  # noqa: F401  (registers its commands)
     daemon,  # noqa: F401  (registers its commands)
@@ -18,8 +19,14 @@ from monitor.errors import MonitorError
 
 def main() -> None:
     """Console-script entry point: any MonitorError that escapes a command becomes one line per problem, exit 2."""
+    import sys
+
     import typer
 
+    # Not a typer option: typer builds a pydantic adapter for each option of the root on every call of any command.
+    if sys.argv[1:] == ["--version"]:
+        typer.echo(f"monitor {__version__}")
+        return
     try:
         app()
     except MonitorError as exc:

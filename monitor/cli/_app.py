@@ -11,8 +11,6 @@ from datetime import datetime, timedelta
 
 import typer
 
-from monitor import __version__
-
 HELP = """News monitor for RFE/RL (Pangea) and Deutsche Welle: discover, fetch, archive, alert.
 
 Configuration: the file named by MONITOR_CONFIG (default: config/monitor.toml of this checkout), then
@@ -78,15 +76,7 @@ def site_option(value: str | None) -> str | None:
     return site
 
 
-def _print_version(value: bool) -> None:
-    if value:
-        typer.echo(f"monitor {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit.", callback=_print_version,
-                                 is_eager=True),
-) -> None:
-    """The shared options (the help text is HELP)."""
+@app.callback(epilog="monitor --version prints the version.")
+def _root() -> None:
+    """The help text is HELP. ``--version`` is answered by monitor.cli.main before typer starts: a typer option
+    here would cost every command a pydantic adapter at start-up."""
