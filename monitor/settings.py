@@ -323,6 +323,13 @@ def _describe(err: Any, path: Path, text: str, origins: Mapping[tuple[str, ...],
     found = ""
     if err["type"] != "missing" and isinstance(err.get("input"), str | int | float | bool):
         found = f", found {err['input']!r}"
+    context = err.get("ctx") or {}
+    if err["type"] == "union_tag_not_found":  # a channel without `type`: say which types there are
+        loc, key = (*loc, "type"), f"{key}.type"
+        message = "expected a channel type: \"slack\" or \"email\""
+    elif err["type"] == "union_tag_invalid":
+        loc, key = (*loc, "type"), f"{key}.type"
+        message, found = f"expected one of {context.get('expected_tags')}", f", found {context.get('tag')!r}"
     for depth in range(len(loc), 0, -1):
         variable = origins.get(tuple(str(part) for part in loc[:depth]))
         if variable:

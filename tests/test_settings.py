@@ -134,3 +134,12 @@ def test_cli_prints_each_problem_on_one_line_and_exits_2(tmp_path: Path) -> None
     assert result.returncode == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 3 and all(line.startswith(f"monitor: error: {config} line ") for line in lines), lines
+
+
+def test_a_channel_type_missing_or_unknown_is_one_line_on_its_key(tmp_path: Path) -> None:
+    config = tmp_path / "monitor.toml"
+    config.write_text('[alerts.channels.mail]\nhost = "x"\n\n[alerts.channels.b]\ntype = "sms"\n', encoding="utf-8")
+    assert _problems(config) == [
+        f'{config} line 1: alerts.channels.mail.type: expected a channel type: "slack" or "email"',
+        f"{config} line 5: alerts.channels.b.type: expected one of 'slack', 'email', found 'sms'",
+    ]
