@@ -2,14 +2,44 @@
 
 The public surface is small on purpose: parse a page into an :class:`Article`, render it as archive text.
 Everything else (HTTP client, discovery, store, rules, notifiers, daemon) lives in its own module.
+
+The names below are imported on first use, not with the package: every ``monitor.*`` import (and so every
+command) would otherwise pay for the parsers and lxml first.
 """
 
-from monitor.errors import MonitorError, ParseError
-from monitor.model import Article, Block, BlockKind, Image
-from monitor.render import render_article
-from monitor.sites import parse_article
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.errors import MonitorError, ParseError
+    from monitor.model import Article, Block, BlockKind, Image
+    from monitor.render import render_article
+    from monitor.sites import parse_article
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "Article": "monitor.model",
+    "Block": "monitor.model",
+    "BlockKind": "monitor.model",
+    "Image": "monitor.model",
+    "MonitorError": "monitor.errors",
+    "ParseError": "monitor.errors",
+    "parse_article": "monitor.sites",
+    "render_article": "monitor.render",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'monitor' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Article",

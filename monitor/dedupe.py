@@ -18,8 +18,9 @@ import numpy as np
 
 from monitor.model import Article
 
-# datasketch is imported where a signature is made, not here: it pulls in scipy (about a second), which every
-# `monitor` command would otherwise pay at start.
+# datasketch is not imported at run time: it pulls in scipy (about a second and a half), which every process paid
+# before its first new article. Its permutations are constants (monitor/_minhash.py) and the band layout is
+# computed here; tests/test_dedupe_signature.py checks both against datasketch.
 
 NUM_PERM = 128
 SHINGLE_WORDS = 3
@@ -62,18 +63,33 @@ _shingle_hash = zlib.crc32
 
 @lru_cache(maxsize=1)
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
-    from datasketch import MinHash
+    """datasketch's ``MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutations``, from constants."""
+    from monitor._minhash import A_HEX, B_HEX
 
-    return MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutations  # type: ignore[no-any-return]
+    return (np.frombuffer(bytes.fromhex(A_HEX), dtype="<u4").astype(np.uint32),
+            np.frombuffer(bytes.fromhex(B_HEX), dtype="<u4").astype(np.uint32))
 
 
 @lru_cache(maxsize=16)
 def band_layout(threshold: float) -> tuple[int, int]:
-    """(bands, rows per band) that best separate pairs above and below ``threshold``."""
-    from datasketch.lsh import _optimal_param
+    """(bands, rows per band) that best separate pairs above and below ``threshold``: datasketch's MinHashLSH choice
+    (equal weights for false positives and false negatives), without its import of scipy.
 
-    bands, rows = _optimal_param(threshold, NUM_PERM, 0.5, 0.5)
-    return int(bands), int(rows)
+    The probability that a pair of similarity s shares a band is 1 - (1 - s**r)**b, a polynomial of degree at most
+    NUM_PERM in s, so Gauss-Legendre quadrature with NUM_PERM // 2 + 1 nodes integrates it exactly."""
+    nodes, weights = np.polynomial.legendre.leggauss(NUM_PERM // 2 + 8)
+    pairs = np.array([(b, r) for b in range(1, NUM_PERM + 1) for r in range(1, NUM_PERM // b + 1)], dtype=float)
+    bands, rows = pairs[:, :1], pairs[:, 1:]  # every layout at once: one row each, quadrature nodes across
+
+    def integral(low: float, high: float, false_negative: bool) -> np.ndarray:
+        half = (high - low) / 2
+        s = half * nodes + (low + high) / 2
+        missed = (1 - s ** rows) ** bands  # a pair of similarity s shares no band
+        return half * ((missed if false_negative else 1 - missed) @ weights)  # type: ignore[no-any-return]
+
+    error = 0.5 * integral(0.0, threshold, False) + 0.5 * integral(threshold, 1.0, True)
+    best = int(np.argmin(error))  # the first of equals, in datasketch's order (bands, then rows)
+    return int(pairs[best, 0]), int(pairs[best, 1])
 
 
 def minhash_values(grams: Collection[bytes]) -> np.ndarray:

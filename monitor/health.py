@@ -16,15 +16,28 @@ Problems:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from monitor.settings import SourceSettings
-from monitor.store.tables import SourceHealth
 
 if TYPE_CHECKING:
     from monitor.pipeline import RunReport
+    from monitor.store.tables import SourceHealth
+
+
+class HealthState(Protocol):
+    """What ``monitor health`` reads of a source's stored health: the table row, or the light
+    :class:`monitor.store.glance.HealthGlance` (which spares the health check the ORM's import)."""
+
+    @property
+    def problem(self) -> str | None: ...
+    @property
+    def last_error(self) -> str | None: ...
+    @property
+    def last_run(self) -> datetime | None: ...
 
 #: How run_source words a run whose every article page failed (a changed template looks like this).
 PAGES_FAILED = "all article pages tried failed"
@@ -42,6 +55,8 @@ class Notice:
 def record_run(previous: SourceHealth | None, report: RunReport, source: SourceSettings, *,
                failures_before_alert: int, now: datetime) -> tuple[SourceHealth, list[Notice]]:
     """The source's health after ``report``, and the notices the change calls for."""
+    from monitor.store.tables import SourceHealth
+
     health = SourceHealth.model_validate(previous.model_dump()) if previous else SourceHealth(source=source.name)
     health.first_run = health.first_run or report.started
     health.last_run = report.started
@@ -109,7 +124,7 @@ def _recovered(source: str, problem: str, since: datetime, now_problem: str | No
                   key=f"health:{source}:{problem}:{since.isoformat()}:recovered")
 
 
-def is_unwell(health: SourceHealth, source: SourceSettings, *, now: datetime, failures_before_alert: int) -> str | None:
+def is_unwell(health: HealthState, source: SourceSettings, *, now: datetime, failures_before_alert: int) -> str | None:
     """Why ``monitor health`` should fail for this source, or None. A source not polled for three intervals (plus
     jitter) is unwell too: the daemon is down or stuck."""
     if health.problem == "failing":
@@ -124,7 +139,7 @@ def is_unwell(health: SourceHealth, source: SourceSettings, *, now: datetime, fa
     return None
 
 
-def problems(sources: list[SourceSettings], healths: dict[str, SourceHealth], outbox: dict[str, dict[str, int]],
+def problems(sources: list[SourceSettings], healths: Mapping[str, HealthState], outbox: dict[str, dict[str, int]],
              *, now: datetime, failures_before_alert: int, dead_reasons: dict[str, str] | None = None) -> list[str]:
     """Everything ``monitor health`` and ``/healthz`` report as wrong: unwell sources and dead alert messages."""
     found: list[str] = []

@@ -12,11 +12,8 @@ import os
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
-
 from monitor.errors import StoreError
+from monitor.store.engine import sqlite_file
 
 # The advisory key: a hash of the schema the monitor's tables live in (the search_path's first), so installations
 # in different schemas of one database each have their daemon, and one schema never has two.
@@ -35,9 +32,9 @@ class DaemonLock:
         self._engine: Any = None
 
     def acquire(self) -> None:
-        url = make_url(self.database_url)
-        if url.get_backend_name() == "sqlite":
-            self._acquire_file(Path(url.database or "monitor.db").with_suffix(".daemon.lock"))
+        database = sqlite_file(self.database_url)  # without SQLAlchemy: `monitor health` takes this lock
+        if database is not None:
+            self._acquire_file(database.with_suffix(".daemon.lock"))
         else:
             self._acquire_advisory()
 
@@ -60,6 +57,8 @@ class DaemonLock:
         self._file = handle
 
     def _acquire_advisory(self) -> None:
+        from sqlalchemy import create_engine, text
+
         try:
             self._engine = create_engine(self.database_url, pool_size=1, max_overflow=0)
             self._connection = self._engine.connect()
@@ -77,6 +76,8 @@ class DaemonLock:
             self._file.close()
             self._file = None
         if self._connection is not None:
+            from sqlalchemy.exc import SQLAlchemyError  # only a PostgreSQL lock has a connection
+
             try:
                 self._connection.close()
             except SQLAlchemyError:

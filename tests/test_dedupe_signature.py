@@ -59,3 +59,26 @@ def test_vectorised_minhash_is_datasketchs_minhash() -> None:
         reference = MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME, hashfunc=zlib.crc32)
         reference.update_batch(list(grams))
         assert minhash_values(grams).tolist() == reference.hashvalues.tolist()
+
+
+def test_permutations_and_band_layout_are_datasketchs_without_importing_it() -> None:
+    """The constants and the quadrature stand in for datasketch (and scipy) at run time; they must give exactly what
+    it gives, or stored signatures and bands would stop matching new ones."""
+    import subprocess
+    import sys
+
+    from datasketch import MinHash
+    from datasketch.lsh import _optimal_param
+
+    from monitor.dedupe import _permutations, band_layout
+
+    a, b = _permutations()
+    expected_a, expected_b = MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32").permutations
+    assert a.tolist() == list(expected_a) and b.tolist() == list(expected_b)
+    for percent in range(1, 101):
+        threshold = percent / 100
+        assert band_layout(threshold) == tuple(_optimal_param(threshold, NUM_PERM, 0.5, 0.5)), threshold
+    code = ("import sys; from monitor.dedupe import signature; signature('a b c d e f g h i j k l m n', 0.8); "
+            "print(sorted(m for m in ('datasketch', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -95,6 +96,17 @@ def test_demo_archives_the_seeds_alerts_once_and_repeats_nothing(tmp_path: Path)
     assert re.search(rf"^cycle 2: 0 new, 0 revised \(nothing new\), 0 alerts queued, {documents} feeds and "
                      r"sitemaps unchanged \(304\)$", first.stdout, re.M), first.stdout
     assert f"{RULE}   Tillerson, Lavrov End Vienna Talks" in first.stdout
+
+    # The summary says how to point the other commands at this archive and database; doing so finds them.
+    command = re.search(r"^  (MONITOR_STORAGE__ARCHIVE_ROOT=\S+ MONITOR_STORAGE__URL=\S+) monitor status$",
+                        first.stdout, re.M)
+    assert command, first.stdout
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    env |= dict(word.split("=", 1) for word in shlex.split(command.group(1)))
+    exported = subprocess.run([sys.executable, "-m", "monitor", "export"], cwd=elsewhere, env=env,
+                              capture_output=True, text=True, timeout=120)
+    assert exported.returncode == 0, exported.stderr
+    assert len(exported.stdout.splitlines()) == int(cycle1.group(1))
 
     # Again into the same directory: everything is known, nothing is archived or sent twice.
     slack_before = (directory / "slack.jsonl").read_bytes()

@@ -235,7 +235,8 @@ feeds = ["https://rss.dw.com/xml/rss-en-zombie"]
     assert feed.stdout.startswith("HTTP 200  ") and feed.stdout.count("\n") == 1  # not an article: status only
 
     bad_date = runner.invoke(app, ["discover", "dw", "--since", "yesterday"])
-    assert bad_date.exit_code == 2 and "--since: 'yesterday' is not an ISO date" in bad_date.stderr
+    assert bad_date.exit_code == 2
+    assert "--since 'yesterday': expected a date YYYY-MM-DD or an ISO datetime" in bad_date.stderr
 
     missing = runner.invoke(app, ["fetch", "https://www.dw.com/en/gone/a-1"])
     assert missing.exit_code == 2

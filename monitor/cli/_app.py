@@ -1,12 +1,24 @@
-"""The typer application every subcommand module registers on."""
+"""The typer application every subcommand module registers on.
+
+Command modules import only typer and the standard library at the top: whatever a command needs (the store,
+SQLAlchemy, the HTTP client, rich) is imported in its body, so `monitor --help` and the light commands start fast
+(benchmarks/startup.py measures it).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import typer
+
+HELP = """News monitor for RFE/RL (Pangea) and Deutsche Welle: discover, fetch, archive, alert.
+
+Configuration: the file named by MONITOR_CONFIG (default: config/monitor.toml of this checkout), then
+MONITOR_<SECTION>__<KEY> environment variables, which win over the file (e.g. MONITOR_STORAGE__URL)."""
 
 app = typer.Typer(
     name="monitor",
-    help="News monitor for RFE/RL (Pangea) and Deutsche Welle: discover, fetch, archive, alert.",
+    help=HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -15,12 +27,56 @@ app = typer.Typer(
 )
 
 
+def error_lines(message: str) -> str:
+    """``monitor: error: ...`` before every line of ``message`` (a config error names each problem on its own)."""
+    return "\n".join(f"monitor: error: {line}" for line in message.splitlines() or [""])
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print one line on stderr and return the Exit to raise."""
-    typer.echo(f"monitor: error: {message}", err=True)
+    """Print the message (one line per problem) on stderr and return the Exit to raise."""
+    typer.echo(error_lines(message), err=True)
     return typer.Exit(code)
 
 
-@app.callback()
+#: One meaning per word: ``--since`` on commands that select stored articles (reparse, export, rules test) ...
+PUBLISHED_SINCE_HELP = ("Only articles published at or after this date: YYYY-MM-DD or an ISO datetime (UTC unless it "
+                        "has an offset); an article without a publication date counts from when it was first seen.")
+#: ... and on commands that read feeds and sitemaps (discover, backfill): the date the feed or sitemap gives an entry.
+CHANGED_SINCE_HELP = ("Only feed and sitemap entries changed (their date, or lastmod) at or after this date: "
+                      "YYYY-MM-DD or an ISO datetime (UTC unless it has an offset).")
+
+
+def parse_when(value: str, option: str, *, end_of_day: bool = False) -> datetime:
+    """``YYYY-MM-DD`` (the day's start, or its end with ``end_of_day``) or an ISO datetime (naive: UTC); anything
+    else is a usage error naming the option."""
+    from monitor.discovery.sitemaps import parse_date
+
+    when = parse_date(value.strip())
+    if when is None:
+        raise fail(f"{option} {value!r}: expected a date YYYY-MM-DD or an ISO datetime "
+                   "(2024-05-01T12:00:00+00:00)")
+    return when + timedelta(days=1, microseconds=-1) if end_of_day and len(value.strip()) == 10 else when
+
+
+def site_option(value: str | None) -> str | None:
+    """``--site``: a host (www.rferl.org), a site (rferl.org) or a URL, as the site the store files articles under;
+    a usage error when no site family knows it (it would silently match nothing)."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit
+
+    from monitor.settings import load_settings
+    from monitor.sites import default_registry
+
+    host = (urlsplit(value).hostname or "") if "://" in value else value.strip().strip("/").lower()
+    site = default_registry(load_settings().pangea_hosts).site_of_host(host) if host else None
+    if site is None:
+        raise typer.BadParameter(f"{value!r} is no site the monitor knows; give a host such as www.rferl.org or "
+                                 "www.dw.com (or a site such as rferl.org)")
+    return site
+
+
+@app.callback(epilog="monitor --version prints the version.")
 def _root() -> None:
-    """News monitor for RFE/RL (Pangea) and Deutsche Welle: discover, fetch, archive, alert."""
+    """The help text is HELP. ``--version`` is answered by monitor.cli.main before typer starts: a typer option
+    here would cost every command a pydantic adapter at start-up."""

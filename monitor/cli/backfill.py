@@ -5,58 +5,43 @@ from __future__ import annotations
 import logging
 import shlex
 import threading
-from datetime import datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    SpinnerColumn,
-    Task,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
-from monitor.backfill import BackfillReport, backfill, open_services
-from monitor.cli._app import app, fail
-from monitor.discovery import parse_date
+from monitor.cli._app import CHANGED_SINCE_HELP, app, fail, parse_when
 from monitor.errors import MonitorError
-from monitor.logs import configure_logging
-from monitor.settings import load_settings
-from monitor.signals import stop_on_signals
+
+if TYPE_CHECKING:
+    from rich.progress import ProgressColumn
+
+    from monitor.backfill import BackfillReport
 
 #: Exit status of a run stopped by Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
 
 
-def parse_when(value: str, option: str, *, end_of_day: bool = False) -> datetime:
-    """``YYYY-MM-DD`` (the day's start, or its end for ``--until``) or an ISO datetime (naive: UTC)."""
-    when = parse_date(value.strip())
-    if when is None:
-        raise fail(f"{option} {value!r}: expected a date YYYY-MM-DD or an ISO datetime "
-                   "(2024-05-01T12:00:00+00:00)")
-    return when + timedelta(days=1, microseconds=-1) if end_of_day and len(value.strip()) == 10 else when
+def _rate_column() -> ProgressColumn:
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
 
+    class _RateColumn(ProgressColumn):
+        """Articles per second (rich's own speed column counts bytes)."""
 
-class _RateColumn(ProgressColumn):
-    """Articles per second (rich's own speed column counts bytes)."""
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:.2f}/s" if speed else "-/s", style="progress.data.speed")
 
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:.2f}/s" if speed else "-/s", style="progress.data.speed")
+    return _RateColumn()
 
 
 @app.command("backfill")
 def backfill_command(
     source: Annotated[str, typer.Argument(help="The configured source's name (config/monitor.toml).")],
-    since: Annotated[str, typer.Option(help="Oldest date to archive: YYYY-MM-DD or an ISO datetime (UTC).")],
+    since: Annotated[str, typer.Option(help=CHANGED_SINCE_HELP)],
     until: Annotated[str | None, typer.Option(
-        help="Newest date to archive, inclusive (YYYY-MM-DD: the whole day). Default: now.")] = None,
+        help="Only sitemap entries changed (lastmod) at or before this date, inclusive (YYYY-MM-DD: the whole day; "
+             "or an ISO datetime, UTC unless it has an offset). Default: now.")] = None,
     alerts: Annotated[bool, typer.Option(
         "--alerts", help="Queue alerts for what the rules match (default: muted, nothing is sent).")] = False,
 ) -> None:
@@ -64,6 +49,21 @@ def backfill_command(
 
     Interrupted (Ctrl-C), it stops after the current article; the same command resumes where it stopped.
     """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from monitor.backfill import backfill, open_services
+    from monitor.logs import configure_logging
+    from monitor.settings import load_settings
+    from monitor.signals import stop_on_signals
+
     start = parse_when(since, "--since")
     end = parse_when(until, "--until", end_of_day=True) if until is not None else None
     if end is not None and end < start:
@@ -78,7 +78,7 @@ def backfill_command(
     configure_logging(settings.daemon.log_format, level=logging.WARNING if console.is_terminal else logging.INFO)
     stop = threading.Event()
     columns = (SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
-               MofNCompleteColumn(), _RateColumn(), TimeRemainingColumn())
+               MofNCompleteColumn(), _rate_column(), TimeRemainingColumn())
     try:
         services = open_services(settings, alerts=alerts)
     except MonitorError as exc:

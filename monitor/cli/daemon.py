@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from monitor import health as source_health
 from monitor.cli._app import app, fail
 from monitor.errors import MonitorError
-from monitor.lock import DaemonAlreadyRunning, DaemonLock
-from monitor.logs import configure_logging
-from monitor.metrics import HealthServer
-from monitor.notify.service import AlertService
-from monitor.scheduler import Daemon, DaemonSummary, interruptible_sleep
-from monitor.services import Services
-from monitor.settings import Settings, load_settings
-from monitor.sites import default_registry
-from monitor.status import source_statuses
-from monitor.store import Store
-from monitor.store.engine import database_url
+
+if TYPE_CHECKING:
+    from monitor.notify.service import AlertService
+    from monitor.scheduler import DaemonSummary
+    from monitor.settings import Settings
+    from monitor.store import Store
 
 
 @app.command("run")
@@ -34,6 +25,11 @@ def run(
         min=1)] = None,
 ) -> None:
     """Run the daemon: poll every source on its schedule, archive what is new, deliver alerts. Stop with SIGTERM."""
+    from monitor.lock import DaemonLock
+    from monitor.logs import configure_logging
+    from monitor.settings import load_settings
+    from monitor.store.engine import database_url
+
     settings = load_settings()
     configure_logging(settings.daemon.log_format)
     # The lock first: a second daemon is refused before it touches the database or the health port.
@@ -54,6 +50,12 @@ def run(
 
 
 def _run_locked(settings: Settings, cycles: int | None) -> DaemonSummary:
+    import threading
+
+    from monitor.metrics import HealthServer
+    from monitor.scheduler import Daemon, interruptible_sleep
+    from monitor.services import Services
+
     stop = threading.Event()
     try:
         services = Services.open(settings, sleep=interruptible_sleep(stop))
@@ -75,6 +77,8 @@ def _run_locked(settings: Settings, cycles: int | None) -> DaemonSummary:
 
 
 def _problems(settings: Settings, store: Store, alerts: AlertService | None) -> list[str]:
+    from monitor import health as source_health
+
     healths = {h.source: h for h in store.source_healths()}
     outbox = alerts.status() if alerts is not None else {}
     reasons = alerts.dead_reasons() if alerts is not None else {}
@@ -84,6 +88,9 @@ def _problems(settings: Settings, store: Store, alerts: AlertService | None) -> 
 
 
 def _open_for_reading(settings: Settings) -> tuple[Store, AlertService]:
+    from monitor.notify.service import AlertService
+    from monitor.store import Store
+
     store = Store.open(settings.storage, upgrade=False)
     return store, AlertService(store.engine, settings.alerts, rules=[], senders={})
 
@@ -93,6 +100,13 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
 ) -> None:
     """Per source: last run, last success, articles today, errors; per channel: the outbox backlog."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from monitor.settings import load_settings
+    from monitor.sites import default_registry
+    from monitor.status import source_statuses
+
     settings = load_settings()
     try:
         store, alerts = _open_for_reading(settings)
@@ -137,18 +151,22 @@ def status(
 def health() -> None:
     """Exit 0 when the daemon runs and every source is well; 1 and one line per problem otherwise (for systemd
     and container health checks)."""
+    # Run every few minutes by a timer: it reads two tables without the ORM (monitor.store.glance).
+    from monitor import health as source_health
+    from monitor.lock import DaemonAlreadyRunning, DaemonLock
+    from monitor.settings import load_settings
+    from monitor.store.engine import database_url
+    from monitor.store.glance import glance
+
     settings = load_settings()
+    url = database_url(settings.storage)
     try:
-        store, alerts = _open_for_reading(settings)
+        seen = glance(url)
     except MonitorError as exc:
         raise fail(str(exc), code=1) from None
-    try:
-        problems = _problems(settings, store, alerts)
-    except MonitorError as exc:
-        raise fail(str(exc), code=1) from None
-    finally:
-        store.close()
-    lock = DaemonLock(database_url(settings.storage))
+    problems = source_health.problems(settings.sources, seen.healths, seen.outbox, now=datetime.now(UTC),
+                                      failures_before_alert=settings.daemon.failures_before_alert)
+    lock = DaemonLock(url)
     try:
         lock.acquire()
     except DaemonAlreadyRunning:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from monitor.cli._app import app, fail
-from monitor.demo.runner import CYCLES, DemoResult, run_demo, serve_web
 from monitor.errors import MonitorError
-from monitor.logs import configure_logging
-from monitor.pipeline import RunReport
+
+if TYPE_CHECKING:
+    from monitor.demo.runner import DemoResult
+    from monitor.pipeline import RunReport
 
 
 @app.command("demo")
@@ -33,6 +34,9 @@ def demo(
     delivered; the second cycle finds nothing new. Then it starts the web page (`monitor web`) on the archive it built
     and prints its address (--web: keeps it open until Ctrl-C). Needs a source checkout (it serves tests/fixtures), no
     network. Exit 1 when something did not work as shown."""
+    from monitor.demo.runner import run_demo, serve_web
+    from monitor.logs import configure_logging
+
     configure_logging("text", level=logging.INFO if verbose else logging.WARNING)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's SMTP dialogue: the sink, not the monitor
     try:
@@ -54,6 +58,8 @@ def demo(
 
 
 def _print(result: DemoResult, *, kept: bool) -> None:
+    from monitor.demo.runner import CYCLES
+
     root = result.directory / "archive"
     new = [a for a in result.archived if a.new]
     typer.echo("")
@@ -78,11 +84,26 @@ def _print(result: DemoResult, *, kept: bool) -> None:
     if kept:
         typer.echo(f"everything is in {result.directory}: archive/, monitor.db, slack.jsonl (the Slack messages), "
                    "mail/ (the emails), snapshot/ (what the local server served)")
+        typer.echo("")
+        typer.echo(f"the database is {result.directory / 'monitor.db'}, beside the archive rather than under it; to "
+                   "point the other commands at both, set these two variables (with the shipped config):")
+        typer.echo(f"  {demo_environment(result.directory)} monitor status")
+        typer.echo("  (likewise monitor export, monitor rules test QUERY, monitor archive verify, monitor alerts list)")
     else:
         typer.echo(f"{result.directory} was a temporary directory and is removed; "
                    "`monitor demo --dir DIR` keeps the archive, the database and the messages")
     if len(result.cycles) < CYCLES:
         typer.echo("(stopped early)")
+
+
+def demo_environment(directory: Path) -> str:
+    """The variables that point every command at what ``monitor demo --dir DIR`` made, as shell words."""
+    import shlex
+
+    root = directory.resolve()
+    return " ".join(shlex.quote(f"{name}={value}") for name, value in (
+        ("MONITOR_STORAGE__ARCHIVE_ROOT", root / "archive"),
+        ("MONITOR_STORAGE__URL", f"sqlite:///{root / 'monitor.db'}")))
 
 
 def _cycle_line(reports: list[RunReport]) -> str:

@@ -3,42 +3,39 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from monitor.cli._app import app, fail
-from monitor.discovery import discover_source, parse_date
+from monitor.cli._app import CHANGED_SINCE_HELP, app, fail, parse_when
 from monitor.errors import MonitorError
-from monitor.http import HttpClient
-from monitor.render import render_article
-from monitor.settings import load_settings
-from monitor.sites import default_registry
-from monitor.urls import article_key, canonical_url
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 def _when(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    when = parse_date(value)
-    if when is None:
-        raise fail(f"{option}: {value!r} is not an ISO date or datetime")
-    return when
+    return None if value is None else parse_when(value, option)
 
 
 @app.command()
 def discover(
     source: Annotated[str, typer.Argument(help="A source name from the config ([[sources]] name).")],
-    since: Annotated[str | None, typer.Option(help="Only entries changed since (ISO date); default: the source's "
-                                                   "lookback window.")] = None,
-    until: Annotated[str | None, typer.Option(help="Only entries changed until (ISO date).")] = None,
+    since: Annotated[str | None, typer.Option(help=CHANGED_SINCE_HELP + " Default: the source's lookback "
+                                                   "window.")] = None,
+    until: Annotated[str | None, typer.Option(help="Only feed and sitemap entries changed at or before this date "
+                                                   "(same forms as --since).")] = None,
     keys: Annotated[bool, typer.Option("--keys", help="Print the article key before each URL.")] = False,
 ) -> None:
     """Print the article URLs a source yields now (feeds, sitemaps, section pages), one per line.
 
     Broken parts of the source are reported on stderr, one line each, and make the exit status 2.
     """
+    from monitor.discovery import discover_source
+    from monitor.http import HttpClient
+    from monitor.settings import load_settings
+    from monitor.sites import default_registry
+
     try:
         settings = load_settings()
         config = settings.source(source)
@@ -62,6 +59,12 @@ def fetch(
     raw: Annotated[bool, typer.Option("--raw", help="Print the body as served instead of the archive text.")] = False,
 ) -> None:
     """Fetch one URL and print its status and size; for an article page, then its archive text."""
+    from monitor.http import HttpClient
+    from monitor.render import render_article
+    from monitor.settings import load_settings
+    from monitor.sites import default_registry
+    from monitor.urls import article_key, canonical_url
+
     try:
         settings = load_settings()
         registry = default_registry(settings.pangea_hosts)

@@ -10,11 +10,6 @@ from typing import Annotated
 import typer
 
 from monitor.cli._app import app, fail
-from monitor.decoding import decode_html
-from monitor.errors import MonitorError
-from monitor.render import render_article
-from monitor.settings import load_settings
-from monitor.sites import default_registry
 
 
 @app.command()
@@ -24,6 +19,12 @@ def parse(
     as_json: Annotated[bool, typer.Option("--json", help="Print the structured article instead of its text.")] = False,
 ) -> None:
     """Print the archive text of a saved article page."""
+    from monitor.decoding import decode_html
+    from monitor.errors import MonitorError
+    from monitor.render import render_article
+    from monitor.settings import load_settings
+    from monitor.sites import default_registry
+
     where = "<stdin>" if page == "-" else page
     try:
         data = sys.stdin.buffer.read() if page == "-" else Path(page).read_bytes()

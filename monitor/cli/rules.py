@@ -8,18 +8,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.engine import Engine
 
-from monitor.cli._app import app, fail
-from monitor.discovery import parse_date
+from monitor.cli._app import PUBLISHED_SINCE_HELP, app, fail, parse_when
 from monitor.errors import MonitorError, RuleFileError
-from monitor.rules import Document, QuerySyntaxError, mark, parse_query, parse_rules
-from monitor.rules.evaluate import evaluate
-from monitor.rules.highlight import matched_terms, snippet
-from monitor.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from monitor.settings import Settings
 
 rules_app = typer.Typer(help="Alert rules: validate the rule file, try a query on the archive.", no_args_is_help=True)
 alerts_app = typer.Typer(help="The alert outbox: backlog, dead letters, resending.", no_args_is_help=True)
@@ -30,6 +29,8 @@ _ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def _settings() -> Settings:
+    from monitor.settings import load_settings
+
     try:
         return load_settings()
     except MonitorError as exc:
@@ -49,6 +50,8 @@ def rules_check(
     file: Annotated[Path | None, typer.Argument(help="Rule file; default: alerts.rules_file from the config.")] = None,
 ) -> None:
     """Validate a rule file and list every error (exit 1 when it has errors, 2 when it cannot be read)."""
+    from monitor.rules import parse_rules
+
     settings = _settings()
     path = _rules_path(settings, file)
     try:
@@ -78,12 +81,7 @@ class _ArchivedText:
 
 
 def _parse_since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    when = parse_date(value)
-    if when is None:
-        raise fail(f"--since: {value!r} is not an ISO date (2024-05-01) or datetime")
-    return when
+    return None if value is None else parse_when(value, "--since")
 
 
 def _files(root: Path, since: datetime | None) -> Iterator[_ArchivedText]:
@@ -133,13 +131,17 @@ def _engine(settings: Settings) -> Engine:
 @rules_app.command("test")
 def rules_test(
     query: Annotated[str, typer.Argument(help="A query in the rule language, e.g. 'Lavrov NEAR/20 Ukrain*'.")],
-    since: Annotated[str | None, typer.Option(help="Only articles first seen (files: modified) since this date.")
-                     ] = None,
+    since: Annotated[str | None, typer.Option(help=PUBLISHED_SINCE_HELP + " With --path: files modified at or "
+                                                                          "after it.")] = None,
     path: Annotated[Path | None, typer.Option("--path", help="Search these archive text files (a file or a folder) "
                                                              "instead of the database.")] = None,
     limit: Annotated[int, typer.Option(help="Stop after this many matches.")] = 50,
 ) -> None:
     """Run a query over the archive and print each match with its snippet (matched words in [brackets])."""
+    from monitor.rules import Document, QuerySyntaxError, mark, parse_query
+    from monitor.rules.evaluate import evaluate
+    from monitor.rules.highlight import matched_terms, snippet
+
     try:
         node = parse_query(query)
     except QuerySyntaxError as exc:
@@ -232,12 +234,29 @@ def alerts_retry(
 ) -> None:
     """Queue dead letters again with a fresh count of attempts (and, with --send, deliver them now)."""
     from monitor.notify import Deliverer, senders_from_settings
-    from monitor.store.outbox import Outbox, now_utc
+    from monitor.store.outbox import Outbox, OutboxState, now_utc
 
     settings = _settings()
     engine = _outbox_engine(settings)
+    outbox = Outbox(engine)
+    known = set(settings.alerts.channels) | set(outbox.status_counts())
+    if channel is not None and channel not in known:
+        raise fail(f"--channel: no channel named {channel!r} (configured or in the outbox: "
+                   f"{', '.join(sorted(known)) or 'none'})")
+    # Named rows must be dead letters (of --channel, if given); anything else is refused before one is touched.
+    refused = []
+    for row_id in dict.fromkeys(ids or ()):
+        item = outbox.find_by_id(row_id)
+        if item is None:
+            refused.append(f"alert #{row_id}: no such outbox row (see `monitor alerts list`)")
+        elif item.state != OutboxState.DEAD:
+            refused.append(f"alert #{row_id}: is {item.state}, not dead: nothing to retry")
+        elif channel is not None and item.channel != channel:
+            refused.append(f"alert #{row_id}: belongs to channel {item.channel}, not {channel}")
+    if refused:
+        raise fail("\n".join(refused))
     try:
-        count = Outbox(engine).retry_dead(now_utc(), ids=ids or None, channel=channel)
+        count = outbox.retry_dead(now_utc(), ids=ids or None, channel=channel)
     except MonitorError as exc:
         raise fail(str(exc)) from None
     typer.echo(f"{count} dead alert(s) queued again")

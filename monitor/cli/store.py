@@ -9,18 +9,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
-from monitor.archive import Archive, repair, verify
-from monitor.cli._app import app, fail
-from monitor.discovery import parse_date
+from monitor.cli._app import PUBLISHED_SINCE_HELP, app, fail, parse_when, site_option
 from monitor.errors import MonitorError
-from monitor.settings import Settings, load_settings
-from monitor.sites import default_registry
-from monitor.store import Store, database_url, describe, make_engine
-from monitor.store import migrate as migrations
+
+if TYPE_CHECKING:
+    from monitor.archive import Archive
+    from monitor.settings import Settings
+    from monitor.store import Store
+
+_SITE_HELP = "Only this site: a host (www.rferl.org, www.dw.com) or the site it belongs to (rferl.org)."
 
 db_app = typer.Typer(help="The database: schema migrations.", no_args_is_help=True)
 archive_app = typer.Typer(help="The archive on disk: check it against the database.", no_args_is_help=True)
@@ -30,6 +31,10 @@ app.add_typer(archive_app, name="archive")
 
 @contextmanager
 def _opened(*, check_only: bool = False) -> Iterator[tuple[Settings, Store, Archive]]:
+    from monitor.archive import Archive
+    from monitor.settings import load_settings
+    from monitor.store import Store
+
     settings = load_settings()
     archive = Archive.from_settings(settings.storage)
     store = Store.open(settings.storage, upgrade=not check_only)
@@ -42,6 +47,11 @@ def _opened(*, check_only: bool = False) -> Iterator[tuple[Settings, Store, Arch
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create the database or bring its schema to the version this monitor needs."""
+    from monitor.archive import Archive
+    from monitor.settings import load_settings
+    from monitor.store import database_url, describe, make_engine
+    from monitor.store import migrate as migrations
+
     try:
         settings = load_settings()
         if not settings.storage.url:
@@ -63,6 +73,9 @@ def archive_verify(
     do_repair: Annotated[bool, typer.Option("--repair", help="Remove leftovers and re-render damaged texts.")] = False,
 ) -> None:
     """Check that every row has its files with the right hash and every file has its row (exit 1 if not)."""
+    from monitor.archive import repair, verify
+    from monitor.sites import default_registry
+
     try:
         with _opened() as (settings, store, archive):
             if do_repair:
@@ -99,6 +112,7 @@ def ingest(
     from monitor.http import HttpClient
     from monitor.pipeline import Failure, http_fetcher, ingest_urls
     from monitor.prepare import ParsePool
+    from monitor.sites import default_registry
 
     todo = list(urls or [])
     if file is not None:
@@ -133,18 +147,13 @@ def ingest(
 
 
 def _since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    when = parse_date(value)
-    if when is None:
-        raise fail(f"--since: not a date or ISO time: {value!r}")
-    return when
+    return None if value is None else parse_when(value, "--since")
 
 
 @app.command()
 def reparse(
-    site: Annotated[str | None, typer.Option("--site", help="Only this site (e.g. rferl.org).")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Only articles published since (YYYY-MM-DD).")] = None,
+    site: Annotated[str | None, typer.Option("--site", help=_SITE_HELP, callback=site_option)] = None,
+    since: Annotated[str | None, typer.Option("--since", help=PUBLISHED_SINCE_HELP)] = None,
     processes: Annotated[int, typer.Option(
         "--processes", min=0, max=64,
         help="Parse in this many worker processes (0: in this one), P + 2 articles at a time.")] = 0,
@@ -152,6 +161,7 @@ def reparse(
     """Re-render stored raw HTML with the current parsers; record a revision only where the text changed."""
     from monitor.pipeline import reparse_articles
     from monitor.prepare import ParsePool
+    from monitor.sites import default_registry
 
     when = _since(since)
     changed = unchanged = failed = 0
@@ -180,8 +190,8 @@ def reparse(
 def export(
     fmt: Annotated[str, typer.Option("--format", help="Output format (jsonl).")] = "jsonl",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
-    site: Annotated[str | None, typer.Option("--site", help="Only this site.")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Only articles published since (YYYY-MM-DD).")] = None,
+    site: Annotated[str | None, typer.Option("--site", help=_SITE_HELP, callback=site_option)] = None,
+    since: Annotated[str | None, typer.Option("--since", help=PUBLISHED_SINCE_HELP)] = None,
 ) -> None:
     """Stream every article as one JSON line: metadata, URLs, revisions and the latest archive text."""
     if fmt != "jsonl":

@@ -296,3 +296,56 @@ def parse_query(query: str) -> Node:
     if not finds_something(node):
         raise QuerySyntaxError(1, "expected something to find: a query made only of NOT would match every article")
     return node
+
+
+def query_errors(query: str, *, limit: int = 20) -> list[QuerySyntaxError]:
+    """Every syntax error of ``query`` (up to ``limit``), columns in ``query``: what ``monitor rules check`` lists.
+
+    Recovery repairs the query at each error and parses again, so the parser itself stays single-error: at the
+    error's column it tries, in turn, deleting the character there, deleting the token there, inserting a
+    placeholder word and inserting ')', and keeps the first repair that lets the parser get past that column.
+    An error that no repair gets past ends the list."""
+    text, columns = query, list(range(1, len(query) + 2))  # columns[i]: column in ``query`` of text[i]
+    found: list[QuerySyntaxError] = []
+    while len(found) < limit:
+        try:
+            parse_query(text)
+            break
+        except QuerySyntaxError as exc:
+            error = exc
+        at = min(max(error.column, 1), len(text) + 1) - 1  # 0-based index in text
+        original = columns[at]
+        if found and (error.message.endswith("an empty query") or any(
+                e.column == original and e.message == error.message for e in found)):
+            break  # what the repairs left (nothing), or no progress
+        found.append(QuerySyntaxError(original, error.message))
+        if error.message.startswith("expected something to find"):
+            break  # about the whole query, not a place in it
+        repaired = _repair(text, columns, at)
+        if repaired is None:
+            break
+        text, columns = repaired
+    return sorted(found, key=lambda e: e.column)
+
+
+def _repair(text: str, columns: list[int], at: int) -> tuple[str, list[int]] | None:
+    """The repair at ``text[at]`` that lets the parser get furthest in the original query (None: none gets past)."""
+    token_end = at + 1
+    while token_end < len(text) and not text[token_end].isspace() and text[token_end] not in "()":
+        token_end += 1
+    edits = [(at, at + 1, ""), (at, token_end, "")] if at < len(text) else []  # a stray character or token
+    edits += [(at, at, " x "), (at, at, " ) ")]  # a missing word, a missing ')'
+    best: tuple[float, str, list[int]] | None = None
+    for start, end, insert in edits:
+        new_text = text[:start] + insert + text[end:]
+        new_columns = columns[:start] + [columns[start]] * len(insert) + columns[end:]
+        try:
+            parse_query(new_text)
+            reached = float("inf")
+        except QuerySyntaxError as exc:
+            reached = new_columns[min(max(exc.column, 1), len(new_text) + 1) - 1]
+        if reached < columns[at]:
+            reached = 0.5  # gets past this error, revealing an earlier one (the lexer's errors come first)
+        if reached != columns[at] and (best is None or reached > best[0]):
+            best = (reached, new_text, new_columns)
+    return None if best is None else (best[1], best[2])

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from monitor.errors import RuleFileError
-from monitor.rules.query import Node, QuerySyntaxError, parse_query
+from monitor.rules.query import Node, QuerySyntaxError, parse_query, query_errors
 
 #: The rule name the outbox gives source-health messages; no rule of a file may take it.
 RESERVED_NAME = "operations"
@@ -87,43 +87,57 @@ def parse_rules(text: str, source: str = "rules.toml", channels: Collection[str]
         line = locator.rule_line(number)
         label = f"rule {raw.get('name')!r}" if isinstance(raw.get("name"), str) else f"rule #{number}"
         where = f"line {line}: {label}"
+        # Every check runs on every field that is itself valid, so one pass lists all of a rule's errors.
+        before = len(problems)
+        bad: set[str] = set()
+        schema: _RuleSchema | None = None
         try:
             schema = _RuleSchema(**raw)
         except ValidationError as exc:
             for err in exc.errors(include_url=False):
                 loc = ".".join(str(p) for p in err["loc"]) or "rule"
+                bad.add(str(err["loc"][0]) if err["loc"] else "rule")
                 msg = err["msg"].replace("Input should be", "expected").replace("Field required", "expected a value")
                 msg = msg.replace("Extra inputs are not permitted", "unknown setting")
                 problems.append(f"{where}: {loc}: {msg}")
-            continue
-        if schema.name in seen:
-            problems.append(f"{where}: name: expected a unique name, {schema.name!r} is used twice")
-        if schema.name == RESERVED_NAME:
-            problems.append(f"{where}: name: {RESERVED_NAME!r} is reserved for source-health messages")
-        seen.add(schema.name)
+        fields = schema.model_dump() if schema is not None else {
+            name: raw.get(name, field.get_default(call_default_factory=True))
+            for name, field in _RuleSchema.model_fields.items() if name not in bad}
+        name = fields.get("name")
+        if name is not None:
+            if name in seen:
+                problems.append(f"{where}: name: expected a unique name, {name!r} is used twice")
+            if name == RESERVED_NAME:
+                problems.append(f"{where}: name: {RESERVED_NAME!r} is reserved for source-health messages")
+            seen.add(name)
         if channels is not None:
-            for channel in schema.channels:
+            for channel in fields.get("channels") or ():
                 if channel not in channels:
                     known = ", ".join(sorted(channels)) or "none configured"
                     problems.append(f"{where}: channels: expected a configured channel ({known}), found {channel!r}")
-        try:
-            node = parse_query(schema.query)
-        except QuerySyntaxError as exc:
-            qline, qcol = locator.query_position(number, exc.column)
-            problems.append(f"line {qline}, column {qcol}: {label}: query column {exc.column}: {exc.message}")
-            continue
-        period = 0
-        if schema.mode == "digest":
-            if schema.period is None:
-                problems.append(f"{where}: period: expected a digest period such as 1h (mode is digest)")
-                continue
+        node: Node | None = None
+        if fields.get("query") is not None:
             try:
-                period = parse_period(schema.period)
-            except ValueError as exc:
-                problems.append(f"{where}: period: {exc}")
-                continue
-        elif schema.period is not None:
-            problems.append(f"{where}: period: expected no period unless mode = \"digest\"")
+                node = parse_query(fields["query"])
+            except QuerySyntaxError:
+                for error in query_errors(fields["query"]):  # all of them, not only the first
+                    qline, qcol = locator.query_position(number, error.column)
+                    problems.append(f"line {qline}, column {qcol}: {label}: query column {error.column}: "
+                                    f"{error.message}")
+        period = 0
+        if "mode" in fields and "period" in fields:
+            if fields["mode"] == "digest":
+                if fields["period"] is None:
+                    problems.append(f"{where}: period: expected a digest period such as 1h (mode is digest)")
+                else:
+                    try:
+                        period = parse_period(fields["period"])
+                    except ValueError as exc:
+                        problems.append(f"{where}: period: {exc}")
+            elif fields["period"] is not None:
+                problems.append(f"{where}: period: expected no period unless mode = \"digest\"")
+        if schema is None or node is None or len(problems) > before:
+            continue
         rules.append(Rule(
             name=schema.name, query=schema.query, node=node, channels=tuple(schema.channels), mode=schema.mode,
             period=period, updates=schema.updates, enabled=schema.enabled,

@@ -1,17 +1,48 @@
 """The store: SQLModel tables, engine setup, migrations, and the operations on them; the only code that writes SQL.
 
 Open it with :meth:`Store.open` (settings) or ``Store(make_engine(url))`` after :func:`migrate.upgrade`.
+
+The names below are imported on first use: ``monitor health`` reads the database through
+:mod:`monitor.store.glance` without paying for SQLModel and the ORM (benchmarks/startup.py).
 """
 
-from monitor.store.engine import database_url, describe, make_engine
-from monitor.store.store import (
-    CONFLICT,
-    DatabaseValidators,
-    NewRevision,
-    Store,
-    StoredArticle,
-    StoredRevision,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.store.engine import database_url, describe, make_engine
+    from monitor.store.store import (
+        CONFLICT,
+        DatabaseValidators,
+        NewRevision,
+        Store,
+        StoredArticle,
+        StoredRevision,
+    )
+
+_LAZY = {
+    "database_url": "monitor.store.engine",
+    "describe": "monitor.store.engine",
+    "make_engine": "monitor.store.engine",
+    "CONFLICT": "monitor.store.store",
+    "DatabaseValidators": "monitor.store.store",
+    "NewRevision": "monitor.store.store",
+    "Store": "monitor.store.store",
+    "StoredArticle": "monitor.store.store",
+    "StoredRevision": "monitor.store.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'monitor.store' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CONFLICT",

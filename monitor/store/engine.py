@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+from typing import TYPE_CHECKING, Any
 
 from monitor.errors import StoreError
-from monitor.settings import StorageSettings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Engine
+
+    from monitor.settings import StorageSettings
 
 DB_FILE = "monitor.db"
 BUSY_TIMEOUT_S = 30.0
@@ -25,8 +26,28 @@ def database_url(settings: StorageSettings) -> str:
     return f"sqlite:///{Path(settings.archive_root).resolve() / DB_FILE}"
 
 
+# sqlite:///relative.db, sqlite:////absolute.db: the common spellings, told apart without importing SQLAlchemy.
+_PLAIN_SQLITE = re.compile(r"^sqlite(?:\+\w+)?://(?:/([^?%#]*))?$")
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (``monitor.db`` when the URL names none); None for other databases."""
+    plain = _PLAIN_SQLITE.match(url)
+    if plain:
+        return Path(plain.group(1) or "monitor.db")
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return Path(parsed.database or "monitor.db") if parsed.get_backend_name() == "sqlite" else None
+
+
 def describe(url: str | URL) -> str:
     """The URL without its password, for messages and logs."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
@@ -39,6 +60,8 @@ def database_errors(where: str, what: str) -> Iterator[None]:
     lost race on a unique key (IntegrityError) passes through for the caller to settle.
 
     The one translation from SQLAlchemy's errors into the project's tree, for the store and the outbox alike."""
+    from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+
     try:
         yield
     except IntegrityError:
@@ -51,6 +74,10 @@ def database_errors(where: str, what: str) -> Iterator[None]:
 
 
 def make_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT_S) -> Engine:
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -70,6 +97,8 @@ def make_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT_S) -> Engine:
 
 
 def _sqlite_pragmas(engine: Engine, busy_timeout: float) -> None:
+    from sqlalchemy import event
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
