@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from monitor.model import Article, BlockKind
-from monitor.rules.text import bounds, normalize_word, split
+from monitor.analysis.text import bounds, normalize_word, split
 
 if TYPE_CHECKING:
     from monitor.rules.evaluate import Hit

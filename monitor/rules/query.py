@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from monitor.rules.text import WORD_RE, normalize_word
+from monitor.analysis.text import WORD_RE, normalize_word
 
 FIELDS = ("title", "teaser", "body")
 MIN_PREFIX = 2

@@ -1,4 +1,4 @@
-"""Word tokens for matching: the one place that decides what a "word" is and when two words are equal.
+"""Words: the one place that decides what a "word" is and when two written words are the same word.
 
 Both the article text and the query terms go through :func:`normalize_word`, so the rules stay symmetric: case is
 folded the Unicode way (Cyrillic included, ``ß`` = ``ss``), accents are dropped (``é`` = ``e``; in Cyrillic this
