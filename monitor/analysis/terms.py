@@ -82,7 +82,8 @@ class QueryWord:
             return form in keys.values
         if keys.kind == "stem":
             return morphology.stem(form, language or "") in keys.values
-        return name_key(surface) in keys.values
+        # A name is written with a capital: only such words are reduced to name keys (most words are not names).
+        return surface[:1].isupper() and name_key(surface) in keys.values
 
     @property
     def label(self) -> str:

@@ -8,8 +8,11 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from monitor.model import Article, BlockKind
+from monitor.analysis import morphology
+from monitor.analysis.names import name_key
+from monitor.analysis.terms import Keys, QueryWord, language_of
 from monitor.analysis.text import bounds, normalize_word, split
+from monitor.model import Article, BlockKind
 
 if TYPE_CHECKING:
     from monitor.rules.evaluate import Hit
@@ -34,12 +37,80 @@ class FieldIndex:
     _vocabulary: list[str] | None = None
     _bounds: list[int] | None = None
     _flat: str | None = None
+    language: str | None = None  # bare code ("ru"): what plain words are stemmed by
+    _stem_set: dict[str, list[str]] | None = None
+    _names: dict[str, list[int]] | None = None
 
     @classmethod
-    def build(cls, text: str) -> FieldIndex:
+    def build(cls, text: str, language: str | None = None) -> FieldIndex:
         parts = split(text)
         found = list(map(normalize_word, parts[1::2]))
-        return cls(text, found, set(found), parts)
+        return cls(text, found, set(found), parts, language=language)
+
+    @property
+    def stem_set(self) -> dict[str, list[str]]:
+        """This field's words by Snowball stem in its language (whether a plain word is here, and which forms)."""
+        if self._stem_set is None:
+            distinct = list(self.distinct)
+            table: dict[str, list[str]] = {}
+            for word, stem in zip(distinct, morphology.stems(distinct, self.language or ""), strict=True):
+                found = table.get(stem)
+                if found is None:
+                    table[stem] = [word]
+                else:
+                    found.append(word)
+            self._stem_set = table
+        return self._stem_set
+
+    @property
+    def capitalized(self) -> set[str]:
+        """The distinct words written with a capital (a name is: only these are reduced to name keys)."""
+        return {w for w in self._parts[1::2] if w[0].isupper()}
+
+    @property
+    def names(self) -> dict[str, list[int]]:
+        """Token positions by name key, of the words written with a capital (built when a ~name asks)."""
+        if self._names is None:
+            table: dict[str, list[int]] = {}
+            for i, surface in enumerate(self._parts[1::2]):
+                if surface[0].isupper():
+                    table.setdefault(name_key(surface), []).append(i)
+            self._names = table
+        return self._names
+
+
+    def has(self, keys: Keys) -> bool:
+        """Whether some word of this field has one of ``keys``."""
+        if keys.kind == "form":
+            return not keys.values.isdisjoint(self.distinct)
+        if keys.kind == "prefix":
+            return any(self.has_prefix(v) for v in keys.values)
+        if keys.kind == "stem":
+            stems = self.stem_set
+            return any(value in stems for value in keys.values)
+        table = self.names
+        return any(value in table for value in keys.values)
+
+    def find(self, word: QueryWord) -> list[int]:
+        """Token positions of the words ``word`` accepts, ascending."""
+        if word.prefix:
+            return self.lookup(word.norm, True)
+        keys = word.keys(self.language)
+        if keys.kind == "form" and len(keys.values) == 1:
+            return self.lookup(word.norm if word.norm in keys.values else next(iter(keys.values)), False)
+        if keys.kind == "stem":
+            stems, positions = self.stem_set, self.positions
+            found = [p for value in keys.values for form in stems.get(value, ()) for p in positions[form]]
+        else:
+            table = self.positions if keys.kind == "form" else self.names
+            found = [p for value in keys.values if value in table for p in table[value]]
+        found.sort()
+        return found
+
+    def accepts(self, position: int, word: QueryWord) -> bool:
+        if word.prefix:
+            return self.words[position].startswith(word.norm)
+        return word.accepts(self.language, self.words[position], self._parts[2 * position + 1])
 
     @property
     def positions(self) -> dict[str, list[int]]:
@@ -104,10 +175,6 @@ class FieldIndex:
         i = bisect.bisect_left(vocab, norm)
         return i < len(vocab) and vocab[i].startswith(norm)
 
-    def matches(self, position: int, norm: str, prefix: bool) -> bool:
-        word = self.words[position]
-        return word.startswith(norm) if prefix else word == norm
-
 
 @dataclass(slots=True)
 class Document:
@@ -118,20 +185,45 @@ class Document:
     language: str | None = None
     section: str | None = None
     vocabulary: set[str] = field(default_factory=set)
-    # Word lookups already answered for this article: (field or None, word, is prefix) -> found.
-    cache: dict[tuple[str | None, str, bool], bool] = field(default_factory=dict)
+    # Word lookups already answered for this article: (field or None, word, is prefix, kind) -> found.
+    cache: dict[tuple[str | None, str, bool, str], bool] = field(default_factory=dict)
     # Hits of a query phrase already collected for this article (many rules share their terms), by phrase key;
     # the lists are shared, so nobody may change one.
     hits: dict[tuple[object, ...], list[Hit]] = field(default_factory=dict)
+    bare: str | None = None  # the bare language code ("ru" for "ru-RU"): what words are inflected by
+    _stems: set[str] | None = None
+    _names: set[str] | None = None
+
+    @property
+    def stems(self) -> set[str]:
+        """The Snowball stems of every field's words (for choosing which rules to try)."""
+        if self._stems is None:
+            self._stems = set(morphology.stems(list(self.vocabulary), self.bare or ""))
+        return self._stems
+
+    @property
+    def names(self) -> set[str]:
+        """The name keys of every field's words."""
+        if self._names is None:
+            self._names = {name_key(w) for index in self.fields.values() for w in index.capitalized}
+        return self._names
+
+    def has(self, keys: Keys) -> bool:
+        """Whether some word of any field has one of ``keys`` (form, stem or name; not prefix)."""
+        if keys.kind == "form":
+            return not keys.values.isdisjoint(self.vocabulary)
+        return not keys.values.isdisjoint(self.stems if keys.kind == "stem" else self.names)
 
     @classmethod
     def from_fields(cls, *, title: str = "", teaser: str = "", body: str = "", site: str | None = None,
                     language: str | None = None, section: str | None = None) -> Document:
-        fields = {"title": FieldIndex.build(title), "teaser": FieldIndex.build(teaser), "body": FieldIndex.build(body)}
+        bare = language_of(language)
+        fields = {"title": FieldIndex.build(title, bare), "teaser": FieldIndex.build(teaser, bare),
+                  "body": FieldIndex.build(body, bare)}
         vocabulary: set[str] = set()
         for index in fields.values():
             vocabulary |= index.distinct
-        return cls(fields, site, language, section, vocabulary)
+        return cls(fields, site, language, section, vocabulary, bare=bare)
 
     @classmethod
     def from_article(cls, article: Article) -> Document:
