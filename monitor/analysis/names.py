@@ -17,6 +17,8 @@ from importlib import resources
 
 from anyascii import anyascii
 
+from monitor.analysis.text import unmix
+
 _APOSTROPHES_RE = re.compile(r"['’ʼ‘`]")
 _POSSESSIVE_RE = re.compile(r"['’ʼ‘]s$")
 _DOUBLED_RE = re.compile(r"(.)\1+")
@@ -49,14 +51,18 @@ class NameRules:
         return cls(letters, folds, endings, groups, rules._table)
 
     def key(self, word: str) -> str:
-        """The name key of one written word: Лаўроў, Lawrow and Lavrov are all ``lavrov``."""
-        text = _POSSESSIVE_RE.sub("", word.casefold())
+        """The name key of one written word: Лаўроў, Lawrow and Lavrov are all ``lavrov``. An abbreviation (two or
+        three capitals: РФ, США, US) keys as itself marked with ``=``, takes no endings, and is no lower-case word."""
+        word = _POSSESSIVE_RE.sub("", unmix(word))
+        acronym = 2 <= len(word) <= 3 and word.isupper()
+        text = word.casefold()
         text = _APOSTROPHES_RE.sub("", text).translate(self._table)
         if not text.isascii():
             text = anyascii(text).lower()
         for old, new in self.folds:
             text = text.replace(old, new)
-        return _DOUBLED_RE.sub(r"\1", text)
+        text = _DOUBLED_RE.sub(r"\1", text)
+        return "=" + text if acronym else text
 
     def inflected(self, keys: Iterable[str], languages: Iterable[str]) -> frozenset[str]:
         """Every key the names ``keys`` can take with the case endings of ``languages``."""
@@ -64,6 +70,8 @@ class NameRules:
         found: set[str] = set()
         for key in keys:
             found.add(key)
+            if key.startswith("="):
+                continue
             # An ending that starts with a vowel takes the place of the name's own final vowel (Україн-а, Україн-ою).
             stem = key[:-1] if key[-1:] in _VOWELS else key
             for ending in endings:
