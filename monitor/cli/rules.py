@@ -18,7 +18,7 @@ from monitor.discovery import parse_date
 from monitor.errors import MonitorError, RuleFileError
 from monitor.rules import Document, QuerySyntaxError, mark, parse_query, parse_rules
 from monitor.rules.evaluate import evaluate
-from monitor.rules.highlight import matched_terms, snippet
+from monitor.rules.highlight import explain, matched_terms, snippet
 from monitor.settings import Settings, load_settings
 
 rules_app = typer.Typer(help="Alert rules: validate the rule file, try a query on the archive.", no_args_is_help=True)
@@ -167,7 +167,7 @@ def rules_test(
                 continue
             found += 1
             text, spans = snippet(hits, doc)
-            words = ", ".join(sorted({f"{t.text} ({t.field} {t.start}-{t.end})" for t in matched_terms(hits, doc)}))
+            words = ", ".join(sorted({f"{explain(t)} ({t.field} {t.start}-{t.end})" for t in matched_terms(hits, doc)}))
             published = item.published.strftime("%Y-%m-%d %H:%M UTC") if item.published else ""
             typer.echo(f"{item.headline or item.where}\n  {item.where}  {published}".rstrip())
             typer.echo(f"  matched: {words}")

@@ -12,7 +12,7 @@ from email.utils import format_datetime
 from monitor.errors import DeliveryError
 from monitor.model import Match
 from monitor.notify.content import AlertContent, content_of, shown_time
-from monitor.rules.highlight import mark
+from monitor.rules.highlight import explain, mark
 from monitor.settings import EmailChannel, secret
 from monitor.store.outbox import OutboxItem
 
@@ -20,7 +20,7 @@ from monitor.store.outbox import OutboxItem
 def _text_entry(match: Match) -> str:
     lines = [match.headline, match.url, f"{match.site} · {shown_time(match.published)} · rule {match.rule}"]
     if match.terms:
-        lines.append("matched: " + ", ".join(sorted({t.text for t in match.terms})))
+        lines.append("matched: " + ", ".join(sorted({explain(t) for t in match.terms})))
     if match.snippet:
         lines.append("")
         lines.append(mark(match.snippet, match.highlights, "[", "]"))

@@ -14,7 +14,7 @@ import httpx
 from monitor.errors import DeliveryError
 from monitor.model import Match
 from monitor.notify.content import AlertContent, content_of, shown_time
-from monitor.rules.highlight import mark
+from monitor.rules.highlight import explain, mark
 from monitor.settings import secret
 from monitor.store.outbox import OutboxItem
 
@@ -42,7 +42,7 @@ def slack_payload(content: AlertContent) -> dict[str, Any]:
         return _digest_payload(content)
     match = content.matches[0]
     label = content.label
-    terms = ", ".join(sorted({escape(t.text) for t in match.terms}))
+    terms = ", ".join(sorted({escape(explain(t)) for t in match.terms}))
     about = f"{escape(match.site)} · {shown_time(match.published)}"
     about += " · source health" if content.is_operations else f" · rule *{escape(match.rule)}* · matched: {terms}"
     blocks: list[dict[str, Any]] = [
