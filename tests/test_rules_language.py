@@ -146,3 +146,81 @@ def test_syntax_errors_name_column_and_expectation(query: str, column: int, expe
         parse_query(query)
     assert info.value.column == column, info.value
     assert expected in info.value.message
+
+
+# --- inflection, =exact and ~names (the language of a text is the article's) ---------------------------------------
+
+
+def lang_matches(query: str, title: str, language: str | None) -> bool:
+    return evaluate(parse_query(query), Document.from_fields(title=title, language=language)) is not None
+
+
+@pytest.mark.parametrize(
+    ("query", "title", "language", "expected"),
+    [
+        ("Украина", "Новый удар по Украине", "ru", True),
+        ("Украина", "обмен пленными с Украиной", "ru", True),
+        ("Украина", "украинский флот", "ru", False),  # another word, though it starts the same
+        ("Украина", "Новый удар по Украине", None, False),  # language unknown: the written form only
+        ("Лавров", "встреча с Лавровым", "ru-RU", True),
+        ("Україна", "Нічна атака по Україні", "uk", True),
+        ("Україна", "українських військових", "uk", False),
+        ("=Украина", "Новый удар по Украине", "ru", False),
+        ("=Украина", "Украина и Россия", "ru", True),
+        ("sanctions", "EU prepares new sanction", "en", True),
+        ("Sanktion", "Neue Sanktionen gegen Moskau", "de", True),
+        ("=Sanktion", "Neue Sanktionen gegen Moskau", "de", False),
+        ('"Сергей Лавров"', "встреча с Сергеем Лавровым", "ru", True),  # phrase words inflect too
+        ("~Lavrov", "Лаўроў прыехаў", "be", True),
+        ("~Lavrov", "встреча с Лавровым", "ru", True),
+        ("~Lavrov", "Ławrow w Moskwie", "pl", True),
+        ("~Lavrov", "встреча с Лавровым", None, True),  # names need no language
+        ("~Лавров", "Lavrov said", "en", True),
+        ("~Zelensky", "Зяленскі заявіў", "be", True),
+        ("~Zelensky", "Selenskyj reist", "de", True),
+        ("~Zelensky", "зеленский цвет", "ru", False),  # a name is written with a capital
+        ("~Lavrov", "Lavrentiev", "en", False),
+        ("title:~Kyiv AND NOT =Kiev", "Удар по Києву", "uk", True),
+        ("~Lavrov NEAR/3 ~Kyiv", "Лавров приїхав до Києва", "uk", True),
+    ],
+)
+def test_inflection_exact_and_names(query: str, title: str, language: str | None, expected: bool) -> None:
+    assert lang_matches(query, title, language) is expected
+
+
+@pytest.mark.parametrize(
+    ("query", "column", "message"),
+    [
+        ("~ Lavrov", 1, "expected a word with letters or digits, found '~'"),
+        ("Lavrov AND =", 12, "expected a word with letters or digits, found '='"),
+        ("~Lavr*", 1, "expected either ~word or word*, not both"),
+        ("~Russia-backed", 1, "expected one word after '~'"),
+    ],
+)
+def test_marker_errors_point_at_the_word(query: str, column: int, message: str) -> None:
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_query(query)
+    assert info.value.column == column and message in info.value.message
+
+
+def test_matches_explain_the_query_word_and_the_form_found() -> None:
+    from monitor.rules import explain
+
+    rules = parse_rules('[[rule]]\nname = "r"\nquery = "~Lavrov AND Украина"\nchannels = ["slack"]\n')
+    doc = Document.from_fields(title="Лаврова спросили об Украине", body="Лавров", language="ru")
+    (match,) = Matcher(rules).match_document(doc)
+    assert {explain(t) for t in match.terms} == {"Лаврова ← ~Lavrov", "Украине ← Украина", "Лавров ← ~Lavrov"}
+    same = Matcher(parse_rules('[[rule]]\nname = "r"\nquery = "Lavrov"\nchannels = ["slack"]\n'))
+    (plain,) = same.match_document(Document.from_fields(title="LAVROV", language="en"))
+    assert [explain(t) for t in plain.terms] == ["LAVROV"]  # nothing to explain when the form is the word
+
+
+def test_matcher_chooses_rules_by_the_articles_language() -> None:
+    text = ('[[rule]]\nname = "ru"\nquery = "Украина"\nchannels = ["s"]\n'
+            '[[rule]]\nname = "de"\nquery = "Sanktion"\nchannels = ["s"]\n'
+            '[[rule]]\nname = "name"\nquery = "~Kyiv"\nchannels = ["s"]\n')
+    matcher = Matcher(parse_rules(text))
+    assert [m.rule for m in matcher.match_document(Document.from_fields(title="По Украине", language="ru"))] == ["ru"]
+    assert [m.rule for m in matcher.match_document(Document.from_fields(title="Sanktionen", language="de"))] == ["de"]
+    assert [m.rule for m in matcher.match_document(Document.from_fields(title="Києва", language="uk"))] == ["name"]
+    assert matcher.match_document(Document.from_fields(title="По Украине", language=None)) == []

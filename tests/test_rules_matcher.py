@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from benchmarks.rules import generate_rules, load_articles
+from monitor.analysis.text import WORD_RE, normalize_word
 from monitor.rules import Document, Matcher, evaluate, parse_query, parse_rules
 from monitor.rules.evaluate import FIELD_ORDER, Hit, compile_matches
 from monitor.rules.highlight import SNIPPET_WORDS, matched_terms, snippet
-from monitor.analysis.text import WORD_RE, normalize_word
 
 SEEDS = Path(__file__).parent / "fixtures" / "seeds"
 TEXTS = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + [

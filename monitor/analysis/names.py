@@ -41,7 +41,7 @@ class NameRules:
         letters: dict[str, str] = {}
         for language, table in data["letters"].items():
             for letter, latin in table.items():
-                if letters.get(letter, latin) != latin:  # pragma: no cover - a data error caught by the tests
+                if letters.get(letter, latin) != latin:
                     raise ValueError(f"names.toml: letters.{language}: {letter!r} is already {letters[letter]!r}")
                 letters[letter] = latin
         folds = tuple((a, b) for rules in data["folds"].values() for a, b in rules)

@@ -126,7 +126,7 @@ class Token:
     form: str
     stem: str | None  # Snowball stem in the text's language, where it has a stemmer
     lemmas: frozenset[str]  # dictionary words (Russian and Ukrainian texts)
-    name: str  # name key
+    name: str | None  # name key, of a word written with a capital (as names are)
 
 
 def analyze(text: str, language: str | None) -> list[Token]:
@@ -141,6 +141,7 @@ def analyze(text: str, language: str | None) -> list[Token]:
             stem = morphology.stem(form, language) if language and morphology.has_stemmer(language) else None
             lemmas = (morphology.lemmas(part.casefold(), language)
                       if language in morphology.DICTIONARY_LANGUAGES and _CYRILLIC_RE.search(part) else frozenset())
-            tokens.append(Token(part, pos, pos + len(part), form, stem, lemmas, name_key(part)))
+            name = name_key(part) if part[:1].isupper() else None
+            tokens.append(Token(part, pos, pos + len(part), form, stem, lemmas, name))
         pos += len(part)
     return tokens

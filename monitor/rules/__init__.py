@@ -13,6 +13,6 @@ from monitor.rules.query import QuerySyntaxError, parse_query
 from monitor.rules.ruleset import Rule, parse_period, parse_rules
 
 __all__ = [
-    "Document", "Hit", "explain", "Matcher", "QuerySyntaxError", "Rule", "evaluate", "mark", "parse_period", "parse_query",
-    "parse_rules",
+    "Document", "Hit", "Matcher", "QuerySyntaxError", "Rule", "evaluate", "explain", "mark", "parse_period",
+    "parse_query", "parse_rules",
 ]

@@ -92,9 +92,9 @@ class Matcher:
                         found.update(rules)
             else:
                 for key in offered:
-                    rules = table.get(key)
-                    if rules:
-                        found.update(rules)
+                    woken = table.get(key)
+                    if woken:
+                        found.update(woken)
         indexes = doc.fields.values()
         for prefix, rules in self._prefix.items():
             if any(field.has_prefix(prefix) for field in indexes):
