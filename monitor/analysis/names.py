@@ -34,6 +34,8 @@ class NameRules:
     endings: Mapping[str, tuple[str, ...]]  # language -> endings as keys
     groups: tuple[frozenset[str], ...]  # irregular spellings of one name, as keys
     _table: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
+    # Every inflected key of each group, built on first use (a rule file names the same people again and again).
+    _inflected_groups: list[frozenset[str]] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def from_toml(cls, text: str) -> NameRules:
@@ -81,10 +83,12 @@ class NameRules:
 
     def spellings(self, key: str) -> frozenset[str]:
         """``key`` and the keys of the irregular spellings listed with it (Trump: Трамп)."""
-        every = set(self.inflected([key], self.endings))
+        if not self._inflected_groups:
+            self._inflected_groups.extend(self.inflected(group, self.endings) for group in self.groups)
+        every = self.inflected([key], self.endings)
         found = {key}
-        for group in self.groups:
-            if key in group or not every.isdisjoint(self.inflected(group, self.endings)):
+        for group, inflected in zip(self.groups, self._inflected_groups, strict=True):
+            if key in group or not every.isdisjoint(inflected):
                 found |= group
         return frozenset(found)
 
@@ -98,6 +102,12 @@ def default_rules() -> NameRules:
 @lru_cache(maxsize=1 << 16)  # the words of articles repeat; each is reduced once
 def name_key(word: str) -> str:
     return default_rules().key(word)
+
+
+@lru_cache(maxsize=1 << 12)
+def name_query(name: str) -> NameQuery:
+    """The shared :class:`NameQuery` of a name as written (rules name the same people again and again)."""
+    return NameQuery(name)
 
 
 class NameQuery:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from monitor.analysis import morphology
-from monitor.analysis.names import NameQuery, name_key
+from monitor.analysis.names import name_key, name_query
 from monitor.analysis.text import normalize_word, split
 
 Kind = Literal["form", "stem", "name", "prefix"]
@@ -49,7 +49,7 @@ class QueryWord:
         self.kind = kind
         self.written = written or norm  # as the analyst wrote it (the dictionary needs й, ї and ё)
         self._keys: dict[str | None, Keys] = {}
-        self._name = NameQuery(self.written) if kind == "name" else None
+        self._name = name_query(self.written) if kind == "name" else None
 
     def keys(self, language: str | None) -> Keys:
         """What this word accepts in a text of ``language`` (bare code, e.g. ``ru``; None when unknown)."""
