@@ -46,7 +46,7 @@ def has_stemmer(language: str | None) -> bool:
     return language in _SNOWBALL
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 12)  # query words, and the words of phrases checked in place: documents use stems()
 def stem(word: str, language: str) -> str:
     """The Snowball stem of an already normalised word; the word itself where ``language`` has no stemmer."""
     algorithm = _SNOWBALL.get(language)
@@ -79,7 +79,7 @@ def forms(word: str, language: str) -> frozenset[str]:
     return frozenset(found)
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 15)
 def lemmas(word: str, language: str) -> frozenset[str]:
     """The dictionary words a normalised written form can be (Лаврова: лавров, лаврова), for an index."""
     return frozenset(normalize_word(p.normal_form) for p in _analyzer(language).parse(word))

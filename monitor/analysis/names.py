@@ -99,7 +99,7 @@ def default_rules() -> NameRules:
     return NameRules.from_toml(resources.files("monitor.analysis").joinpath("names.toml").read_text("utf-8"))
 
 
-@lru_cache(maxsize=1 << 16)  # the words of articles repeat; each is reduced once
+@lru_cache(maxsize=1 << 15)  # the capitalised words of articles repeat; each is reduced once (bounded: a daemon)
 def name_key(word: str) -> str:
     return default_rules().key(word)
 

@@ -138,6 +138,9 @@ def rules_test(
     path: Annotated[Path | None, typer.Option("--path", help="Search these archive text files (a file or a folder) "
                                                              "instead of the database.")] = None,
     limit: Annotated[int, typer.Option(help="Stop after this many matches.")] = 50,
+    language: Annotated[str | None, typer.Option(help="Take every text as written in this language (ru, uk, de, "
+                                                      "...): archive files carry none, so their words are compared "
+                                                      "as written unless given.")] = None,
 ) -> None:
     """Run a query over the archive and print each match with its snippet (matched words in [brackets])."""
     try:
@@ -161,7 +164,8 @@ def rules_test(
     try:
         for item in texts:
             seen += 1
-            doc = Document.from_fields(title=item.headline, body=item.text, site=item.site, language=item.language)
+            doc = Document.from_fields(title=item.headline, body=item.text, site=item.site,
+                                       language=language or item.language)
             hits = evaluate(node, doc)
             if hits is None:
                 continue

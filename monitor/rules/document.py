@@ -194,6 +194,9 @@ class Document:
     _stems: set[str] | None = None
     _names: set[str] | None = None
 
+    def __post_init__(self) -> None:
+        self.bare = language_of(self.language)
+
     @property
     def stems(self) -> set[str]:
         """The Snowball stems of every field's words (for choosing which rules to try)."""
@@ -223,7 +226,7 @@ class Document:
         vocabulary: set[str] = set()
         for index in fields.values():
             vocabulary |= index.distinct
-        return cls(fields, site, language, section, vocabulary, bare=bare)
+        return cls(fields, site, language, section, vocabulary)
 
     @classmethod
     def from_article(cls, article: Article) -> Document:
