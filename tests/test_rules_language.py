@@ -224,3 +224,31 @@ def test_matcher_chooses_rules_by_the_articles_language() -> None:
     assert [m.rule for m in matcher.match_document(Document.from_fields(title="Sanktionen", language="de"))] == ["de"]
     assert [m.rule for m in matcher.match_document(Document.from_fields(title="Києва", language="uk"))] == ["name"]
     assert matcher.match_document(Document.from_fields(title="По Украине", language=None)) == []
+
+
+# The examples of README.md's query-language table, word by word: (query, language, found, not found).
+README_EXAMPLES = [
+    ("Украина", "ru", "Украина Украины Украине Украину Украиной", "украинский Україна"),
+    ("Україна", "uk", "Україна України Україні Україну Україною", "український"),
+    ("Лавров", "ru", "Лавров Лаврова Лаврову Лавровым", "Лавры"),
+    ("Лавров", "uk", "Лавровим", ""),
+    ("Москва", "ru", "Москва Москвы Москве", "московский"),
+    ("Москва", "uk", "Москви Москві", ""),
+    ("sanctions", "en", "sanction sanctions", "sanctity"),
+    ("Sanktion", "de", "Sanktion Sanktionen", ""),
+    ("=Украина", "ru", "Украина", "Украины Украине"),
+    ("~Lavrov", None, "Lavrov Lawrow Ławrow Lavrovs Лавров Лаврова Лавровым Лаўроў", "Лавра"),
+    ("~Zelensky", None, "Zelensky Zelenskyy Selenskyj Зеленский Зеленского Зеленський Зеленському Зяленскі",
+     "Зелёный"),
+    ("~Лавров", "en", "Lavrov", ""),
+    ("~Зеленський", "en", "Zelenskyy", ""),
+    ("~Україна", None, "Ukraine Украина Украине Україні Украіна", "Ukrainian"),
+    ("~Kyiv", None, "Kyiv Kiev Kiew Киев Києва", "Київщина"),
+    ("~USA", "en", "USA US America", ""),
+]
+
+
+@pytest.mark.parametrize(("query", "language", "found", "not_found"), README_EXAMPLES)
+def test_readme_query_language_examples(query: str, language: str | None, found: str, not_found: str) -> None:
+    assert [w for w in found.split() if not lang_matches(query, w, language)] == []
+    assert [w for w in not_found.split() if lang_matches(query, w, language)] == []
