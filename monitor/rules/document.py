@@ -26,6 +26,40 @@ _NOT_BODY = frozenset(
 )
 
 
+class StemTable:
+    """The Snowball stems of a document's words in its language, computed when a plain word first asks: the set
+    (is any word of this stem here?) in one call into Snowball, and which words have each stem only when a hit is
+    needed."""
+
+    __slots__ = ("_distinct", "_groups", "language", "words")
+
+    def __init__(self, language: str | None, words: set[str]) -> None:
+        self.language = language or ""
+        self.words = words
+        self._distinct: set[str] | None = None
+        self._groups: dict[str, list[str]] | None = None
+
+    @property
+    def distinct(self) -> set[str]:
+        if self._distinct is None:
+            self._distinct = set(morphology.stems(list(self.words), self.language))
+        return self._distinct
+
+    @property
+    def groups(self) -> dict[str, list[str]]:
+        if self._groups is None:
+            words = list(self.words)
+            groups: dict[str, list[str]] = {}
+            for word, stem in zip(words, morphology.stems(words, self.language), strict=True):
+                found = groups.get(stem)
+                if found is None:
+                    groups[stem] = [word]
+                else:
+                    found.append(word)
+            self._groups = groups
+        return self._groups
+
+
 @dataclass(slots=True)
 class FieldIndex:
     text: str
@@ -38,34 +72,25 @@ class FieldIndex:
     _bounds: list[int] | None = None
     _flat: str | None = None
     language: str | None = None  # bare code ("ru"): what plain words are stemmed by
-    _stem_set: dict[str, list[str]] | None = None
     _names: dict[str, list[int]] | None = None
 
+    stems: StemTable | None = None  # shared by the fields of one document
+
     @classmethod
-    def build(cls, text: str, language: str | None = None) -> FieldIndex:
+    def build(cls, text: str, language: str | None = None, stems: StemTable | None = None) -> FieldIndex:
         parts = split(text)
         found = list(map(normalize_word, parts[1::2]))
-        return cls(text, found, set(found), parts, language=language)
+        return cls(text, found, set(found), parts, language=language, stems=stems)
 
     @property
-    def stem_set(self) -> dict[str, list[str]]:
-        """This field's words by Snowball stem in its language (whether a plain word is here, and which forms)."""
-        if self._stem_set is None:
-            distinct = list(self.distinct)
-            table: dict[str, list[str]] = {}
-            for word, stem in zip(distinct, morphology.stems(distinct, self.language or ""), strict=True):
-                found = table.get(stem)
-                if found is None:
-                    table[stem] = [word]
-                else:
-                    found.append(word)
-            self._stem_set = table
-        return self._stem_set
+    def written(self) -> list[str]:
+        """The words as written, in order."""
+        return self._parts[1::2]
 
-    @property
-    def capitalized(self) -> set[str]:
-        """The distinct words written with a capital (a name is: only these are reduced to name keys)."""
-        return {w for w in self._parts[1::2] if w[0].isupper()}
+    def _stem_groups(self) -> dict[str, list[str]]:
+        if self.stems is None:  # a field on its own: its words are the document's
+            self.stems = StemTable(self.language, self.distinct)
+        return self.stems.groups
 
     @property
     def names(self) -> dict[str, list[int]]:
@@ -86,8 +111,9 @@ class FieldIndex:
         if keys.kind == "prefix":
             return any(self.has_prefix(v) for v in keys.values)
         if keys.kind == "stem":
-            stems = self.stem_set
-            return any(value in stems for value in keys.values)
+            distinct = self.distinct
+            groups = self._stem_groups()
+            return any(form in distinct for value in keys.values for form in groups.get(value, ()))
         table = self.names
         return any(value in table for value in keys.values)
 
@@ -98,12 +124,23 @@ class FieldIndex:
         keys = word.keys(self.language)
         if keys.kind == "form" and len(keys.values) == 1:
             return self.lookup(word.norm if word.norm in keys.values else next(iter(keys.values)), False)
+        # Which written forms are here is known from ``distinct``: positions are built only for a field that has one.
         if keys.kind == "stem":
-            stems, positions = self.stem_set, self.positions
-            found = [p for value in keys.values for form in stems.get(value, ()) for p in positions[form]]
+            groups, distinct = self._stem_groups(), self.distinct
+            forms = [form for value in keys.values for form in groups.get(value, ()) if form in distinct]
+        elif keys.kind == "form":
+            forms = [form for form in keys.values if form in self.distinct]
         else:
-            table = self.positions if keys.kind == "form" else self.names
-            found = [p for value in keys.values if value in table for p in table[value]]
+            names = self.names
+            found = [p for value in keys.values if value in names for p in names[value]]
+            found.sort()
+            return found
+        if not forms:
+            return []
+        positions = self.positions
+        if len(forms) == 1:
+            return positions[forms[0]]
+        found = [p for form in forms for p in positions[form]]
         found.sort()
         return found
 
@@ -191,7 +228,7 @@ class Document:
     # the lists are shared, so nobody may change one.
     hits: dict[tuple[object, ...], list[Hit]] = field(default_factory=dict)
     bare: str | None = None  # the bare language code ("ru" for "ru-RU"): what words are inflected by
-    _stems: set[str] | None = None
+    _stems: StemTable | None = None
     _names: set[str] | None = None
 
     def __post_init__(self) -> None:
@@ -200,15 +237,20 @@ class Document:
     @property
     def stems(self) -> set[str]:
         """The Snowball stems of every field's words (for choosing which rules to try)."""
-        if self._stems is None:
-            self._stems = set(morphology.stems(list(self.vocabulary), self.bare or ""))
-        return self._stems
+        table = self.fields["title"].stems
+        if table is None:  # pragma: no cover - from_fields always shares one
+            table = self.fields["title"].stems = StemTable(self.bare, self.vocabulary)
+        return table.distinct
 
     @property
     def names(self) -> set[str]:
         """The name keys of every field's words."""
         if self._names is None:
-            self._names = {name_key(w) for index in self.fields.values() for w in index.capitalized}
+            # Each distinct written word once (sets are built at C speed); only those with a capital can be names.
+            written: set[str] = set()
+            for index in self.fields.values():
+                written.update(index.written)
+            self._names = {name_key(w) for w in written if w[0].isupper()}
         return self._names
 
     def has(self, keys: Keys) -> bool:
@@ -221,9 +263,10 @@ class Document:
     def from_fields(cls, *, title: str = "", teaser: str = "", body: str = "", site: str | None = None,
                     language: str | None = None, section: str | None = None) -> Document:
         bare = language_of(language)
-        fields = {"title": FieldIndex.build(title, bare), "teaser": FieldIndex.build(teaser, bare),
-                  "body": FieldIndex.build(body, bare)}
         vocabulary: set[str] = set()
+        stems = StemTable(bare, vocabulary)  # filled below: the document's words are known once all fields are
+        fields = {"title": FieldIndex.build(title, bare, stems), "teaser": FieldIndex.build(teaser, bare, stems),
+                  "body": FieldIndex.build(body, bare, stems)}
         for index in fields.values():
             vocabulary |= index.distinct
         return cls(fields, site, language, section, vocabulary)
