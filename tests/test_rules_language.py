@@ -213,6 +213,9 @@ def test_matches_explain_the_query_word_and_the_form_found() -> None:
     same = Matcher(parse_rules('[[rule]]\nname = "r"\nquery = "Lavrov"\nchannels = ["slack"]\n'))
     (plain,) = same.match_document(Document.from_fields(title="LAVROV", language="en"))
     assert [explain(t) for t in plain.terms] == ["LAVROV"]  # nothing to explain when the form is the word
+    named = Matcher(parse_rules('[[rule]]\nname = "r"\nquery = "~Lavrov"\nchannels = ["slack"]\n'))
+    (name,) = named.match_document(Document.from_fields(title="Lavrov's talks", language="en"))
+    assert [explain(t) for t in name.terms] == ["Lavrov's"]
 
 
 def test_matcher_chooses_rules_by_the_articles_language() -> None:

@@ -33,7 +33,8 @@ def matched_terms(hits: list[Hit], doc: Document) -> tuple[MatchedTerm, ...]:
 def explain(term: MatchedTerm) -> str:
     """One matched place as an analyst reads it: the form found, and the query word that found it where the two
     differ (``Лаврова ← ~Lavrov``, ``Украине ← Украина``, ``Ukrainian ← Ukrain*``)."""
-    if " ".join(map(normalize_word, term.text.split())) == " ".join(map(normalize_word, term.term.split())):
+    written = " ".join(normalize_word(w.lstrip("=~")) for w in term.term.split())
+    if " ".join(map(normalize_word, term.text.split())) == written:
         return term.text
     return f"{term.text} ← {term.term}"
 
