@@ -71,10 +71,9 @@ class FieldIndex:
     _vocabulary: list[str] | None = None
     _bounds: list[int] | None = None
     _flat: str | None = None
-    language: str | None = None  # bare code ("ru"): what plain words are stemmed by
-    _names: dict[str, list[int]] | None = None
-
+    language: str | None = None  # bare code ("ru"): what plain words are inflected by
     stems: StemTable | None = None  # shared by the fields of one document
+    _names: dict[str, list[int]] | None = None
 
     @classmethod
     def build(cls, text: str, language: str | None = None, stems: StemTable | None = None) -> FieldIndex:
@@ -103,7 +102,6 @@ class FieldIndex:
             self._names = table
         return self._names
 
-
     def has(self, keys: Keys) -> bool:
         """Whether some word of this field has one of ``keys``."""
         if keys.kind == "form":
@@ -122,8 +120,6 @@ class FieldIndex:
         if word.prefix:
             return self.lookup(word.norm, True)
         keys = word.keys(self.language)
-        if keys.kind == "form" and len(keys.values) == 1:
-            return self.lookup(word.norm if word.norm in keys.values else next(iter(keys.values)), False)
         # Which written forms are here is known from ``distinct``: positions are built only for a field that has one.
         if keys.kind == "stem":
             groups, distinct = self._stem_groups(), self.distinct
