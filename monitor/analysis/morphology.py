@@ -12,7 +12,6 @@ from __future__ import annotations
 from functools import cache, lru_cache
 from typing import Any
 
-import pymorphy3
 import Stemmer
 
 from monitor.analysis.text import normalize_word
@@ -33,7 +32,10 @@ _SNOWBALL = {
 
 @cache
 def _analyzer(language: str) -> Any:
-    """The dictionary of ``language``, loaded once per process (about 0.1 s and 15 MB each)."""
+    """The dictionary of ``language``, loaded once per process (about 0.1 s and 15 MB each), and only by a process
+    that matches a Russian or Ukrainian word: the import alone takes longer than most commands."""
+    import pymorphy3
+
     return pymorphy3.MorphAnalyzer(lang=language)
 
 
