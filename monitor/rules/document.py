@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -49,13 +50,9 @@ class StemTable:
     def groups(self) -> dict[str, list[str]]:
         if self._groups is None:
             words = list(self.words)
-            groups: dict[str, list[str]] = {}
+            groups: defaultdict[str, list[str]] = defaultdict(list)
             for word, stem in zip(words, morphology.stems(words, self.language), strict=True):
-                found = groups.get(stem)
-                if found is None:
-                    groups[stem] = [word]
-                else:
-                    found.append(word)
+                groups[stem].append(word)
             self._groups = groups
         return self._groups
 
@@ -73,7 +70,8 @@ class FieldIndex:
     _flat: str | None = None
     language: str | None = None  # bare code ("ru"): what plain words are inflected by
     stems: StemTable | None = None  # shared by the fields of one document
-    _names: dict[str, list[int]] | None = None
+    _names: dict[str, set[str]] | None = None
+    _name_keys: set[str] | None = None
 
     @classmethod
     def build(cls, text: str, language: str | None = None, stems: StemTable | None = None) -> FieldIndex:
@@ -81,24 +79,27 @@ class FieldIndex:
         found = list(map(normalize_word, parts[1::2]))
         return cls(text, found, set(found), parts, language=language, stems=stems)
 
-    @property
-    def written(self) -> list[str]:
-        """The words as written, in order."""
-        return self._parts[1::2]
-
     def _stem_groups(self) -> dict[str, list[str]]:
         if self.stems is None:  # a field on its own: its words are the document's
             self.stems = StemTable(self.language, self.distinct)
         return self.stems.groups
 
     @property
-    def names(self) -> dict[str, list[int]]:
-        """Token positions by name key, of the words written with a capital (built when a ~name asks)."""
+    def name_keys(self) -> set[str]:
+        """The name keys of this field's words written with a capital (whether a ~name is here)."""
+        if self._name_keys is None:
+            self._name_keys = set(map(name_key, [w for w in set(self._parts[1::2]) if w[0].isupper()]))
+        return self._name_keys
+
+    @property
+    def names(self) -> dict[str, set[str]]:
+        """The comparison forms of this field's words by name key, of the words written with a capital (built when
+        a ~name asks; from each distinct written word once)."""
         if self._names is None:
-            table: dict[str, list[int]] = {}
-            for i, surface in enumerate(self._parts[1::2]):
+            table: defaultdict[str, set[str]] = defaultdict(set)
+            for surface in set(self._parts[1::2]):
                 if surface[0].isupper():
-                    table.setdefault(name_key(surface), []).append(i)
+                    table[name_key(surface)].add(normalize_word(surface))
             self._names = table
         return self._names
 
@@ -112,8 +113,7 @@ class FieldIndex:
             distinct = self.distinct
             groups = self._stem_groups()
             return any(form in distinct for value in keys.values for form in groups.get(value, ()))
-        table = self.names
-        return any(value in table for value in keys.values)
+        return not keys.values.isdisjoint(self.name_keys)
 
     def find(self, word: QueryWord) -> list[int]:
         """Token positions of the words ``word`` accepts, ascending."""
@@ -128,7 +128,10 @@ class FieldIndex:
             forms = [form for form in keys.values if form in self.distinct]
         else:
             names = self.names
-            found = [p for value in keys.values if value in names for p in names[value]]
+            candidates = {form for value in keys.values if value in names for form in names[value]}
+            # A comparison form may also stand for a written word that is not this name (lower case, another
+            # spelling that folds the same): each place is checked.
+            found = [p for form in candidates for p in self.positions[form] if self.accepts(p, word)]
             found.sort()
             return found
         if not forms:
@@ -242,11 +245,7 @@ class Document:
     def names(self) -> set[str]:
         """The name keys of every field's words."""
         if self._names is None:
-            # Each distinct written word once (sets are built at C speed); only those with a capital can be names.
-            written: set[str] = set()
-            for index in self.fields.values():
-                written.update(index.written)
-            self._names = {name_key(w) for w in written if w[0].isupper()}
+            self._names = set().union(*(index.name_keys for index in self.fields.values()))
         return self._names
 
     def has(self, keys: Keys) -> bool:
