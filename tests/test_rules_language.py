@@ -255,3 +255,22 @@ README_EXAMPLES = [
 def test_readme_query_language_examples(query: str, language: str | None, found: str, not_found: str) -> None:
     assert [w for w in found.split() if not lang_matches(query, w, language)] == []
     assert [w for w in not_found.split() if lang_matches(query, w, language)] == []
+
+
+def test_alerts_say_which_query_word_found_which_form() -> None:
+    from monitor.model import Article, Block, BlockKind
+    from monitor.notify.content import AlertContent
+    from monitor.notify.email import build_email
+    from monitor.notify.slack import slack_payload
+
+    rules = parse_rules('[[rule]]\nname = "lavrov"\nquery = "~Lavrov AND ~Ukraine"\nchannels = ["slack"]\n')
+    article = Article(url="https://www.svoboda.org/a/1.html", site="www.svoboda.org", family="pangea",
+                      template="article", article_id="1", language="ru", headline="Лаврова спросили об Украине",
+                      blocks=[Block(BlockKind.PARAGRAPH, "Ответ Лаврова.")])
+    (match,) = Matcher(rules).match(article)
+    content = AlertContent("new", "lavrov", (match,), "<m@x>", None)
+    email = build_email(content, "monitor@example.org", ["desk@example.org"])
+    text = email.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "matched: Лаврова ← ~Lavrov, Украине ← ~Ukraine" in text
+    context = slack_payload(content)["blocks"][1]["elements"][0]["text"]
+    assert "matched: Лаврова ← ~Lavrov, Украине ← ~Ukraine" in context
