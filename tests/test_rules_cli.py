@@ -135,3 +135,13 @@ def test_rules_test_searches_the_database_archive(tmp_path: Path, config: Path) 
     assert "[Ukraine]" in result.stdout
     later = runner.invoke(app, ["rules", "test", "Lavrov", "--since", "2020-01-01"])
     assert "0 match(es) in 0 article(s)" in later.stderr
+
+
+def test_rules_test_explains_inflected_forms_and_names(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Сергей Лавров прокомментировал удар по Украине.\n", encoding="utf-8")
+    plain = runner.invoke(app, ["rules", "test", "~Lawrow AND Украина", "--path", str(tmp_path)])
+    assert "0 match(es) in 1 article(s)" in plain.stderr  # a file has no language: Украина only as written
+    result = runner.invoke(app, ["rules", "test", "~Lawrow AND Украина", "--path", str(tmp_path), "--language", "ru"])
+    assert result.exit_code == 0, result.output
+    assert "matched: Лавров ← ~Lawrow (body 7-13), Украине ← Украина (body 39-46)" in result.stdout
+    assert "1 match(es) in 1 article(s)" in result.stderr

@@ -146,3 +146,131 @@ def test_syntax_errors_name_column_and_expectation(query: str, column: int, expe
         parse_query(query)
     assert info.value.column == column, info.value
     assert expected in info.value.message
+
+
+# --- inflection, =exact and ~names (the language of a text is the article's) ---------------------------------------
+
+
+def lang_matches(query: str, title: str, language: str | None) -> bool:
+    return evaluate(parse_query(query), Document.from_fields(title=title, language=language)) is not None
+
+
+@pytest.mark.parametrize(
+    ("query", "title", "language", "expected"),
+    [
+        ("Украина", "Новый удар по Украине", "ru", True),
+        ("Украина", "обмен пленными с Украиной", "ru", True),
+        ("Украина", "украинский флот", "ru", False),  # another word, though it starts the same
+        ("Украина", "Новый удар по Украине", None, False),  # language unknown: the written form only
+        ("Лавров", "встреча с Лавровым", "ru-RU", True),
+        ("Україна", "Нічна атака по Україні", "uk", True),
+        ("Україна", "українських військових", "uk", False),
+        ("=Украина", "Новый удар по Украине", "ru", False),
+        ("=Украина", "Украина и Россия", "ru", True),
+        ("sanctions", "EU prepares new sanction", "en", True),
+        ("Sanktion", "Neue Sanktionen gegen Moskau", "de", True),
+        ("=Sanktion", "Neue Sanktionen gegen Moskau", "de", False),
+        ('"Сергей Лавров"', "встреча с Сергеем Лавровым", "ru", True),  # phrase words inflect too
+        ("~Lavrov", "Лаўроў прыехаў", "be", True),
+        ("~Lavrov", "встреча с Лавровым", "ru", True),
+        ("~Lavrov", "Ławrow w Moskwie", "pl", True),
+        ("~Lavrov", "встреча с Лавровым", None, True),  # names need no language
+        ("~Лавров", "Lavrov said", "en", True),
+        ("~Zelensky", "Зяленскі заявіў", "be", True),
+        ("~Zelensky", "Selenskyj reist", "de", True),
+        ("~Zelensky", "зеленский цвет", "ru", False),  # a name is written with a capital
+        ("~Lavrov", "Lavrentiev", "en", False),
+        ("title:~Kyiv AND NOT =Kiev", "Удар по Києву", "uk", True),
+        ("~Lavrov NEAR/3 ~Kyiv", "Лавров приїхав до Києва", "uk", True),
+    ],
+)
+def test_inflection_exact_and_names(query: str, title: str, language: str | None, expected: bool) -> None:
+    assert lang_matches(query, title, language) is expected
+
+
+@pytest.mark.parametrize(
+    ("query", "column", "message"),
+    [
+        ("~ Lavrov", 1, "expected a word with letters or digits, found '~'"),
+        ("Lavrov AND =", 12, "expected a word with letters or digits, found '='"),
+        ("~Lavr*", 1, "expected either ~word or word*, not both"),
+        ("~Russia-backed", 1, "expected one word after '~'"),
+    ],
+)
+def test_marker_errors_point_at_the_word(query: str, column: int, message: str) -> None:
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_query(query)
+    assert info.value.column == column and message in info.value.message
+
+
+def test_matches_explain_the_query_word_and_the_form_found() -> None:
+    from monitor.rules import explain
+
+    rules = parse_rules('[[rule]]\nname = "r"\nquery = "~Lavrov AND Украина"\nchannels = ["slack"]\n')
+    doc = Document.from_fields(title="Лаврова спросили об Украине", body="Лавров", language="ru")
+    (match,) = Matcher(rules).match_document(doc)
+    assert {explain(t) for t in match.terms} == {"Лаврова ← ~Lavrov", "Украине ← Украина", "Лавров ← ~Lavrov"}
+    same = Matcher(parse_rules('[[rule]]\nname = "r"\nquery = "Lavrov"\nchannels = ["slack"]\n'))
+    (plain,) = same.match_document(Document.from_fields(title="LAVROV", language="en"))
+    assert [explain(t) for t in plain.terms] == ["LAVROV"]  # nothing to explain when the form is the word
+    named = Matcher(parse_rules('[[rule]]\nname = "r"\nquery = "~Lavrov"\nchannels = ["slack"]\n'))
+    (name,) = named.match_document(Document.from_fields(title="Lavrov's talks", language="en"))
+    assert [explain(t) for t in name.terms] == ["Lavrov's"]
+
+
+def test_matcher_chooses_rules_by_the_articles_language() -> None:
+    text = ('[[rule]]\nname = "ru"\nquery = "Украина"\nchannels = ["s"]\n'
+            '[[rule]]\nname = "de"\nquery = "Sanktion"\nchannels = ["s"]\n'
+            '[[rule]]\nname = "name"\nquery = "~Kyiv"\nchannels = ["s"]\n')
+    matcher = Matcher(parse_rules(text))
+    assert [m.rule for m in matcher.match_document(Document.from_fields(title="По Украине", language="ru"))] == ["ru"]
+    assert [m.rule for m in matcher.match_document(Document.from_fields(title="Sanktionen", language="de"))] == ["de"]
+    assert [m.rule for m in matcher.match_document(Document.from_fields(title="Києва", language="uk"))] == ["name"]
+    assert matcher.match_document(Document.from_fields(title="По Украине", language=None)) == []
+
+
+# The examples of README.md's query-language table, word by word: (query, language, found, not found).
+README_EXAMPLES = [
+    ("Украина", "ru", "Украина Украины Украине Украину Украиной", "украинский Україна"),
+    ("Україна", "uk", "Україна України Україні Україну Україною", "український"),
+    ("Лавров", "ru", "Лавров Лаврова Лаврову Лавровым", "Лавры"),
+    ("Лавров", "uk", "Лавровим", ""),
+    ("Москва", "ru", "Москва Москвы Москве", "московский"),
+    ("Москва", "uk", "Москви Москві", ""),
+    ("sanctions", "en", "sanction sanctions", "sanctity"),
+    ("Sanktion", "de", "Sanktion Sanktionen", ""),
+    ("=Украина", "ru", "Украина", "Украины Украине"),
+    ("~Lavrov", None, "Lavrov Lawrow Ławrow Lavrovs Лавров Лаврова Лавровым Лаўроў", "Лавра"),
+    ("~Zelensky", None, "Zelensky Zelenskyy Selenskyj Зеленский Зеленского Зеленський Зеленському Зяленскі",
+     "Зелёный"),
+    ("~Лавров", "en", "Lavrov", ""),
+    ("~Зеленський", "en", "Zelenskyy", ""),
+    ("~Україна", None, "Ukraine Украина Украине Україні Украіна", "Ukrainian"),
+    ("~Kyiv", None, "Kyiv Kiev Kiew Киев Києва", "Київщина"),
+    ("~USA", "en", "USA US America", ""),
+]
+
+
+@pytest.mark.parametrize(("query", "language", "found", "not_found"), README_EXAMPLES)
+def test_readme_query_language_examples(query: str, language: str | None, found: str, not_found: str) -> None:
+    assert [w for w in found.split() if not lang_matches(query, w, language)] == []
+    assert [w for w in not_found.split() if lang_matches(query, w, language)] == []
+
+
+def test_alerts_say_which_query_word_found_which_form() -> None:
+    from monitor.model import Article, Block, BlockKind
+    from monitor.notify.content import AlertContent
+    from monitor.notify.email import build_email
+    from monitor.notify.slack import slack_payload
+
+    rules = parse_rules('[[rule]]\nname = "lavrov"\nquery = "~Lavrov AND ~Ukraine"\nchannels = ["slack"]\n')
+    article = Article(url="https://www.svoboda.org/a/1.html", site="www.svoboda.org", family="pangea",
+                      template="article", article_id="1", language="ru", headline="Лаврова спросили об Украине",
+                      blocks=[Block(BlockKind.PARAGRAPH, "Ответ Лаврова.")])
+    (match,) = Matcher(rules).match(article)
+    content = AlertContent("new", "lavrov", (match,), "<m@x>", None)
+    email = build_email(content, "monitor@example.org", ["desk@example.org"])
+    text = email.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "matched: Лаврова ← ~Lavrov, Украине ← ~Ukraine" in text
+    context = slack_payload(content)["blocks"][1]["elements"][0]["text"]
+    assert "matched: Лаврова ← ~Lavrov, Украине ← ~Ukraine" in context

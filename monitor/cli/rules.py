@@ -136,11 +136,14 @@ def rules_test(
     path: Annotated[Path | None, typer.Option("--path", help="Search these archive text files (a file or a folder) "
                                                              "instead of the database.")] = None,
     limit: Annotated[int, typer.Option(help="Stop after this many matches.")] = 50,
+    language: Annotated[str | None, typer.Option(help="Take every text as written in this language (ru, uk, de, "
+                                                      "...): archive files carry none, so their words are compared "
+                                                      "as written unless given.")] = None,
 ) -> None:
     """Run a query over the archive and print each match with its snippet (matched words in [brackets])."""
     from monitor.rules import Document, QuerySyntaxError, mark, parse_query
     from monitor.rules.evaluate import evaluate
-    from monitor.rules.highlight import matched_terms, snippet
+    from monitor.rules.highlight import explain, matched_terms, snippet
 
     try:
         node = parse_query(query)
@@ -163,13 +166,14 @@ def rules_test(
     try:
         for item in texts:
             seen += 1
-            doc = Document.from_fields(title=item.headline, body=item.text, site=item.site, language=item.language)
+            doc = Document.from_fields(title=item.headline, body=item.text, site=item.site,
+                                       language=language or item.language)
             hits = evaluate(node, doc)
             if hits is None:
                 continue
             found += 1
             text, spans = snippet(hits, doc)
-            words = ", ".join(sorted({f"{t.text} ({t.field} {t.start}-{t.end})" for t in matched_terms(hits, doc)}))
+            words = ", ".join(sorted({f"{explain(t)} ({t.field} {t.start}-{t.end})" for t in matched_terms(hits, doc)}))
             published = item.published.strftime("%Y-%m-%d %H:%M UTC") if item.published else ""
             typer.echo(f"{item.headline or item.where}\n  {item.where}  {published}".rstrip())
             typer.echo(f"  matched: {words}")

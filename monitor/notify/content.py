@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.model import Match
+from monitor.rules.highlight import explain
 from monitor.rules.ruleset import RESERVED_NAME
 from monitor.store.outbox import AlertKind, OutboxItem
 
@@ -93,7 +94,8 @@ def digest_intro(content: AlertContent) -> str:
 
 
 def matched_words(match: Match) -> str:
-    return ", ".join(sorted({t.text for t in match.terms}))
+    """The words found, each with the query word it answered where they differ ("Лаврова ← ~Lavrov")."""
+    return ", ".join(sorted({explain(t) for t in match.terms}))
 
 
 def shown_time(published: datetime | None) -> str:

@@ -7,12 +7,12 @@
 
 from monitor.rules.document import Document
 from monitor.rules.evaluate import Hit, evaluate
-from monitor.rules.highlight import mark
+from monitor.rules.highlight import explain, mark
 from monitor.rules.matcher import Matcher
 from monitor.rules.query import QuerySyntaxError, parse_query
 from monitor.rules.ruleset import Rule, parse_period, parse_rules
 
 __all__ = [
-    "Document", "Hit", "Matcher", "QuerySyntaxError", "Rule", "evaluate", "mark", "parse_period", "parse_query",
-    "parse_rules",
+    "Document", "Hit", "Matcher", "QuerySyntaxError", "Rule", "evaluate", "explain", "mark", "parse_period",
+    "parse_query", "parse_rules",
 ]

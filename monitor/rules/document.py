@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from monitor.analysis import morphology
+from monitor.analysis.names import name_key
+from monitor.analysis.terms import Keys, QueryWord, language_of
+from monitor.analysis.text import bounds, normalize_word, split
 from monitor.model import Article, BlockKind
-from monitor.rules.text import bounds, normalize_word, split
 
 if TYPE_CHECKING:
     from monitor.rules.evaluate import Hit
@@ -23,6 +27,36 @@ _NOT_BODY = frozenset(
 )
 
 
+class StemTable:
+    """The Snowball stems of a document's words in its language, computed when a plain word first asks: the set
+    (is any word of this stem here?) in one call into Snowball, and which words have each stem only when a hit is
+    needed."""
+
+    __slots__ = ("_distinct", "_groups", "language", "words")
+
+    def __init__(self, language: str | None, words: set[str]) -> None:
+        self.language = language or ""
+        self.words = words
+        self._distinct: set[str] | None = None
+        self._groups: dict[str, list[str]] | None = None
+
+    @property
+    def distinct(self) -> set[str]:
+        if self._distinct is None:
+            self._distinct = set(morphology.stems(list(self.words), self.language))
+        return self._distinct
+
+    @property
+    def groups(self) -> dict[str, list[str]]:
+        if self._groups is None:
+            words = list(self.words)
+            groups: defaultdict[str, list[str]] = defaultdict(list)
+            for word, stem in zip(words, morphology.stems(words, self.language), strict=True):
+                groups[stem].append(word)
+            self._groups = groups
+        return self._groups
+
+
 @dataclass(slots=True)
 class FieldIndex:
     text: str
@@ -34,12 +68,85 @@ class FieldIndex:
     _vocabulary: list[str] | None = None
     _bounds: list[int] | None = None
     _flat: str | None = None
+    language: str | None = None  # bare code ("ru"): what plain words are inflected by
+    stems: StemTable | None = None  # shared by the fields of one document
+    _names: dict[str, set[str]] | None = None
+    _name_keys: set[str] | None = None
 
     @classmethod
-    def build(cls, text: str) -> FieldIndex:
+    def build(cls, text: str, language: str | None = None, stems: StemTable | None = None) -> FieldIndex:
         parts = split(text)
         found = list(map(normalize_word, parts[1::2]))
-        return cls(text, found, set(found), parts)
+        return cls(text, found, set(found), parts, language=language, stems=stems)
+
+    def _stem_groups(self) -> dict[str, list[str]]:
+        if self.stems is None:  # a field on its own: its words are the document's
+            self.stems = StemTable(self.language, self.distinct)
+        return self.stems.groups
+
+    @property
+    def name_keys(self) -> set[str]:
+        """The name keys of this field's words written with a capital (whether a ~name is here)."""
+        if self._name_keys is None:
+            self._name_keys = set(map(name_key, [w for w in set(self._parts[1::2]) if w[0].isupper()]))
+        return self._name_keys
+
+    @property
+    def names(self) -> dict[str, set[str]]:
+        """The comparison forms of this field's words by name key, of the words written with a capital (built when
+        a ~name asks; from each distinct written word once)."""
+        if self._names is None:
+            table: defaultdict[str, set[str]] = defaultdict(set)
+            for surface in set(self._parts[1::2]):
+                if surface[0].isupper():
+                    table[name_key(surface)].add(normalize_word(surface))
+            self._names = table
+        return self._names
+
+    def has(self, keys: Keys) -> bool:
+        """Whether some word of this field has one of ``keys``."""
+        if keys.kind == "form":
+            return not keys.values.isdisjoint(self.distinct)
+        if keys.kind == "prefix":
+            return any(self.has_prefix(v) for v in keys.values)
+        if keys.kind == "stem":
+            distinct = self.distinct
+            groups = self._stem_groups()
+            return any(form in distinct for value in keys.values for form in groups.get(value, ()))
+        return not keys.values.isdisjoint(self.name_keys)
+
+    def find(self, word: QueryWord) -> list[int]:
+        """Token positions of the words ``word`` accepts, ascending."""
+        if word.prefix:
+            return self.lookup(word.norm, True)
+        keys = word.keys(self.language)
+        # Which written forms are here is known from ``distinct``: positions are built only for a field that has one.
+        if keys.kind == "stem":
+            groups, distinct = self._stem_groups(), self.distinct
+            forms = [form for value in keys.values for form in groups.get(value, ()) if form in distinct]
+        elif keys.kind == "form":
+            forms = [form for form in keys.values if form in self.distinct]
+        else:
+            names = self.names
+            candidates = {form for value in keys.values if value in names for form in names[value]}
+            # A comparison form may also stand for a written word that is not this name (lower case, another
+            # spelling that folds the same): each place is checked.
+            found = [p for form in candidates for p in self.positions[form] if self.accepts(p, word)]
+            found.sort()
+            return found
+        if not forms:
+            return []
+        positions = self.positions
+        if len(forms) == 1:
+            return positions[forms[0]]
+        found = [p for form in forms for p in positions[form]]
+        found.sort()
+        return found
+
+    def accepts(self, position: int, word: QueryWord) -> bool:
+        if word.prefix:
+            return self.words[position].startswith(word.norm)
+        return word.accepts(self.language, self.words[position], self._parts[2 * position + 1])
 
     @property
     def positions(self) -> dict[str, list[int]]:
@@ -104,10 +211,6 @@ class FieldIndex:
         i = bisect.bisect_left(vocab, norm)
         return i < len(vocab) and vocab[i].startswith(norm)
 
-    def matches(self, position: int, norm: str, prefix: bool) -> bool:
-        word = self.words[position]
-        return word.startswith(norm) if prefix else word == norm
-
 
 @dataclass(slots=True)
 class Document:
@@ -118,17 +221,47 @@ class Document:
     language: str | None = None
     section: str | None = None
     vocabulary: set[str] = field(default_factory=set)
-    # Word lookups already answered for this article: (field or None, word, is prefix) -> found.
-    cache: dict[tuple[str | None, str, bool], bool] = field(default_factory=dict)
+    # Word lookups already answered for this article: (field or None, word, is prefix, kind) -> found.
+    cache: dict[tuple[str | None, str, bool, str], bool] = field(default_factory=dict)
     # Hits of a query phrase already collected for this article (many rules share their terms), by phrase key;
     # the lists are shared, so nobody may change one.
     hits: dict[tuple[object, ...], list[Hit]] = field(default_factory=dict)
+    bare: str | None = None  # the bare language code ("ru" for "ru-RU"): what words are inflected by
+    _stems: StemTable | None = None
+    _names: set[str] | None = None
+
+    def __post_init__(self) -> None:
+        self.bare = language_of(self.language)
+
+    @property
+    def stems(self) -> set[str]:
+        """The Snowball stems of every field's words (for choosing which rules to try)."""
+        table = self.fields["title"].stems
+        if table is None:  # pragma: no cover - from_fields always shares one
+            table = self.fields["title"].stems = StemTable(self.bare, self.vocabulary)
+        return table.distinct
+
+    @property
+    def names(self) -> set[str]:
+        """The name keys of every field's words."""
+        if self._names is None:
+            self._names = set().union(*(index.name_keys for index in self.fields.values()))
+        return self._names
+
+    def has(self, keys: Keys) -> bool:
+        """Whether some word of any field has one of ``keys`` (form, stem or name; not prefix)."""
+        if keys.kind == "form":
+            return not keys.values.isdisjoint(self.vocabulary)
+        return not keys.values.isdisjoint(self.stems if keys.kind == "stem" else self.names)
 
     @classmethod
     def from_fields(cls, *, title: str = "", teaser: str = "", body: str = "", site: str | None = None,
                     language: str | None = None, section: str | None = None) -> Document:
-        fields = {"title": FieldIndex.build(title), "teaser": FieldIndex.build(teaser), "body": FieldIndex.build(body)}
+        bare = language_of(language)
         vocabulary: set[str] = set()
+        stems = StemTable(bare, vocabulary)  # filled below: the document's words are known once all fields are
+        fields = {"title": FieldIndex.build(title, bare, stems), "teaser": FieldIndex.build(teaser, bare, stems),
+                  "body": FieldIndex.build(body, bare, stems)}
         for index in fields.values():
             vocabulary |= index.distinct
         return cls(fields, site, language, section, vocabulary)

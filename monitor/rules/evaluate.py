@@ -67,18 +67,19 @@ def compile_matches(node: Node) -> Callable[[Document], bool]:
 
             return sequence
         word = node.words[0]
-        key = (node.field, word.norm, word.prefix)
+        key = (node.field, word.norm, word.prefix, word.kind)
         names = (node.field,) if node.field else FIELD_ORDER
-        norm, prefix = word.norm, word.prefix
+        unscoped = node.field is None
 
         def present(doc: Document) -> bool:
             found = doc.cache.get(key)
             if found is None:
-                fields = doc.fields
-                if prefix:
-                    found = any(fields[name].has_prefix(norm) for name in names)
+                keys = word.keys(doc.bare)
+                if unscoped and keys.kind != "prefix":
+                    found = doc.has(keys)
                 else:
-                    found = any(norm in fields[name].distinct for name in names)
+                    fields = doc.fields
+                    found = any(fields[name].has(keys) for name in names)
                 doc.cache[key] = found
             return found
 
@@ -123,13 +124,13 @@ def _phrase_hits(node: Phrase, doc: Document) -> list[Hit]:
     for name in names:
         index = doc.fields[name]
         if not rest:  # one word: the common case, no sequence to check
-            hits.extend(Hit(name, start, start, raw) for start in index.lookup(first.norm, first.prefix))
+            hits.extend(Hit(name, start, start, raw) for start in index.find(first))
             continue
-        for start in index.lookup(first.norm, first.prefix):
+        for start in index.find(first):
             end = start + len(rest)
             if end >= len(index.words):
                 continue
-            if all(index.matches(start + 1 + k, w.norm, w.prefix) for k, w in enumerate(rest)):
+            if all(index.accepts(start + 1 + k, w) for k, w in enumerate(rest)):
                 hits.append(Hit(name, start, end, raw))
     return hits
 

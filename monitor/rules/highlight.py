@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from operator import attrgetter
 
+from monitor.analysis.text import normalize_word
 from monitor.model import MatchedTerm
 from monitor.rules.document import Document
 from monitor.rules.evaluate import FIELD_ORDER, Hit
@@ -27,6 +28,15 @@ def matched_terms(hits: list[Hit], doc: Document) -> tuple[MatchedTerm, ...]:
         if key not in terms:  # the first hit at a place names it
             terms[key] = MatchedTerm(hit.term, name, start, end, index.text[start:end])
     return tuple(sorted(terms.values(), key=lambda t: (_RANK[t.field], t.start)))
+
+
+def explain(term: MatchedTerm) -> str:
+    """One matched place as an analyst reads it: the form found, and the query word that found it where the two
+    differ (``Лаврова ← ~Lavrov``, ``Украине ← Украина``, ``Ukrainian ← Ukrain*``)."""
+    written = " ".join(normalize_word(w.lstrip("=~")) for w in term.term.split())
+    if " ".join(map(normalize_word, term.text.split())) == written:
+        return term.text
+    return f"{term.text} ← {term.term}"
 
 
 def snippet(hits: list[Hit], doc: Document, words: int = SNIPPET_WORDS) -> tuple[str, tuple[tuple[int, int], ...]]:

@@ -1,10 +1,12 @@
 """Matching many rules against one article fast: each article is tokenized once, and only rules that could match
-(one of their anchor words occurs in the article) are evaluated."""
+(one of their anchor words occurs in the article, in the form, stem or name key the article's language gives it)
+are evaluated."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from monitor.analysis.terms import QueryWord
 from monitor.model import Article, Match, MatchedTerm
 from monitor.rules.document import Document
 from monitor.rules.evaluate import Hit, compile_matches, evaluate
@@ -12,14 +14,13 @@ from monitor.rules.highlight import matched_terms, snippet
 from monitor.rules.query import And, Near, Node, Not, Or, Phrase
 from monitor.rules.ruleset import Rule
 
-Anchor = tuple[str, bool]  # (word, is prefix)
+Anchor = QueryWord  # the first word of a phrase: at least one anchor of a rule must be in an article it matches
 
 
 def anchors(node: Node) -> frozenset[Anchor] | None:
     """Words of which at least one must occur for ``node`` to match; None when no such set exists (NOT)."""
     if isinstance(node, Phrase):
-        first = node.words[0]
-        return frozenset({(first.norm, first.prefix)})
+        return frozenset({node.words[0]})
     if isinstance(node, And):
         options = [a for a in (anchors(c) for c in node.children) if a is not None]
         return min(options, key=len) if options else None
@@ -38,14 +39,27 @@ def anchors(node: Node) -> frozenset[Anchor] | None:
     return None
 
 
+class _Index:
+    """The rules' anchors as the keys a text of one language offers: rule indexes by form, stem and name key."""
+
+    def __init__(self, words: dict[Anchor, list[int]], language: str | None) -> None:
+        self.tables: dict[str, dict[str, list[int]]] = {"form": {}, "stem": {}, "name": {}}
+        for word, rules in words.items():
+            keys = word.keys(language)
+            table = self.tables[keys.kind]
+            for value in keys.values:
+                table.setdefault(value, []).extend(rules)
+
+
 class Matcher:
     """Compiled once from the rules; :meth:`match` is then called for every article."""
 
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.rules = [r for r in rules if r.enabled]
-        self._exact: dict[str, list[int]] = {}
+        self._words: dict[Anchor, list[int]] = {}  # every anchor but prefixes
         self._prefix: dict[str, list[int]] = {}
         self._always: list[int] = []
+        self._by_language: dict[str | None, _Index] = {}
         # Most rules have no site, language or section scope: they skip asking.
         self._scoped = [bool(r.sites or r.languages or r.sections) for r in self.rules]
         self._matches = [compile_matches(r.node) for r in self.rules]
@@ -54,18 +68,36 @@ class Matcher:
             if found is None:
                 self._always.append(i)
                 continue
-            for word, prefix in found:
-                (self._prefix if prefix else self._exact).setdefault(word, []).append(i)
+            for word in found:
+                if word.prefix:
+                    self._prefix.setdefault(word.norm, []).append(i)
+                else:
+                    self._words.setdefault(word, []).append(i)
 
     def candidates(self, doc: Document) -> list[int]:
         found: set[int] = set(self._always)
-        exact = self._exact
-        # The rules' anchor words are few next to an article's vocabulary: look each of them up in the article.
-        for word in exact.keys() & doc.vocabulary:
-            found.update(exact[word])
+        index = self._by_language.get(doc.bare)
+        if index is None:
+            index = self._by_language[doc.bare] = _Index(self._words, doc.bare)
+        # Look up what the article offers in the rules' tables, or the tables' keys in the article: whichever is less.
+        for table, offered in ((index.tables["form"], doc.vocabulary), (index.tables["stem"], None),
+                               (index.tables["name"], None)):
+            if not table:
+                continue
+            if offered is None:
+                offered = doc.stems if table is index.tables["stem"] else doc.names
+            if len(table) < len(offered):
+                for key, rules in table.items():
+                    if key in offered:
+                        found.update(rules)
+            else:
+                for key in offered:
+                    woken = table.get(key)
+                    if woken:
+                        found.update(woken)
         indexes = doc.fields.values()
         for prefix, rules in self._prefix.items():
-            if any(index.has_prefix(prefix) for index in indexes):
+            if any(field.has_prefix(prefix) for field in indexes):
                 found.update(rules)
         return sorted(found)
 

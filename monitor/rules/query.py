@@ -7,7 +7,7 @@ Grammar (loosest first; an operator is only an operator in capitals, so "and" is
     and     := not (["AND"] not)*          two terms side by side mean AND, as in a search box
     not     := "NOT" not | near
     near    := primary ("NEAR/" n primary)*  n = most words apart
-    primary := word | word* | "phrase" | field ":" primary | "(" or ")"
+    primary := word | =word | ~name | word* | "phrase" | field ":" primary | "(" or ")"
 
 A hand-written parser rather than luqum's Lucene grammar: Lucene has no ``NEAR/n``, treats two terms side by side as
 OR, and its parser errors carry no column an analyst could act on. The whole language is sixty lines of grammar.
@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
-from monitor.rules.text import WORD_RE, normalize_word
+from monitor.analysis.terms import QueryWord
+from monitor.analysis.text import WORD_RE, normalize_word
 
 FIELDS = ("title", "teaser", "body")
 MIN_PREFIX = 2
 _QUOTES = {'"': '"', "“": "”", "”": "”", "„": "“", "«": "»", "‚": "‘"}
 _NEAR_RE = re.compile(r"NEAR/(\d+)")
+_KINDS: dict[str, Literal["word", "exact", "name"]] = {"": "word", "=": "exact", "~": "name"}
 
 
 class QuerySyntaxError(ValueError):
@@ -38,10 +41,9 @@ class QuerySyntaxError(ValueError):
 # --- the tree ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Word:
-    norm: str
-    prefix: bool  # "Ukrain*": any word that starts with norm
+# A word of a query: ``norm`` and ``prefix`` ("Ukrain*": any word that starts with norm), its kind (plain words
+# inflect, ``=word`` is exact, ``~Name`` a name in any script) and what it accepts per language of a text.
+Word = QueryWord
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,16 +252,22 @@ def _phrase(tok: _Tok, field: str | None, *, allow_wildcard: bool) -> Phrase:
             raise QuerySyntaxError(base + star.start(), "expected '*' only at the end of a word (prefix search)")
     for match in re.finditer(r"\S+", tok.text):
         chunk = match.group()
+        marker = chunk[0] if chunk[0] in "=~" else ""
+        kind = _KINDS[marker]
         prefix = chunk.endswith("*")
-        stem = chunk.rstrip("*")
+        stem = chunk[len(marker):].rstrip("*")
         parts = [m.group() for m in WORD_RE.finditer(stem)]
         if not parts:
             raise QuerySyntaxError(base + match.start(), f"expected a word with letters or digits, found {chunk!r}")
+        if marker and prefix:
+            raise QuerySyntaxError(base + match.start(), f"expected either {marker}word or word*, not both")
+        if marker and (len(parts) > 1 or parts[0] != stem):
+            raise QuerySyntaxError(base + match.start(), f"expected one word after {marker!r}, found {stem!r}")
         norms = [normalize_word(p) for p in parts]
         if prefix and len(norms[-1]) < MIN_PREFIX:
             raise QuerySyntaxError(base + match.start(), f"expected at least {MIN_PREFIX} letters before '*'")
-        words.extend(Word(norm, False) for norm in norms[:-1])
-        words.append(Word(norms[-1], prefix))
+        words.extend(Word(norm, False, "word", part) for norm, part in zip(norms[:-1], parts, strict=False))
+        words.append(Word(norms[-1], prefix, kind, parts[-1]))
     if not words:
         raise QuerySyntaxError(tok.column, "expected words inside the quotes, found an empty phrase")
     return Phrase(tuple(words), tok.text, field, tok.column)

@@ -1,4 +1,4 @@
-"""Word tokens for matching: the one place that decides what a "word" is and when two words are equal.
+"""Words: the one place that decides what a "word" is and when two written words are the same word.
 
 Both the article text and the query terms go through :func:`normalize_word`, so the rules stay symmetric: case is
 folded the Unicode way (Cyrillic included, ``ß`` = ``ss``), accents are dropped (``é`` = ``e``; in Cyrillic this
@@ -22,6 +22,17 @@ _FAST_WORD_RE = re.compile(r"[^\W_]++(?:['’ʼ‘][^\W_]++)*+")
 _SPLIT_RE = re.compile(f"({_FAST_WORD_RE.pattern})")
 _APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "‘": "'"})
 _POSSESSIVE_RE = re.compile(r"'s$")
+# Latin letters that look like Cyrillic ones, as they slip into Cyrillic words ("CША" typed with a Latin C).
+_HOMOGLYPHS = str.maketrans("ABCEHKMOPTXaceopxyi", "АВСЕНКМОРТХасеорхуі")
+_CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
+_LATIN_RE = re.compile(r"[A-Za-z]")
+
+
+def unmix(word: str) -> str:
+    """A Cyrillic word with Latin look-alike letters in it, written in Cyrillic only; any other word as it is."""
+    if _CYRILLIC_RE.search(word) and _LATIN_RE.search(word):
+        return word.translate(_HOMOGLYPHS)
+    return word
 
 
 @lru_cache(maxsize=1 << 16)  # words repeat across articles; normalising is most of tokenizing
@@ -31,7 +42,7 @@ def normalize_word(word: str) -> str:
     if folded.isascii():
         plain = folded
     else:
-        decomposed = unicodedata.normalize("NFKD", folded)
+        decomposed = unicodedata.normalize("NFKD", unmix(folded))
         plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     plain = _POSSESSIVE_RE.sub("", plain)
     return plain.replace("'", "")
