@@ -10,8 +10,6 @@ import typer
 
 from monitor.cli._app import app, fail
 from monitor.errors import MonitorError
-from monitor.logs import configure_logging
-from monitor.settings import load_settings
 
 
 @app.command("web")
@@ -23,6 +21,8 @@ def web(
                                                                      "one).")] = None,
 ) -> None:
     """Serve the web pages over the archive until Ctrl-C. Read-only except queueing dead alerts again."""
+    from monitor.logs import configure_logging
+    from monitor.settings import load_settings
     from monitor.store import describe
     from monitor.web import create_app
     from monitor.web.security import Credentials, check_bind
