@@ -9,12 +9,22 @@
 #
 # The tag carries a hash of this script and the suite, so an image already built by the same script is reused (a
 # first build takes a few minutes; a rerun none). Needs root, debootstrap and a running Docker daemon.
-# Environment: SUITE (default bookworm), MIRROR (default http://deb.debian.org/debian).
+# The certificates the host's administrator added to its trust store (Debian keeps them in
+# /usr/local/share/ca-certificates, e.g. the CA of a TLS-inspecting proxy) are trusted in the image too, so that pip
+# and apt in the builds reach out as the host does; they are part of the hash.
+# Environment: SUITE (default bookworm), MIRROR (default http://deb.debian.org/debian), CA_CERTS (a directory of
+# *.crt files, default /usr/local/share/ca-certificates; empty: none).
 set -euo pipefail
 
 SUITE=${SUITE:-bookworm}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
-hash=$( { cat "$0"; echo "$SUITE"; } | sha256sum | cut -c1-12)
+CA_CERTS=${CA_CERTS-/usr/local/share/ca-certificates}
+ca_files() {
+  if [ -n "$CA_CERTS" ] && [ -d "$CA_CERTS" ]; then
+    find "$CA_CERTS" -maxdepth 1 -type f -name '*.crt' | LC_ALL=C sort
+  fi
+}
+hash=$( { cat "$0"; echo "$SUITE"; ca_files | while read -r f; do cat "$f"; done; } | sha256sum | cut -c1-12)
 tag="monitor-base:$SUITE-$hash"
 
 if [ "${1:-}" = "--print-tag" ]; then
@@ -54,6 +64,9 @@ deb $MIRROR $SUITE main
 deb $MIRROR $SUITE-updates main
 deb http://deb.debian.org/debian-security $SUITE-security main
 EOF
+mkdir -p "$root/usr/local/share/ca-certificates"
+ca_files | while read -r f; do cp "$f" "$root/usr/local/share/ca-certificates/"; done
+chroot "$root" update-ca-certificates >&2
 printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' > "$root/etc/apt/apt.conf.d/90monitor-base"
 chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
   sh -c 'apt-get update -q && apt-get upgrade -yq && apt-get clean' >&2

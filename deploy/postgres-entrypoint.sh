@@ -14,11 +14,14 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     --auth-local=trust --auth-host=scram-sha-256
   rm -f "$pwfile"
   echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
-  # The database, made over the socket only, before anyone can connect over TCP.
-  pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start
+  # The database, made over a socket of its own before anyone can connect: the health check (pg_isready on the
+  # usual socket) passes only once the real server runs.
+  init_socket=$(mktemp -d)
+  pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -c unix_socket_directories='$init_socket'" -w start
   if [ "$db" != "postgres" ]; then
-    createdb -U "$user" "$db"
+    createdb -h "$init_socket" -U "$user" "$db"
   fi
   pg_ctl -D "$PGDATA" -m fast -w stop
+  rmdir "$init_socket"
 fi
 exec postgres -D "$PGDATA" -c listen_addresses="${POSTGRES_LISTEN:-*}" "$@"
