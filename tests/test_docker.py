@@ -295,7 +295,7 @@ def deployment(docker: Docker, base_image: str, tmp_path: Path,
 
 
 def _build(deployment: Deployment) -> None:
-    built = deployment.compose("build", timeout=900)
+    built = deployment.compose("build", "--force-rm", timeout=900)
     if built.returncode != 0:
         reason = _offline_reason()
         if reason:
