@@ -205,7 +205,13 @@ def test_the_image_runs_as_a_non_root_user_with_the_postgres_driver() -> None:
     final = _dockerfile_final_stage()
     users = [line.split()[1] for line in final if line.startswith("USER ")]
     assert users and users[-1].split(":")[0] not in ("root", "0")
-    assert final[0].startswith("FROM python:") and "slim" in final[0]
+    # Every stage is built on the BASE argument, whose default is the slim public Python image (a base made from
+    # Debian's packages is given with --build-arg BASE=..., see deploy/base-image.sh).
+    text = DOCKERFILE.read_text()
+    base = re.search(r"^ARG BASE=(\S+)$", text, re.M)
+    assert base is not None and base.group(1).startswith("python:") and "slim" in base.group(1)
+    assert final[0] == "FROM ${BASE}"
+    assert all(line.startswith("FROM ${BASE}") for line in text.splitlines() if line.startswith("FROM "))
     # The build stage installs the postgres extra, and that extra brings the driver compose's URL names.
     assert re.search(r'pip install .*"\.\[postgres\]"', DOCKERFILE.read_text())
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
