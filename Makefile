@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench soak clean
+.PHONY: demo test lint bench soak faults clean
 
 $(BIN)/monitor: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -29,6 +29,10 @@ bench: $(BIN)/monitor
 # 2,000 daemon cycles against a local copy of the shipped sources: memory growth and CPU per idle cycle (~3 min).
 soak: $(BIN)/monitor
 	$(BIN)/python -m benchmarks.soak
+
+# The fault campaign: SIGKILLs during ingest, schema creation and delivery, a PostgreSQL outage (~10 min).
+faults: $(BIN)/monitor
+	$(BIN)/python -m benchmarks.faults
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
