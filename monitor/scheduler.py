@@ -28,7 +28,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import health
-from monitor.errors import MonitorError, StopRequested
+from monitor.errors import MonitorError, StopRequested, StoreError
 from monitor.lock import DaemonLock
 from monitor.metrics import Metrics
 from monitor.notify.delivery import ChannelReport
@@ -86,6 +86,10 @@ class Daemon:
         self._lock = threading.Lock()  # guards summary and the per-source run counts
         self._runs: dict[str, int] = {}
         self._source_locks = {s.name: threading.Lock() for s in self.sources}
+        # Set when a run lost the database: texts it archived may still wait for their alert rules. The next job
+        # that reaches the database queues them (a delivery round, every delivery_interval), not the next start.
+        self._stranded = threading.Event()
+        self._mending = threading.Lock()
 
     # --- jobs ---------------------------------------------------------------------------------------------------
 
@@ -100,10 +104,13 @@ class Daemon:
             # Filled as the run goes: a fault that stops the run (a full disk, the database gone) keeps the counts
             # of what it did before, and the summary says so.
             report = RunReport(source=source.name, started=self.services.clock())
+            self.mend_stranded()
             try:
                 run_source(self.services, source, stop=self._stop, report=report)
             except MonitorError as exc:
                 report.errors.append(str(exc))
+                if isinstance(exc, StoreError):
+                    self._stranded.set()
             except Exception as exc:  # a bug must not kill the daemon: log it with its traceback and go on
                 log.exception("source=%s run crashed", source.name)
                 report.errors.append(f"internal error: {type(exc).__name__}: {exc}")
@@ -145,10 +152,30 @@ class Daemon:
             with self._lock:
                 self.summary.operations += 1
 
+    def mend_stranded(self) -> int:
+        """Queue the alerts of texts a run archived before it lost the database, once the database answers again.
+
+        Queueing is idempotent (one alert per rule, story, channel and version), so a text a running source is
+        queueing at the same moment gets no second alert."""
+        if not self._stranded.is_set() or not self._mending.acquire(blocking=False):
+            return 0
+        try:
+            self._stranded.clear()
+            queued = queue_pending_alerts(self.services)
+        except MonitorError:
+            self._stranded.set()  # still away: the caller's own attempt logs the failure
+            return 0
+        finally:
+            self._mending.release()
+        if queued:
+            log.warning("queued %d alerts of texts archived before the database went away", queued)
+        return queued
+
     def deliver(self, channel: str) -> ChannelReport | None:
         alerts = self.services.alerts
         if alerts is None:
             return None
+        self.mend_stranded()
         try:
             report = alerts.deliver_channel(channel)
         except MonitorError as exc:

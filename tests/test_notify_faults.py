@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from monitor.demo.sinks import SlackSink, _free_port
 from monitor.errors import StoreError
+from monitor.localsite import LocalSite
 from monitor.metrics import HealthServer, Metrics
 from monitor.model import Match, MatchedTerm
 from monitor.notify import ChannelReport, Deliverer, enqueue_matches
@@ -35,8 +36,10 @@ from monitor.scheduler import Daemon
 from monitor.services import Services
 from monitor.settings import DeliverySettings, EmailChannel
 from monitor.store.outbox import AlertOutbox, Outbox, OutboxItem, OutboxState, create_outbox_tables
+from tests._daemon_support import Clock as SnapshotClock
+from tests._daemon_support import Snapshot, source
 from tests._daemon_support import settings as daemon_settings
-from tests._daemon_support import source
+from tests._synth import HOST
 
 T0 = datetime(2026, 11, 23, 10, 0, 5, tzinfo=UTC)
 HOOK_ENV = "TEST_MONITOR_FAULTS_HOOK"
@@ -499,3 +502,34 @@ def test_monitor_health_names_the_reason_of_dead_alerts() -> None:
                      dead_reasons={"mail": "SMTP 127.0.0.1:587: certificate not trusted"})
     assert found == ["channel mail: 2 alerts dead, the latest: SMTP 127.0.0.1:587: certificate not trusted "
                      "(see `monitor alerts list`, `monitor alerts retry`)"]
+
+
+def test_alerts_of_a_text_archived_as_the_database_went_away_are_queued_when_it_answers_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run archived the article, then lost the database before its rules ran: no restart is needed for its
+    alert, the next delivery round queues and sends it."""
+    snapshot = Snapshot(tmp_path / "site", SnapshotClock(datetime.now(UTC)))
+    snapshot.add(1)
+    with LocalSite(snapshot.root) as site, SlackSink(tmp_path / "slack.jsonl") as slack:
+        monkeypatch.setenv("MONITOR_SLACK_WEBHOOK_URL", slack.url)
+        config = daemon_settings(tmp_path, site.host_map([HOST]), smtp_port=_free_port(),
+                                 daemon={"delivery_interval": 3600.0})
+        with Services.open(config) as services:
+            assert services.alerts is not None
+            daemon = Daemon(services)
+            real = services.alerts.on_article
+            calls: list[str] = []
+
+            def gone(*args: Any, **kwargs: Any) -> Any:
+                calls.append("lost")
+                raise StoreError("database test: alert outbox: queue alert: server closed the connection")
+
+            monkeypatch.setattr(services.alerts, "on_article", gone)
+            report = daemon.poll(config.sources[0])
+            assert report.new == 1 and report.errors and calls == ["lost"]
+            assert services.alerts.status() == {}  # archived, nothing queued
+            monkeypatch.setattr(services.alerts, "on_article", real)
+            delivered = daemon.deliver("slack")
+            assert delivered is not None and delivered.sent == 1
+            assert daemon.deliver("slack") is not None  # nothing left, nothing queued twice
+        assert len(slack.requests) == 1 and "Lavrov on Ukraine" in json.dumps(slack.requests[0])
