@@ -79,7 +79,7 @@ def demo_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             for line in archive.read_text(revision.text_path).splitlines():
                 start = " ".join(line.split()[:6])
                 if len(line) > 80 and start in page:
-                    edited = page.replace(start, start + " (updated: a correction)", 1)
+                    edited = page.replace(start, start + " (updated: a correction)")  # every copy: meta too
                     break
             if edited:
                 break
