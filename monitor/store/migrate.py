@@ -3,6 +3,7 @@ can upgrade its database without the source tree. The app upgrades on start; ``m
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import threading
 from collections.abc import Iterator
@@ -66,7 +67,8 @@ def _between_processes(engine: Engine) -> Iterator[None]:
     try:
         handle = path.open("a", encoding="utf-8")
     except OSError as exc:
-        raise StoreError(f"{path}: cannot open the migration lock: {exc.strerror or exc}") from None
+        reason = "disk full" if exc.errno == errno.ENOSPC else exc.strerror or exc
+        raise StoreError(f"{path}: cannot open the migration lock: {reason}") from None
     with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # released when the handle closes, or by the kernel if we die
         yield
