@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
-from monitor.store.engine import describe
+from monitor.store.engine import describe, make_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # alembic's migration context is one module-level object: two threads of one process opening stores at once (two
@@ -48,17 +48,32 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (idempotent)."""
     try:
-        with _UPGRADE_LOCK, _between_processes(engine):
-            command.upgrade(alembic_config(engine), revision)
+        with _UPGRADE_LOCK, _between_processes(engine), _migrating(engine) as migrating:
+            command.upgrade(alembic_config(migrating), revision)
     except SQLAlchemyError as exc:
         raise StoreError(f"database {describe(engine.url)}: upgrade failed: {_reason(exc)}") from None
 
 
 @contextmanager
+def _migrating(engine: Engine) -> Iterator[Engine]:
+    """The engine migrations run on: on SQLite one whose transactions wrap DDL (see engine.py), so that each
+    migration, with its entry in ``alembic_version``, is there entirely or not at all after a crash."""
+    if engine.dialect.name != "sqlite":
+        yield engine
+        return
+    dedicated = make_engine(engine.url, transactional_ddl=True)
+    try:
+        yield dedicated
+    finally:
+        dedicated.dispose()
+
+
+@contextmanager
 def _between_processes(engine: Engine) -> Iterator[None]:
     """Processes starting at once on a fresh database (the daemon and a backfill, say) upgrade one after the other;
-    the later one then finds the schema current. PostgreSQL: an advisory lock in migrations/env.py. SQLite, whose
-    schema changes are not transactional here: an exclusive flock on a file beside the database."""
+    the later one then finds the schema current. PostgreSQL: an advisory lock in migrations/env.py. SQLite: an
+    exclusive flock on a file beside the database (waiting there, not on SQLite's busy timeout, which a long
+    migration could outlast)."""
     database = engine.url.database if engine.dialect.name == "sqlite" else None
     if not database or database == ":memory:":
         yield
