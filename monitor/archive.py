@@ -239,6 +239,15 @@ class Archive:
                 if NAME.match(name):
                     yield os.path.relpath(os.path.join(folder, name), self.root)
 
+    def files_by_folder(self) -> Iterator[list[str]]:
+        """:meth:`files`, one folder's at a time (relative paths, sorted; folders without archive files skipped)."""
+        for folder, dirs, names in os.walk(self.root):
+            dirs.sort()
+            found = sorted(os.path.relpath(os.path.join(folder, name), self.root) for name in names
+                           if NAME.match(name))
+            if found:
+                yield found
+
     def temporary_files(self) -> Iterator[Path]:
         for folder, _dirs, names in os.walk(self.root):
             for name in names:
@@ -334,24 +343,32 @@ def _abandoned(temp: Path) -> bool:
 
 
 def verify(store: Store, archive: Archive) -> VerifyReport:
-    """Every row has its files with the right hash; every file has its row; no temporary file is left."""
+    """Every row has its files with the right hash; every file has its row; no temporary file is left.
+
+    Memory stays flat in the archive's size: the rows are streamed (each checked against its files), then the
+    archive is walked one folder at a time, each folder's files looked up by their names (an index), so no list of
+    every path is ever held; only the problems are kept."""
     report = VerifyReport()
-    named: set[str] = set()
     for revision in store.iter_revisions():
         report.checked += 1
-        named.add(revision.text_path)
         data = _read(archive.path(revision.text_path))
         if data is None:
             report.missing.append(revision.text_path)
         elif hashlib.sha256(data).hexdigest() != revision.content_hash:
             report.mismatched.append(revision.text_path)
-        if revision.raw_path:
-            named.add(revision.raw_path)
-            if not archive.path(revision.raw_path).exists():
-                report.raw_missing.append(revision.raw_path)
-    report.orphans = sorted(p for p in archive.files() if p not in named)
+        if revision.raw_path and not archive.path(revision.raw_path).exists():
+            report.raw_missing.append(revision.raw_path)
+    for files in archive.files_by_folder():
+        # A raw file is named by the row of its text (Archive.put derives one name from the other).
+        named = store.revision_paths(_text_path_of(path) for path in files)
+        report.orphans.extend(path for path in files if path not in named)
+    report.orphans.sort()
     report.temporary = sorted(os.path.relpath(p, archive.root) for p in archive.temporary_files())
     return report
+
+
+def _text_path_of(path: str) -> str:
+    return path[: -len(RAW_SUFFIX)] + TEXT_SUFFIX if path.endswith(RAW_SUFFIX) else path
 
 
 def repair(store: Store, archive: Archive, registry: SiteRegistry | None = None) -> VerifyReport:

@@ -6,6 +6,7 @@ Open it with :meth:`Store.open` (settings) or ``Store(make_engine(url))`` after 
 from monitor.store.engine import database_url, describe, make_engine
 from monitor.store.store import (
     CONFLICT,
+    ArticleRecord,
     DatabaseValidators,
     NewRevision,
     Store,
@@ -15,6 +16,7 @@ from monitor.store.store import (
 
 __all__ = [
     "CONFLICT",
+    "ArticleRecord",
     "DatabaseValidators",
     "NewRevision",
     "Store",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import Table, and_, bindparam, delete, func, or_, update
 from sqlalchemy import select as sa_select
@@ -75,6 +75,39 @@ _INSERT_STORY = _STORIES.insert().returning(_STORIES.c.id)
 _STORY_KEY = sa_select(_STORIES.c.key).where(_STORIES.c.id == bindparam("id"))
 
 
+_REVISIONS_AFTER = (sa_select(*_REVISIONS.c, _ARTICLES.c.key.label("article_key"))
+                    .join(_ARTICLES, _ARTICLES.c.id == _REVISIONS.c.article_pk)
+                    .where(_REVISIONS.c.id > bindparam("last")).order_by(_REVISIONS.c.id).limit(bindparam("limit")))
+_REVISION_PATHS = (sa_select(_REVISIONS.c.text_path, _REVISIONS.c.raw_path)
+                   .where(_REVISIONS.c.text_path.in_(bindparam("paths", expanding=True))))
+_REVISIONS_OF_MANY = (sa_select(_REVISIONS).where(_REVISIONS.c.article_pk.in_(bindparam("pks", expanding=True)))
+                      .order_by(_REVISIONS.c.article_pk, _REVISIONS.c.number))
+_URLS_OF_MANY = (sa_select(_URLS.c.article_pk, _URLS.c.url)
+                 .where(_URLS.c.article_pk.in_(bindparam("pks", expanding=True)))
+                 .order_by(_URLS.c.article_pk, _URLS.c.first_seen, _URLS.c.url))
+
+
+@lru_cache(maxsize=8)
+def _articles_page(order: str, site: str | None) -> Any:
+    """One keyset page of articles ordered by ``order`` (then id): "id", "published" (dated articles from
+    :since) or "first_seen" (undated ones from :since). The first page starts at the bound itself (>=), later ones
+    strictly after the last (value, id) seen; written as a range on the ordering column plus a tie-break, which
+    SQLite and PostgreSQL both answer from the column's index."""
+    stmt = (sa_select(*_STORED_COLUMNS, _STORIES.c.key.label("story_key"))
+            .select_from(_ARTICLES.outerjoin(_STORIES, _STORIES.c.id == _ARTICLES.c.story_id)))
+    if site is not None:
+        stmt = stmt.where(_ARTICLES.c.site == bindparam("site"))
+    if order == "id":
+        return stmt.where(_ARTICLES.c.id > bindparam("id")).order_by(_ARTICLES.c.id).limit(bindparam("limit"))
+    column = _ARTICLES.c[order]
+    bound: Any = bindparam(order)
+    after = or_(bindparam("first"), column > bound, _ARTICLES.c.id > bindparam("id"))
+    stmt = stmt.where(column >= bound, after)
+    if order == "first_seen":
+        stmt = stmt.where(_ARTICLES.c.published.is_(None))
+    return stmt.order_by(column, _ARTICLES.c.id).limit(bindparam("limit"))
+
+
 def _recent(*since: Any) -> Any:
     return (sa_select(_ARTICLES.c.canonical_url, _ARTICLES.c.last_seen)
             .where(_ARTICLES.c.site == bindparam("site"), _ARTICLES.c.last_seen < bindparam("before"), *since)
@@ -120,6 +153,14 @@ class StoredRevision:
     @property
     def is_update(self) -> bool:
         return self.number > 0
+
+
+class ArticleRecord(NamedTuple):
+    """An article with its URLs (first seen first) and its revisions (oldest first): one line of an export."""
+
+    article: StoredArticle
+    urls: list[str]
+    revisions: list[StoredRevision]
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,16 +292,7 @@ class Store:
     def article(self, key: str) -> StoredArticle | None:
         with self._connection("read an article") as connection:
             row = connection.execute(_ARTICLE_BY_KEY, {"key": key}).first()
-            if row is None:
-                return None
-            data = row._mapping
-            return StoredArticle(
-                pk=data["id"], key=data["key"], site=data["site"], article_id=data["article_id"],
-                canonical_url=data["canonical_url"], url_hash=data["url_hash"], folder=data["folder"],
-                headline=data["headline"], language=data["language"], published=_utc(data["published"]),
-                first_seen=_must(data["first_seen"]), last_seen=_must(data["last_seen"]),
-                revision_count=data["revision_count"], story_key=data["story_key"],
-            )
+            return None if row is None else _stored_row(row)
 
     def revision_hashes(self, article_pk: int) -> dict[str, int]:
         with self._connection("read revisions") as connection:
@@ -276,38 +308,81 @@ class Store:
             return session.connection().execute(_PATH_CLAIMED, {"path": text_path}).first() is not None
 
     def iter_revisions(self, batch: int = 1000) -> Iterator[StoredRevision]:
-        """Every revision, streamed in primary-key order."""
+        """Every revision, streamed in primary-key order (a short read per batch, nothing held between them)."""
         last = 0
         while True:
-            with self._session("read revisions") as session:
-                rows = session.exec(
-                    select(Revision, ArticleRow.key).join(ArticleRow, col(ArticleRow.id) == col(Revision.article_pk))
-                    .where(col(Revision.id) > last).order_by(col(Revision.id)).limit(batch)).all()
+            with self._connection("read revisions") as connection:
+                rows = connection.execute(_REVISIONS_AFTER, {"last": last, "limit": batch}).all()
             if not rows:
                 return
-            for revision, key in rows:
-                yield _revision(key, revision)
-            last = rows[-1][0].id or last
+            for row in rows:
+                yield _revision_row(row.article_key, row)
+            last = rows[-1].id
+
+    def revision_paths(self, text_paths: Iterable[str], batch: int = 500) -> set[str]:
+        """The archive files the revisions with these text paths name: the text paths that have a row, and those
+        rows' raw HTML paths. Equality lookups on the unique text path (an index on both databases)."""
+        wanted = list(dict.fromkeys(text_paths))
+        named: set[str] = set()
+        with self._connection("look up archive files") as connection:
+            for start in range(0, len(wanted), batch):
+                for text_path, raw_path in connection.execute(
+                        _REVISION_PATHS, {"paths": wanted[start:start + batch]}):
+                    named.add(text_path)
+                    if raw_path:
+                        named.add(raw_path)
+        return named
 
     def iter_articles(self, *, site: str | None = None, since: datetime | None = None,
                       batch: int = 500) -> Iterator[StoredArticle]:
-        """Articles in first-seen order, optionally of one site and published (or first seen) since a time."""
-        last = 0
+        """Articles, optionally of one site and published (or, undated, first seen) since a time: in first-seen
+        order, or with ``since`` in publication order (the dated ones by the date index, then the undated ones by
+        the first-seen index) so that a recent slice of a large archive is read without walking all of it."""
+        for chunk in self._article_batches(site, since, batch):
+            yield from chunk
+
+    def iter_article_records(self, *, site: str | None = None, since: datetime | None = None,
+                             batch: int = 500) -> Iterator[ArticleRecord]:
+        """:meth:`iter_articles` with each article's URLs and revisions: three queries per batch of articles (for
+        ``monitor export``), not two per article."""
+        for chunk in self._article_batches(site, since, batch):
+            pks = [article.pk for article in chunk]
+            revisions: dict[int, list[StoredRevision]] = {pk: [] for pk in pks}
+            urls: dict[int, list[str]] = {pk: [] for pk in pks}
+            keys = {article.pk: article.key for article in chunk}
+            with self._connection("read revisions and URLs") as connection:
+                for row in connection.execute(_REVISIONS_OF_MANY, {"pks": pks}):
+                    revisions[row.article_pk].append(_revision_row(keys[row.article_pk], row))
+                for pk, url in connection.execute(_URLS_OF_MANY, {"pks": pks}):
+                    urls[pk].append(url)
+            for article in chunk:
+                yield ArticleRecord(article, urls[article.pk], revisions[article.pk])
+
+    def _article_batches(self, site: str | None, since: datetime | None,
+                         batch: int) -> Iterator[list[StoredArticle]]:
+        """Keyset pagination, one short read per batch. Without ``since``: by primary key. With it: by (published,
+        id) from ``since`` on, then the undated by (first_seen, id); each batch starts its index range where the last
+        one ended, so no batch re-reads what came before."""
+        if since is None:
+            yield from self._keyset(_articles_page("id", site), {"id": 0}, site, batch)
+            return
+        yield from self._keyset(_articles_page("published", site), {"id": 0, "published": since}, site, batch)
+        yield from self._keyset(_articles_page("first_seen", site), {"id": 0, "first_seen": since}, site, batch)
+
+    def _keyset(self, stmt: Any, start: dict[str, Any], site: str | None,
+                batch: int) -> Iterator[list[StoredArticle]]:
+        position = dict(start)
+        first = True
         while True:
-            with self._session("read articles") as session:
-                stmt = (select(ArticleRow, Story.key).outerjoin(Story, col(Story.id) == col(ArticleRow.story_id))
-                        .where(col(ArticleRow.id) > last))
-                if site:
-                    stmt = stmt.where(col(ArticleRow.site) == site)
-                if since:
-                    undated = and_(col(ArticleRow.published).is_(None), col(ArticleRow.first_seen) >= since)
-                    stmt = stmt.where(or_(col(ArticleRow.published) >= since, undated))
-                rows = session.exec(stmt.order_by(col(ArticleRow.id)).limit(batch)).all()
+            values = {**position, "site": site, "limit": batch, "first": first}
+            with self._connection("read articles") as connection:
+                rows = connection.execute(stmt, values).all()
             if not rows:
                 return
-            for row, story in rows:
-                yield _stored(row, story)
-            last = rows[-1][0].id or last
+            yield [_stored_row(row) for row in rows]
+            last = rows[-1]._mapping
+            position = {name: last[name] for name in position}
+            first = False
 
     def urls_of(self, article_pk: int) -> list[str]:
         with self._session("read URLs") as session:
@@ -562,6 +637,22 @@ def _stored(row: ArticleRow, story_key: str | None) -> StoredArticle:
         url_hash=row.url_hash, folder=row.folder, headline=row.headline, language=row.language,
         published=_utc(row.published), first_seen=_must(row.first_seen), last_seen=_must(row.last_seen),
         revision_count=row.revision_count, story_key=story_key,
+    )
+
+
+def _revision_row(key: str, row: Any) -> StoredRevision:
+    """A row with the revisions table's columns (of any width) as a StoredRevision."""
+    return _revision(key, row)
+
+
+def _stored_row(row: Any) -> StoredArticle:
+    data = row._mapping
+    return StoredArticle(
+        pk=data["id"], key=data["key"], site=data["site"], article_id=data["article_id"],
+        canonical_url=data["canonical_url"], url_hash=data["url_hash"], folder=data["folder"],
+        headline=data["headline"], language=data["language"], published=_utc(data["published"]),
+        first_seen=_must(data["first_seen"]), last_seen=_must(data["last_seen"]),
+        revision_count=data["revision_count"], story_key=data["story_key"],
     )
 
 
