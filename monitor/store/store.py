@@ -80,7 +80,10 @@ _REVISIONS_AFTER = (sa_select(*_REVISIONS.c, _ARTICLES.c.key.label("article_key"
                     .where(_REVISIONS.c.id > bindparam("last")).order_by(_REVISIONS.c.id).limit(bindparam("limit")))
 _REVISION_PATHS = (sa_select(_REVISIONS.c.text_path, _REVISIONS.c.raw_path)
                    .where(_REVISIONS.c.text_path.in_(bindparam("paths", expanding=True))))
-_REVISIONS_OF_MANY = (sa_select(_REVISIONS).where(_REVISIONS.c.article_pk.in_(bindparam("pks", expanding=True)))
+_REVISION_COLUMNS = [_REVISIONS.c[name] for name in (
+    "number", "content_hash", "size", "text_path", "raw_path", "template", "origin", "fetched_at", "stored_at")]
+_REVISIONS_OF_MANY = (sa_select(_REVISIONS.c.article_pk, *_REVISION_COLUMNS)
+                      .where(_REVISIONS.c.article_pk.in_(bindparam("pks", expanding=True)))
                       .order_by(_REVISIONS.c.article_pk, _REVISIONS.c.number))
 _URLS_OF_MANY = (sa_select(_URLS.c.article_pk, _URLS.c.url)
                  .where(_URLS.c.article_pk.in_(bindparam("pks", expanding=True)))
@@ -351,10 +354,15 @@ class Store:
             urls: dict[int, list[str]] = {pk: [] for pk in pks}
             keys = {article.pk: article.key for article in chunk}
             with self._connection("read revisions and URLs") as connection:
-                for row in connection.execute(_REVISIONS_OF_MANY, {"pks": pks}):
-                    revisions[row.article_pk].append(_revision_row(keys[row.article_pk], row))
-                for pk, url in connection.execute(_URLS_OF_MANY, {"pks": pks}):
-                    urls[pk].append(url)
+                revision_rows = connection.execute(_REVISIONS_OF_MANY, {"pks": pks}).all()
+                url_rows = connection.execute(_URLS_OF_MANY, {"pks": pks}).all()
+            for pk, number, digest, size, text_path, raw_path, template, origin, fetched_at, stored_at in revision_rows:
+                revisions[pk].append(StoredRevision(
+                    article_key=keys[pk], number=number, content_hash=digest, size=size, text_path=text_path,
+                    raw_path=raw_path, template=template, origin=origin, fetched_at=_must(fetched_at),
+                    stored_at=_must(stored_at)))
+            for pk, url in url_rows:
+                urls[pk].append(url)
             for article in chunk:
                 yield ArticleRecord(article, urls[article.pk], revisions[article.pk])
 
@@ -646,13 +654,13 @@ def _revision_row(key: str, row: Any) -> StoredRevision:
 
 
 def _stored_row(row: Any) -> StoredArticle:
-    data = row._mapping
+    """A row of ``_STORED_COLUMNS`` and the story key (by position: this runs for every article of an export)."""
+    (pk, key, site, article_id, canonical, url_hash, folder, headline, language, published, first_seen, last_seen,
+     revision_count, story_key) = row
     return StoredArticle(
-        pk=data["id"], key=data["key"], site=data["site"], article_id=data["article_id"],
-        canonical_url=data["canonical_url"], url_hash=data["url_hash"], folder=data["folder"],
-        headline=data["headline"], language=data["language"], published=_utc(data["published"]),
-        first_seen=_must(data["first_seen"]), last_seen=_must(data["last_seen"]),
-        revision_count=data["revision_count"], story_key=data["story_key"],
+        pk=pk, key=key, site=site, article_id=article_id, canonical_url=canonical, url_hash=url_hash, folder=folder,
+        headline=headline, language=language, published=_utc(published), first_seen=_must(first_seen),
+        last_seen=_must(last_seen), revision_count=revision_count, story_key=story_key,
     )
 
 
