@@ -101,7 +101,7 @@ Fetch = Callable[[str], Page]
 
 def ingest_page(store: Store, archive: Archive, registry: SiteRegistry, html: str, url: str,
                 fetched_at: datetime | None = None, *, extra_urls: Iterable[str] = (),
-                origin: str = "fetch", parse_pool: ParsePool | None = None) -> IngestResult:
+                origin: str = "fetch", parse_pool: ParsePool | None = None, source: str | None = None) -> IngestResult:
     """Parse one page and record what is new in it. Raises ParseError for a page that is no article.
 
     ``origin`` "backfill" (a backfill with alerts muted) records the text with its alerts already done, in the same
@@ -112,11 +112,11 @@ def ingest_page(store: Store, archive: Archive, registry: SiteRegistry, html: st
     prepared = prepare_with(parse_pool, registry, html, url)
     article = prepared.article
     urls = [canonical_url(u) for u in (url, article.url, *extra_urls) if u]
-    return _record(store, archive, prepared, urls, fetched_at, origin=origin)
+    return _record(store, archive, prepared, urls, fetched_at, origin=origin, source=source)
 
 
 def _record(store: Store, archive: Archive, prepared: Prepared, urls: list[str], fetched_at: datetime, *,
-            origin: str, raw_path: str | None = None) -> IngestResult:
+            origin: str, raw_path: str | None = None, source: str | None = None) -> IngestResult:
     article, text, digest = prepared.article, prepared.text, prepared.digest
     for _ in range(_ATTEMPTS):
         stored = store.article(article.key)
@@ -138,7 +138,7 @@ def _record(store: Store, archive: Archive, prepared: Prepared, urls: list[str],
         except ArchiveConflict:
             continue
         new = NewRevision(number=number, content_hash=digest, size=len(text.encode("utf-8")), text_path=path,
-                          raw_path=put.raw_path or raw_path, fetched_at=fetched_at, origin=origin)
+                          raw_path=put.raw_path or raw_path, fetched_at=fetched_at, origin=origin, source=source)
         if stored is None:
             outcome = store.add_article(article, canonical=canonical, url_hash=url_hash, folder=folder, revision=new,
                                         urls=urls, signature=prepared.story_signature(store.story_threshold))
@@ -225,15 +225,16 @@ def http_fetcher(client: HttpClient) -> Fetch:
 
 def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: Iterable[str], fetch: Fetch, *,
                 skip_seen: bool = True, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                workers: int = 1, origin: str = "fetch",
-                parse_pool: ParsePool | None = None) -> Iterator[IngestResult | Failure]:
+                workers: int = 1, origin: str = "fetch", parse_pool: ParsePool | None = None,
+                source: str | None = None) -> Iterator[IngestResult | Failure]:
     """Fetch and ingest candidate URLs, yielding each outcome (in order).
 
     Each URL is fetched in its canonical form. ``skip_seen`` leaves out URLs already recorded for an article (no
     request is made). Fetch and parse failures are logged in the fetch log and yielded as :class:`Failure`; storage
     failures propagate and stop the run. ``workers`` > 1 ingests that many pages at once (threads: the waits for the
     network, fsync and the database overlap); the unique keys keep the outcome the same as one by one. With a
-    ``parse_pool`` the parsing runs in its worker processes, so the pages in flight use every core.
+    ``parse_pool`` the parsing runs in its worker processes, so the pages in flight use every core. ``source``:
+    the configured source whose run this is, recorded with each text it archives (its "today" in the status).
     """
 
     def one(url: str) -> IngestResult | Failure | None:
@@ -250,7 +251,7 @@ def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: It
             # as it is and the client follows it.
             page = fetch(canonical)
             result = ingest_page(store, archive, registry, page.html, page.final_url, at, extra_urls=[url],
-                                 origin=origin, parse_pool=parse_pool)
+                                 origin=origin, parse_pool=parse_pool, source=source)
         except (StoreError, ArchiveError, ParseWorkerError):
             raise
         except (FetchError, ParseError) as exc:
@@ -334,7 +335,7 @@ def run_source(services: Services, source: SourceSettings, *, since: datetime | 
     if revisit:
         due = itertools.chain(due, _unlisted_revisits(services, source, result, now))
     outcomes = ingest_urls(services.store, services.archive, services.registry, due, http_fetcher(services.client),
-                           clock=services.clock, origin=origin, skip_seen=False)
+                           clock=services.clock, origin=origin, skip_seen=False, source=source.name)
     retry_later = 0
     first_failure: Failure | None = None
     try:

@@ -71,6 +71,9 @@ _REVISIONS_OF = (sa_select(_REVISIONS).join(_ARTICLES, _ARTICLES.c.id == _REVISI
                  .where(_ARTICLES.c.key == bindparam("key")).order_by(_REVISIONS.c.number))
 _REVISION_HASHES = (sa_select(_REVISIONS.c.content_hash, _REVISIONS.c.number)
                     .where(_REVISIONS.c.article_pk == bindparam("pk")))
+_ARCHIVED_BY = (sa_select(func.count()).select_from(_REVISIONS)
+                .where(_REVISIONS.c.source == bindparam("source"), _REVISIONS.c.stored_at >= bindparam("since"),
+                       _REVISIONS.c.number == 0))
 _INSERT_STORY = _STORIES.insert().returning(_STORIES.c.id)
 _STORY_KEY = sa_select(_STORIES.c.key).where(_STORIES.c.id == bindparam("id"))
 
@@ -177,6 +180,7 @@ class NewRevision:
     raw_path: str | None
     fetched_at: datetime
     origin: str = "fetch"
+    source: str | None = None  # the configured source whose run archived it (``monitor status``'s "today")
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -580,11 +584,11 @@ class Store:
                                                    col(Revision.alerts_done_at).is_(None)).values(alerts_done_at=at))
             session.commit()
 
-    def articles_since(self, site: str, since: datetime) -> int:
-        """Articles of ``site`` first seen at or after ``since``."""
-        with self._session("count articles") as session:
-            return session.exec(select(func.count()).select_from(ArticleRow).where(
-                col(ArticleRow.site) == site, col(ArticleRow.first_seen) >= since)).one()
+    def archived_by(self, source: str, since: datetime) -> int:
+        """Articles the runs of configured source ``source`` archived first (their first text) since ``since``."""
+        with self._connection("count archived articles") as connection:
+            count: int = connection.execute(_ARCHIVED_BY, {"source": source, "since": since}).scalar_one()
+            return count
 
     def source_health(self, source: str) -> SourceHealth | None:
         with self._session("read source health") as session:
@@ -635,7 +639,7 @@ def _revision_values(article_pk: int, revision: NewRevision, template: str, now:
             "template": template, "origin": revision.origin, "fetched_at": revision.fetched_at, "stored_at": now,
             # A reparse changes the text because the parser changed, not the article: nothing to alert on. A muted
             # backfill archives the past: nothing to alert on either, and never later by the daemon's catch-up.
-            "alerts_done_at": now if revision.origin in ("reparse", "backfill") else None}
+            "alerts_done_at": now if revision.origin in ("reparse", "backfill") else None, "source": revision.source}
 
 
 def _stored(row: ArticleRow, story_key: str | None) -> StoredArticle:
