@@ -1,5 +1,7 @@
 """A crash during the first schema creation of a new SQLite database (SIGKILL after any statement or commit of it)
-leaves whole migrations only: every later command works, and the schema is the one the code declares."""
+leaves whole migrations only: every later command works, and the schema is the one the code declares. A database an
+older monitor left half-created (empty tables, no version) is mended by ``db upgrade``; one whose tables hold rows
+is refused, untouched."""
 
 from __future__ import annotations
 
@@ -91,3 +93,38 @@ def test_a_killed_db_upgrade_command_is_mended_by_the_next_command(tmp_path: Pat
         assert killed.returncode == -signal.SIGKILL, killed.stderr
         assert (root / "monitor.db").exists()
         _works_after(root)
+
+
+def _unversioned(root: Path, *, rows: bool) -> None:
+    """What an older monitor left after a kill during its first schema creation: some tables, no version."""
+    root.mkdir()
+    engine = make_engine(f"sqlite:///{root / 'monitor.db'}")
+    try:
+        tables = metadata().tables
+        metadata().create_all(engine, tables=[tables["alert_outbox"], tables["feed_state"], tables["fetch_log"]])
+        if rows:
+            with engine.begin() as connection:
+                connection.execute(tables["feed_state"].insert().values(url="https://example.org/feed",
+                                                                        consecutive_failures=0))
+    finally:
+        engine.dispose()
+
+
+def test_a_half_created_schema_of_an_older_monitor_is_mended_by_db_upgrade(tmp_path: Path) -> None:
+    root = tmp_path / "archive"
+    _unversioned(root, rows=False)
+    _works_after(root)
+
+
+def test_unversioned_tables_with_rows_are_refused_not_dropped(tmp_path: Path) -> None:
+    root = tmp_path / "archive"
+    _unversioned(root, rows=True)
+    result = CliRunner().invoke(app, ["db", "upgrade"], env={"MONITOR_STORAGE__ARCHIVE_ROOT": str(root)})
+    assert result.exit_code == 2
+    assert "no schema version but its tables feed_state hold rows" in result.stderr
+    engine = make_engine(f"sqlite:///{root / 'monitor.db'}")
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM feed_state").scalar() == 1
+    finally:
+        engine.dispose()
