@@ -4,7 +4,9 @@ A synthetic archive of ``--articles`` (100,000) articles is made (rows written i
 file per revision, every tenth article with a second revision, every fiftieth undated, two URLs each, spread over
 two sites and about a year of day folders), first a quarter of it, then all of it. At each size ``monitor export``
 (to /dev/null) and ``monitor archive verify`` run as the operator runs them, each in a process of its own: printed
-are the wall time (the command's start-up included) and the process's peak memory (max RSS). Memory flat in the
+are the wall time and CPU time (the command's start-up included; a start-up floor, ``monitor db upgrade``, is printed
+first, with the load average: on a busy machine the wall time says more about the neighbours than about the
+command) and the process's peak memory (max RSS). Memory flat in the
 archive's size means the two sizes print about the same peak. Goal: under 10 s each for 100 thousand articles.
 
 On SQLite, and on PostgreSQL when ``MONITOR_TEST_DATABASE_URL`` is set or a local server answers at
@@ -27,7 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, create_engine, insert, text
 from sqlalchemy.engine import Engine, make_url
@@ -99,8 +101,15 @@ def synthesize(engine: Engine, root: Path, start: int, stop: int) -> None:
             connection.execute(insert(_URLS), urls)
 
 
-def _measure(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
-    """Run a monitor command in a child process: wall seconds, peak RSS in MB, stdout."""
+class Measured(NamedTuple):
+    seconds: float  # wall time
+    cpu: float  # the child's CPU time (user + system): what a busy machine inflates less than the wall time
+    peak_mb: float  # the child's max RSS
+    stdout: str
+
+
+def _measure(command: list[str], env: dict[str, str], cwd: Path) -> Measured:
+    """Run a monitor command in a child process and measure it."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         child = subprocess.Popen([sys.executable, "-m", "monitor", *command], env=env, cwd=cwd, stdout=out,
@@ -113,7 +122,16 @@ def _measure(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float,
         stdout, stderr = out.read().decode(), err.read().decode()
     if child.returncode != 0:
         raise SystemExit(f"monitor {' '.join(command)} exited {child.returncode}: {stderr.strip()[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024, stdout
+    return Measured(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout)
+
+
+def _figures(name: str, measured: Measured) -> dict[str, float]:
+    return {f"{name}_s": round(measured.seconds, 2), f"{name}_cpu_s": round(measured.cpu, 2),
+            f"{name}_peak_mb": round(measured.peak_mb, 1)}
+
+
+def _show(measured: Measured) -> str:
+    return f"{measured.seconds:6.2f} s (cpu {measured.cpu:6.2f} s), peak {measured.peak_mb:6.1f} MB"
 
 
 @contextmanager
@@ -156,29 +174,27 @@ def bench(name: str, url: str | None, workdir: Path, sizes: list[int]) -> list[d
     figures = []
     made = 0
     try:
-        startup_s, startup_mb, _ = _measure(["db", "upgrade"], env, workdir)
-        print(f"{name:10} start-up floor (monitor db upgrade on the same database): {startup_s:.2f} s, "
-              f"peak {startup_mb:.1f} MB", flush=True)
+        startup = _measure(["db", "upgrade"], env, workdir)
+        print(f"{name:10} start-up floor (monitor db upgrade on the same database): {startup.seconds:.2f} s "
+              f"(cpu {startup.cpu:.2f} s), peak {startup.peak_mb:.1f} MB; load average {os.getloadavg()[0]:.1f} "
+              f"on {os.cpu_count()} cores", flush=True)
         for size in sizes:
             began = time.perf_counter()
             synthesize(store.engine, root, made, size)
             made = size
             built = time.perf_counter() - began
-            export_s, export_mb, exported = _measure(["export", "-o", os.devnull], env, workdir)
-            verify_s, verify_mb, _ = _measure(["archive", "verify"], env, workdir)
+            export = _measure(["export", "-o", os.devnull], env, workdir)
+            check = _measure(["archive", "verify"], env, workdir)
             since = (START + STEP * (size * 9 // 10)).date().isoformat()  # about the last tenth
-            since_s, since_mb, recent = _measure(["export", "--since", since], env, workdir)
-            lines = recent.count("\n")
+            recent = _measure(["export", "--since", since], env, workdir)
+            lines = recent.stdout.count("\n")
             figures.append({"database": name, "articles": size, "build_s": round(built, 1),
-                            "startup_s": round(startup_s, 2),
-                            "export_s": round(export_s, 2), "export_peak_mb": round(export_mb, 1),
-                            "verify_s": round(verify_s, 2), "verify_peak_mb": round(verify_mb, 1),
-                            "export_since_s": round(since_s, 2), "export_since_articles": lines,
-                            "export_since_peak_mb": round(since_mb, 1)})
-            print(f"{name:10} {size:>8} articles: export {export_s:6.2f} s, peak {export_mb:6.1f} MB; "
-                  f"verify {verify_s:6.2f} s, peak {verify_mb:6.1f} MB; export --since {since} ({lines} articles) "
-                  f"{since_s:5.2f} s (built in {built:.1f} s)", flush=True)
-            del exported
+                            "startup_s": round(startup.seconds, 2), "startup_cpu_s": round(startup.cpu, 2),
+                            **_figures("export", export), **_figures("verify", check),
+                            **_figures("export_since", recent), "export_since_articles": lines,
+                            "load_average": round(os.getloadavg()[0], 1)})
+            print(f"{name:10} {size:>8} articles: export {_show(export)}; verify {_show(check)}; "
+                  f"export --since {since} ({lines} articles) {_show(recent)} (built in {built:.1f} s)", flush=True)
     finally:
         store.close()
     return figures
