@@ -190,6 +190,7 @@ def export(
         raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
     try:
         with out if output is not None else nullcontext(out), _opened() as (_settings, store, archive):
+            encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps with options makes one per call
             for stored, urls, revisions in store.iter_article_records(site=site, since=when):
                 latest = revisions[-1] if revisions else None
                 record = {
@@ -204,6 +205,6 @@ def export(
                                   for r in revisions],
                     "text": archive.read_text(latest.text_path) if latest else None,
                 }
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                out.write(encode(record) + "\n")
     except MonitorError as exc:
         raise fail(str(exc)) from None
