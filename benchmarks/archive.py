@@ -6,7 +6,7 @@ two sites and about a year of day folders), first a quarter of it, then all of i
 (to /dev/null) and ``monitor archive verify`` run as the operator runs them, each in a process of its own: printed
 are the wall time and CPU time (the command's start-up included; a start-up floor, ``monitor db upgrade``, is printed
 first, with the load average: on a busy machine the wall time says more about the neighbours than about the
-command) and the process's peak memory (max RSS). Memory flat in the
+command) and the process's peak resident memory (VmHWM, read by the command's process itself). Memory flat in the
 archive's size means the two sizes print about the same peak. Goal: under 10 s each for 100 thousand articles.
 
 On SQLite, and on PostgreSQL when ``MONITOR_TEST_DATABASE_URL`` is set or a local server answers at
@@ -104,25 +104,29 @@ def synthesize(engine: Engine, root: Path, start: int, stop: int) -> None:
 class Measured(NamedTuple):
     seconds: float  # wall time
     cpu: float  # the child's CPU time (user + system): what a busy machine inflates less than the wall time
-    peak_mb: float  # the child's max RSS
+    peak_mb: float  # the child's peak resident memory (VmHWM)
     stdout: str
 
 
 def _measure(command: list[str], env: dict[str, str], cwd: Path) -> Measured:
     """Run a monitor command in a child process and measure it."""
     started = time.perf_counter()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        child = subprocess.Popen([sys.executable, "-m", "monitor", *command], env=env, cwd=cwd, stdout=out,
-                                 stderr=err)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile(suffix=".peak") as peak:
+        child = subprocess.Popen([sys.executable, "-m", "benchmarks._peak", *command],
+                                 env={**env, "PEAK_FILE": peak.name}, cwd=cwd, stdout=out, stderr=err)
         _, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.perf_counter() - started
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
+        peak_kb = Path(peak.name).read_text(encoding="ascii").strip()
     if child.returncode != 0:
         raise SystemExit(f"monitor {' '.join(command)} exited {child.returncode}: {stderr.strip()[-2000:]}")
-    return Measured(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout)
+    if not peak_kb:
+        raise SystemExit(f"monitor {' '.join(command)}: no peak memory reported")
+    return Measured(seconds, usage.ru_utime + usage.ru_stime, int(peak_kb) / 1024, stdout)
 
 
 def _figures(name: str, measured: Measured) -> dict[str, float]:
