@@ -25,6 +25,7 @@ from monitor.archive import Archive, verify
 from monitor.cli import app
 from monitor.settings import StorageSettings
 from monitor.store import Store
+from tests._store_support import pg_url_fixture  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -165,3 +166,26 @@ def test_archive_benchmark_runs_and_prints_every_figure(tmp_path: Path) -> None:
     assert [(r["database"], r["articles"]) for r in rows] == [("sqlite", 10), ("sqlite", 40)]
     assert all(r["export_s"] > 0 and r["verify_s"] > 0 and r["export_peak_mb"] > 0 for r in rows)
     assert sum("articles: export" in line for line in done.stdout.splitlines()) == 2
+
+
+@pytest.mark.postgres
+def test_batched_records_and_verify_on_postgres(tmp_path: Path, pg_url: str) -> None:
+    """The PostgreSQL forms of the batched reads (array parameters) give what the per-article lookups give."""
+    root = tmp_path / "archive"
+    store = Store.open(StorageSettings(url=pg_url, archive_root=root, fsync=False))
+    try:
+        synthesize(store.engine, root, 0, 30)
+        records = list(store.iter_article_records(batch=7))
+        assert len(records) == 30
+        for article, urls, revisions in records:
+            assert urls == store.urls_of(article.pk)
+            assert revisions == store.revisions(article.key)
+        recent = [a.key for a, _, _ in store.iter_article_records(since=START + STEP * 20, batch=4)]
+        assert sorted(recent) == sorted(a.key for a, _, _ in records
+                                        if (a.published or a.first_seen) >= START + STEP * 20)
+        archive = Archive(root)
+        assert verify(store, archive).clean
+        (root / next(store.iter_revisions()).text_path).unlink()
+        assert len(verify(store, archive).missing) == 1
+    finally:
+        store.close()

@@ -8,7 +8,7 @@ a lost race on a unique key comes out as a :data:`CONFLICT` answer the caller se
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import Table, and_, bindparam, delete, func, or_, update
+from sqlalchemy import Integer, String, Table, and_, any_, bindparam, delete, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, Row
@@ -83,14 +83,29 @@ _REVISIONS_AFTER = (sa_select(*_REVISIONS.c, _ARTICLES.c.key.label("article_key"
                     .where(_REVISIONS.c.id > bindparam("last")).order_by(_REVISIONS.c.id).limit(bindparam("limit")))
 _REVISION_PATHS = (sa_select(_REVISIONS.c.text_path, _REVISIONS.c.raw_path)
                    .where(_REVISIONS.c.text_path.in_(bindparam("paths", expanding=True))))
+_REVISION_PATHS_PG = (sa_select(_REVISIONS.c.text_path, _REVISIONS.c.raw_path)
+                      .where(_REVISIONS.c.text_path == any_(bindparam("paths", type_=postgresql.ARRAY(String)))))
 _REVISION_COLUMNS = [_REVISIONS.c[name] for name in (
     "number", "content_hash", "size", "text_path", "raw_path", "template", "origin", "fetched_at", "stored_at")]
-_REVISIONS_OF_MANY = (sa_select(_REVISIONS.c.article_pk, *_REVISION_COLUMNS)
-                      .where(_REVISIONS.c.article_pk.in_(bindparam("pks", expanding=True)))
-                      .order_by(_REVISIONS.c.article_pk, _REVISIONS.c.number))
-_URLS_OF_MANY = (sa_select(_URLS.c.article_pk, _URLS.c.url)
-                 .where(_URLS.c.article_pk.in_(bindparam("pks", expanding=True)))
-                 .order_by(_URLS.c.article_pk, _URLS.c.first_seen, _URLS.c.url))
+
+
+def _of_many(postgres: bool) -> tuple[Any, Any]:
+    """The revisions and the URLs of a batch of articles (the parameter ``pks``: their primary keys). PostgreSQL
+    gets one array parameter (= ANY) rather than an IN list of hundreds to parse and plan each time."""
+
+    def among(column: Any) -> Any:
+        if postgres:
+            return column == any_(bindparam("pks", type_=postgresql.ARRAY(Integer)))
+        return column.in_(bindparam("pks", expanding=True))
+
+    return (sa_select(_REVISIONS.c.article_pk, *_REVISION_COLUMNS).where(among(_REVISIONS.c.article_pk))
+            .order_by(_REVISIONS.c.article_pk, _REVISIONS.c.number),
+            sa_select(_URLS.c.article_pk, _URLS.c.url).where(among(_URLS.c.article_pk))
+            .order_by(_URLS.c.article_pk, _URLS.c.first_seen, _URLS.c.url))
+
+
+_OF_MANY, _OF_MANY_PG = _of_many(False), _of_many(True)
+Details = Callable[[Connection, list["StoredArticle"]], Any]
 
 
 @lru_cache(maxsize=8)
@@ -331,10 +346,10 @@ class Store:
         rows' raw HTML paths. Equality lookups on the unique text path (an index on both databases)."""
         wanted = list(dict.fromkeys(text_paths))
         named: set[str] = set()
+        stmt = _REVISION_PATHS_PG if self._dialect == "postgresql" else _REVISION_PATHS
         with self._connection("look up archive files") as connection:
             for start in range(0, len(wanted), batch):
-                for text_path, raw_path in connection.execute(
-                        _REVISION_PATHS, {"paths": wanted[start:start + batch]}):
+                for text_path, raw_path in connection.execute(stmt, {"paths": wanted[start:start + batch]}):
                     named.add(text_path)
                     if raw_path:
                         named.add(raw_path)
@@ -345,21 +360,24 @@ class Store:
         """Articles, optionally of one site and published (or, undated, first seen) since a time: in first-seen
         order, or with ``since`` in publication order (the dated ones by the date index, then the undated ones by
         the first-seen index) so that a recent slice of a large archive is read without walking all of it."""
-        for chunk in self._article_batches(site, since, batch):
+        for chunk, _ in self._article_batches(site, since, batch, None):
             yield from chunk
 
     def iter_article_records(self, *, site: str | None = None, since: datetime | None = None,
                              batch: int = 500) -> Iterator[ArticleRecord]:
         """:meth:`iter_articles` with each article's URLs and revisions: three queries per batch of articles (for
         ``monitor export``), not two per article."""
-        for chunk in self._article_batches(site, since, batch):
+        of_many = _OF_MANY_PG if self._dialect == "postgresql" else _OF_MANY
+
+        def details(connection: Connection, chunk: list[StoredArticle]) -> tuple[Sequence[Any], Sequence[Any]]:
             pks = [article.pk for article in chunk]
-            revisions: dict[int, list[StoredRevision]] = {pk: [] for pk in pks}
-            urls: dict[int, list[str]] = {pk: [] for pk in pks}
+            return (connection.execute(of_many[0], {"pks": pks}).all(),
+                    connection.execute(of_many[1], {"pks": pks}).all())
+
+        for chunk, (revision_rows, url_rows) in self._article_batches(site, since, batch, details):
+            revisions: dict[int, list[StoredRevision]] = {article.pk: [] for article in chunk}
+            urls: dict[int, list[str]] = {article.pk: [] for article in chunk}
             keys = {article.pk: article.key for article in chunk}
-            with self._connection("read revisions and URLs") as connection:
-                revision_rows = connection.execute(_REVISIONS_OF_MANY, {"pks": pks}).all()
-                url_rows = connection.execute(_URLS_OF_MANY, {"pks": pks}).all()
             for pk, number, digest, size, text_path, raw_path, template, origin, fetched_at, stored_at in revision_rows:
                 revisions[pk].append(StoredRevision(
                     article_key=keys[pk], number=number, content_hash=digest, size=size, text_path=text_path,
@@ -370,28 +388,33 @@ class Store:
             for article in chunk:
                 yield ArticleRecord(article, urls[article.pk], revisions[article.pk])
 
-    def _article_batches(self, site: str | None, since: datetime | None,
-                         batch: int) -> Iterator[list[StoredArticle]]:
+    def _article_batches(self, site: str | None, since: datetime | None, batch: int,
+                         details: Details | None) -> Iterator[tuple[list[StoredArticle], Any]]:
         """Keyset pagination, one short read per batch. Without ``since``: by primary key. With it: by (published,
         id) from ``since`` on, then the undated by (first_seen, id); each batch starts its index range where the last
-        one ended, so no batch re-reads what came before."""
+        one ended, so no batch re-reads what came before. ``details`` reads more for a batch on the same connection
+        (one checkout per batch)."""
         if since is None:
-            yield from self._keyset(_articles_page("id", site), {"id": 0}, site, batch)
+            yield from self._keyset(_articles_page("id", site), {"id": 0}, site, batch, details)
             return
-        yield from self._keyset(_articles_page("published", site), {"id": 0, "published": since}, site, batch)
-        yield from self._keyset(_articles_page("first_seen", site), {"id": 0, "first_seen": since}, site, batch)
+        yield from self._keyset(_articles_page("published", site), {"id": 0, "published": since}, site, batch,
+                                details)
+        yield from self._keyset(_articles_page("first_seen", site), {"id": 0, "first_seen": since}, site, batch,
+                                details)
 
-    def _keyset(self, stmt: Any, start: dict[str, Any], site: str | None,
-                batch: int) -> Iterator[list[StoredArticle]]:
+    def _keyset(self, stmt: Any, start: dict[str, Any], site: str | None, batch: int,
+                details: Details | None) -> Iterator[tuple[list[StoredArticle], Any]]:
         position = dict(start)
         first = True
         while True:
             values = {**position, "site": site, "limit": batch, "first": first}
             with self._connection("read articles") as connection:
                 rows = connection.execute(stmt, values).all()
-            if not rows:
-                return
-            yield [_stored_row(row) for row in rows]
+                if not rows:
+                    return
+                chunk = [_stored_row(row) for row in rows]
+                extra = details(connection, chunk) if details is not None else None
+            yield chunk, extra
             last = rows[-1]._mapping
             position = {name: last[name] for name in position}
             first = False
