@@ -92,6 +92,8 @@ class Archive:
 
     def __init__(self, root: Path | str, *, fsync: bool = True) -> None:
         self.root = Path(root)
+        # Paths as strings for the whole-archive loops (verify, export): pathlib costs more per file than the read.
+        self._prefix = os.path.join(os.fspath(self.root), "")
         self._fsync = fsync
         if self.root.exists() and not self.root.is_dir():
             raise ArchiveError(f"archive root {self.root}: not a folder")
@@ -218,7 +220,8 @@ class Archive:
 
     def read_text(self, relative: str) -> str:
         try:
-            return self.path(relative).read_bytes().decode("utf-8")
+            with open(self._prefix + relative, "rb") as handle:
+                return handle.read().decode("utf-8")
         except OSError as exc:
             raise ArchiveError(f"{self.path(relative)}: cannot read: {exc.strerror or exc}") from None
         except UnicodeDecodeError:
@@ -238,6 +241,22 @@ class Archive:
             for name in names:
                 if NAME.match(name):
                     yield os.path.relpath(os.path.join(folder, name), self.root)
+
+    def files_by_folder(self) -> Iterator[list[str]]:
+        """:meth:`files`, one folder's at a time (relative paths, sorted; folders without archive files skipped)."""
+        for folder, dirs, names in os.walk(self._prefix):
+            dirs.sort()
+            relative = folder[len(self._prefix):]
+            found = sorted(f"{relative}/{name}" if relative else name for name in names if NAME.match(name))
+            if found:
+                yield found
+
+    def read_bytes(self, relative: str) -> bytes | None:
+        """A file's bytes, None when it is not there."""
+        return _read(self._prefix + relative)
+
+    def exists(self, relative: str) -> bool:
+        return os.path.exists(self._prefix + relative)
 
     def temporary_files(self) -> Iterator[Path]:
         for folder, _dirs, names in os.walk(self.root):
@@ -292,9 +311,10 @@ def compress_raw(html: bytes) -> bytes:
     return gzip.compress(html, compresslevel=1, mtime=0)
 
 
-def _read(path: Path) -> bytes | None:
+def _read(path: Path | str) -> bytes | None:
     try:
-        return path.read_bytes()
+        with open(path, "rb") as handle:
+            return handle.read()
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -334,24 +354,32 @@ def _abandoned(temp: Path) -> bool:
 
 
 def verify(store: Store, archive: Archive) -> VerifyReport:
-    """Every row has its files with the right hash; every file has its row; no temporary file is left."""
+    """Every row has its files with the right hash; every file has its row; no temporary file is left.
+
+    Memory stays flat in the archive's size: the rows are streamed (each checked against its files), then the
+    archive is walked one folder at a time, each folder's files looked up by their names (an index), so no list of
+    every path is ever held; only the problems are kept."""
     report = VerifyReport()
-    named: set[str] = set()
     for revision in store.iter_revisions():
         report.checked += 1
-        named.add(revision.text_path)
-        data = _read(archive.path(revision.text_path))
+        data = archive.read_bytes(revision.text_path)
         if data is None:
             report.missing.append(revision.text_path)
         elif hashlib.sha256(data).hexdigest() != revision.content_hash:
             report.mismatched.append(revision.text_path)
-        if revision.raw_path:
-            named.add(revision.raw_path)
-            if not archive.path(revision.raw_path).exists():
-                report.raw_missing.append(revision.raw_path)
-    report.orphans = sorted(p for p in archive.files() if p not in named)
+        if revision.raw_path and not archive.exists(revision.raw_path):
+            report.raw_missing.append(revision.raw_path)
+    for files in archive.files_by_folder():
+        # A raw file is named by the row of its text (Archive.put derives one name from the other).
+        named = store.revision_paths(_text_path_of(path) for path in files)
+        report.orphans.extend(path for path in files if path not in named)
+    report.orphans.sort()
     report.temporary = sorted(os.path.relpath(p, archive.root) for p in archive.temporary_files())
     return report
+
+
+def _text_path_of(path: str) -> str:
+    return path[: -len(RAW_SUFFIX)] + TEXT_SUFFIX if path.endswith(RAW_SUFFIX) else path
 
 
 def repair(store: Store, archive: Archive, registry: SiteRegistry | None = None) -> VerifyReport:

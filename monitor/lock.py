@@ -7,6 +7,8 @@ PostgreSQL: a session-level advisory lock, one per schema, on a connection kept 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import os
 from pathlib import Path
@@ -39,8 +41,11 @@ class DaemonLock:
             self._acquire_advisory()
 
     def _acquire_file(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = path.open("a+", encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = path.open("a+", encoding="utf-8")
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create the daemon lock: {_reason(exc)}") from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -50,10 +55,18 @@ class DaemonLock:
             raise DaemonAlreadyRunning(
                 f"another monitor daemon (pid {holder}) is already running on this database (lock {path})"
             ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+        except OSError as exc:
+            # The pid is only a courtesy for the message a second daemon prints; but a disk too full for four
+            # bytes is too full for the archive, so say so now rather than at the first article.
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            with contextlib.suppress(OSError):  # close flushes again, into the same full disk
+                handle.close()
+            raise StoreError(f"{path}: cannot write the daemon lock: {_reason(exc)}") from None
         self._file = handle
 
     def _acquire_advisory(self) -> None:
@@ -96,3 +109,7 @@ class DaemonLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _reason(exc: OSError) -> str:
+    return "disk full" if exc.errno == errno.ENOSPC else str(exc.strerror or exc)

@@ -104,9 +104,10 @@ Fetch = Callable[[str], Page]
 def ingest_page(store: Store, archive: Archive, registry: SiteRegistry, html: str, url: str,
                 fetched_at: datetime | None = None, *, extra_urls: Iterable[str] = (),
                 origin: str = "fetch", parse_pool: ParsePool | None = None,
-                languages: Sequence[str] = ()) -> IngestResult:
+                languages: Sequence[str] = (), source: str | None = None) -> IngestResult:
     """Parse one page and record what is new in it. Raises ParseError for a page that is no article, and
-    LanguageNotKept for an article whose language is not among ``languages`` (when given).
+    LanguageNotKept for an article whose language is not among ``languages`` (when given). ``source``: the
+    configured source whose run this is, recorded with the text (its "today" in the status).
 
     ``origin`` "backfill" or "ingest" (alerts muted) records the text with its alerts already done, in the same
     row: a crash right after cannot leave it for the daemon's catch-up to alert. ``parse_pool`` parses in worker
@@ -118,11 +119,11 @@ def ingest_page(store: Store, archive: Archive, registry: SiteRegistry, html: st
     if article.language and not keeps_language(languages, article.language):
         raise LanguageNotKept(article.language, list(languages), url=canonical_url(url), site=article.site)
     urls = [canonical_url(u) for u in (url, article.url, *extra_urls) if u]
-    return _record(store, archive, prepared, urls, fetched_at, origin=origin)
+    return _record(store, archive, prepared, urls, fetched_at, origin=origin, source=source)
 
 
 def _record(store: Store, archive: Archive, prepared: Prepared, urls: list[str], fetched_at: datetime, *,
-            origin: str, raw_path: str | None = None) -> IngestResult:
+            origin: str, raw_path: str | None = None, source: str | None = None) -> IngestResult:
     article, text, digest = prepared.article, prepared.text, prepared.digest
     for _ in range(_ATTEMPTS):
         stored = store.article(article.key)
@@ -143,7 +144,7 @@ def _record(store: Store, archive: Archive, prepared: Prepared, urls: list[str],
         except ArchiveConflict:
             continue
         new = NewRevision(number=number, content_hash=digest, size=len(text.encode("utf-8")), text_path=path,
-                          raw_path=put.raw_path or raw_path, fetched_at=fetched_at, origin=origin)
+                          raw_path=put.raw_path or raw_path, fetched_at=fetched_at, origin=origin, source=source)
         if stored is None:
             outcome = store.add_article(article, canonical=canonical, url_hash=url_hash, folder=folder, revision=new,
                                         urls=urls, signature=prepared.story_signature(store.story_threshold))
@@ -241,7 +242,7 @@ def keeps_language(languages: Sequence[str], language: str | None) -> bool:
 def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: Iterable[str], fetch: Fetch, *,
                 skip_seen: bool = True, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                 workers: int = 1, origin: str = "fetch", parse_pool: ParsePool | None = None,
-                languages: Sequence[str] = ()) -> Iterator[IngestResult | Failure]:
+                languages: Sequence[str] = (), source: str | None = None) -> Iterator[IngestResult | Failure]:
     """Fetch and ingest candidate URLs, yielding each outcome (in order).
 
     Each URL is fetched in its canonical form. ``skip_seen`` leaves out URLs already recorded for an article (no
@@ -251,6 +252,7 @@ def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: It
     ``parse_pool`` the parsing runs in its worker processes, so the pages in flight use every core. With
     ``languages``, an article in another language is not archived: its language is remembered (page state) and it
     comes back as a Failure carrying :class:`LanguageNotKept`.
+    ``source``: the configured source whose run this is, recorded with each text it archives.
     """
 
     def one(url: str) -> IngestResult | Failure | None:
@@ -267,7 +269,7 @@ def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: It
             # as it is and the client follows it.
             page = fetch(canonical)
             result = ingest_page(store, archive, registry, page.html, page.final_url, at, extra_urls=[url],
-                                 origin=origin, parse_pool=parse_pool, languages=languages)
+                                 origin=origin, parse_pool=parse_pool, languages=languages, source=source)
         except (StoreError, ArchiveError, ParseWorkerError):
             raise
         except LanguageNotKept as exc:
@@ -406,7 +408,8 @@ def run_source(services: Services, source: SourceSettings, *, since: datetime | 
         retries = [u for u in services.store.pages_to_retry(site, now, RETRY_LIMIT) if u not in listed]
         due = itertools.chain(due, (u for u in retries if wanted(u, None)))
     outcomes = ingest_urls(services.store, services.archive, services.registry, due, http_fetcher(services.client),
-                           clock=services.clock, origin=origin, skip_seen=False, languages=source.languages)
+                           clock=services.clock, origin=origin, skip_seen=False, languages=source.languages,
+                           source=source.name)
     telling: list[Failure] = []
     retry_later = 0
     try:

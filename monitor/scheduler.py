@@ -217,6 +217,17 @@ class Daemon:
         except MonitorError as exc:
             log.error("catch-up after restart failed: %s", exc)
 
+    def clean_leftovers(self) -> None:
+        """Temporary files an earlier crash left in the archive (their writer is gone), at start: with the daemon
+        lock held, no other daemon can be writing them."""
+        try:
+            removed = self.services.archive.clean_temporary()
+        except MonitorError as exc:
+            log.error("removing temporary files a previous run left failed: %s", exc)
+            return
+        if removed:
+            log.warning("removed %d temporary files a previous run left in the archive", len(removed))
+
     def housekeeping(self) -> None:
         try:
             self.services.store.prune_fetch_log(self.services.clock() - FETCH_LOG_KEPT)
@@ -253,6 +264,7 @@ class Daemon:
         lock: AbstractContextManager[object] = DaemonLock(database_url(self.settings.storage)) if take_lock \
             else nullcontext()
         with lock, stop_on_signals(self._stop, _announce_stop, enabled=handle_signals):
+            self.clean_leftovers()
             self.catch_up()
             scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
             now = datetime.now(UTC)

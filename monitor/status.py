@@ -16,7 +16,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def source_statuses(settings: Settings, store: Store, registry: SiteRegistry, now: datetime) -> list[dict[str, Any]]:
-    """Per configured source: its site, last run, last success, articles first seen today, errors and problem."""
+    """Per configured source: its site, last run, last success, articles its runs archived today, errors and problem."""
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     healths = {h.source: h for h in store.source_healths()}
     sources: list[dict[str, Any]] = []
@@ -27,7 +27,8 @@ def source_statuses(settings: Settings, store: Store, registry: SiteRegistry, no
             "source": source.name, "site": source.site, "archive_site": site, "enabled": source.enabled,
             "last_run": _iso(h.last_run if h else None), "last_success": _iso(h.last_success if h else None),
             "last_new": _iso(h.last_new if h else None),
-            "articles_today": store.articles_since(site, today) if site else 0,
+            # What this source's runs archived, not its site's: sources sharing a site count apart.
+            "articles_today": store.archived_by(source.name, today),
             "consecutive_failures": h.consecutive_failures if h else 0,
             "last_error": h.last_error if h else None, "problem": h.problem if h else None,
             "last_run_counts": json.loads(h.last_counts) if h else {},

@@ -203,12 +203,12 @@ def export(
         raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
     try:
         with out if output is not None else nullcontext(out), _opened() as (_settings, store, archive):
-            for stored in store.iter_articles(site=site, since=when):
-                revisions = store.revisions(stored.key)
+            encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps with options makes one per call
+            for stored, urls, revisions in store.iter_article_records(site=site, since=when):
                 latest = revisions[-1] if revisions else None
                 record = {
                     "key": stored.key, "site": stored.site, "article_id": stored.article_id,
-                    "url": stored.canonical_url, "urls": store.urls_of(stored.pk), "headline": stored.headline,
+                    "url": stored.canonical_url, "urls": urls, "headline": stored.headline,
                     "language": stored.language,
                     "published": stored.published.isoformat() if stored.published else None,
                     "first_seen": stored.first_seen.isoformat(), "last_seen": stored.last_seen.isoformat(),
@@ -218,6 +218,6 @@ def export(
                                   for r in revisions],
                     "text": archive.read_text(latest.text_path) if latest else None,
                 }
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                out.write(encode(record) + "\n")
     except MonitorError as exc:
         raise fail(str(exc)) from None

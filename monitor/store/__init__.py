@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from monitor.store.engine import database_url, describe, make_engine
     from monitor.store.store import (
         CONFLICT,
+        ArticleRecord,
         DatabaseValidators,
         NewRevision,
         Store,
@@ -27,6 +28,7 @@ _LAZY = {
     "describe": "monitor.store.engine",
     "make_engine": "monitor.store.engine",
     "CONFLICT": "monitor.store.store",
+    "ArticleRecord": "monitor.store.store",
     "DatabaseValidators": "monitor.store.store",
     "NewRevision": "monitor.store.store",
     "Store": "monitor.store.store",
@@ -46,6 +48,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "CONFLICT",
+    "ArticleRecord",
     "DatabaseValidators",
     "NewRevision",
     "Store",

@@ -8,15 +8,15 @@ a lost race on a unique key comes out as a :data:`CONFLICT` answer the caller se
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import Table, and_, bindparam, delete, func, or_, update
+from sqlalchemy import Integer, String, Table, and_, any_, bindparam, delete, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, Row
@@ -74,8 +74,62 @@ _REVISIONS_OF = (sa_select(_REVISIONS).join(_ARTICLES, _ARTICLES.c.id == _REVISI
                  .where(_ARTICLES.c.key == bindparam("key")).order_by(_REVISIONS.c.number))
 _LATEST_REVISION = (sa_select(_REVISIONS).where(_REVISIONS.c.article_pk == bindparam("pk"))
                     .order_by(_REVISIONS.c.number.desc()).limit(1))
+_ARCHIVED_BY = (sa_select(func.count()).select_from(_REVISIONS)
+                .where(_REVISIONS.c.source == bindparam("source"), _REVISIONS.c.stored_at >= bindparam("since"),
+                       _REVISIONS.c.number == 0))
 _INSERT_STORY = _STORIES.insert().returning(_STORIES.c.id)
 _STORY_KEY = sa_select(_STORIES.c.key).where(_STORIES.c.id == bindparam("id"))
+
+
+_REVISIONS_AFTER = (sa_select(*_REVISIONS.c, _ARTICLES.c.key.label("article_key"))
+                    .join(_ARTICLES, _ARTICLES.c.id == _REVISIONS.c.article_pk)
+                    .where(_REVISIONS.c.id > bindparam("last")).order_by(_REVISIONS.c.id).limit(bindparam("limit")))
+_REVISION_PATHS = (sa_select(_REVISIONS.c.text_path, _REVISIONS.c.raw_path)
+                   .where(_REVISIONS.c.text_path.in_(bindparam("paths", expanding=True))))
+_REVISION_PATHS_PG = (sa_select(_REVISIONS.c.text_path, _REVISIONS.c.raw_path)
+                      .where(_REVISIONS.c.text_path == any_(bindparam("paths", type_=postgresql.ARRAY(String)))))
+_REVISION_COLUMNS = [_REVISIONS.c[name] for name in (
+    "number", "content_hash", "size", "text_path", "raw_path", "template", "origin", "fetched_at", "stored_at")]
+
+
+def _of_many(postgres: bool) -> tuple[Any, Any]:
+    """The revisions and the URLs of a batch of articles (the parameter ``pks``: their primary keys). PostgreSQL
+    gets one array parameter (= ANY) rather than an IN list of hundreds to parse and plan each time."""
+
+    def among(column: Any) -> Any:
+        if postgres:
+            return column == any_(bindparam("pks", type_=postgresql.ARRAY(Integer)))
+        return column.in_(bindparam("pks", expanding=True))
+
+    return (sa_select(_REVISIONS.c.article_pk, *_REVISION_COLUMNS).where(among(_REVISIONS.c.article_pk))
+            .order_by(_REVISIONS.c.article_pk, _REVISIONS.c.number),
+            sa_select(_URLS.c.article_pk, _URLS.c.url).where(among(_URLS.c.article_pk))
+            .order_by(_URLS.c.article_pk, _URLS.c.first_seen, _URLS.c.url))
+
+
+_OF_MANY, _OF_MANY_PG = _of_many(False), _of_many(True)
+Details = Callable[[Connection, list["StoredArticle"]], Any]
+
+
+@lru_cache(maxsize=8)
+def _articles_page(order: str, site: str | None) -> Any:
+    """One keyset page of articles ordered by ``order`` (then id): "id", "published" (dated articles from
+    :since) or "first_seen" (undated ones from :since). The first page starts at the bound itself (>=), later ones
+    strictly after the last (value, id) seen; written as a range on the ordering column plus a tie-break, which
+    SQLite and PostgreSQL both answer from the column's index."""
+    stmt = (sa_select(*_STORED_COLUMNS, _STORIES.c.key.label("story_key"))
+            .select_from(_ARTICLES.outerjoin(_STORIES, _STORIES.c.id == _ARTICLES.c.story_id)))
+    if site is not None:
+        stmt = stmt.where(_ARTICLES.c.site == bindparam("site"))
+    if order == "id":
+        return stmt.where(_ARTICLES.c.id > bindparam("id")).order_by(_ARTICLES.c.id).limit(bindparam("limit"))
+    column = _ARTICLES.c[order]
+    bound: Any = bindparam(order)
+    after = or_(bindparam("first"), column > bound, _ARTICLES.c.id > bindparam("id"))
+    stmt = stmt.where(column >= bound, after)
+    if order == "first_seen":
+        stmt = stmt.where(_ARTICLES.c.published.is_(None))
+    return stmt.order_by(column, _ARTICLES.c.id).limit(bindparam("limit"))
 
 
 def _recent(*since: Any) -> Any:
@@ -125,6 +179,14 @@ class StoredRevision:
         return self.number > 0
 
 
+class ArticleRecord(NamedTuple):
+    """An article with its URLs (first seen first) and its revisions (oldest first): one line of an export."""
+
+    article: StoredArticle
+    urls: list[str]
+    revisions: list[StoredRevision]
+
+
 @dataclass(frozen=True, slots=True)
 class NewRevision:
     """Everything the store records for one archived text (its files are already in place)."""
@@ -136,6 +198,7 @@ class NewRevision:
     raw_path: str | None
     fetched_at: datetime
     origin: str = "fetch"
+    source: str | None = None  # the configured source whose run archived it (``monitor status``'s "today")
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -245,16 +308,7 @@ class Store:
     def article(self, key: str) -> StoredArticle | None:
         with self._connection("read an article") as connection:
             row = connection.execute(_ARTICLE_BY_KEY, {"key": key}).first()
-            if row is None:
-                return None
-            data = row._mapping
-            return StoredArticle(
-                pk=data["id"], key=data["key"], site=data["site"], article_id=data["article_id"],
-                canonical_url=data["canonical_url"], url_hash=data["url_hash"], folder=data["folder"],
-                headline=data["headline"], language=data["language"], published=_utc(data["published"]),
-                first_seen=_must(data["first_seen"]), last_seen=_must(data["last_seen"]),
-                revision_count=data["revision_count"], story_key=data["story_key"],
-            )
+            return None if row is None else _stored_row(row)
 
     def latest_revision(self, stored: StoredArticle) -> StoredRevision | None:
         """The article's latest text: what a fetched text is compared with (a text that returns after an edit is
@@ -273,38 +327,94 @@ class Store:
             return session.connection().execute(_PATH_CLAIMED, {"path": text_path}).first() is not None
 
     def iter_revisions(self, batch: int = 1000) -> Iterator[StoredRevision]:
-        """Every revision, streamed in primary-key order."""
+        """Every revision, streamed in primary-key order (a short read per batch, nothing held between them)."""
         last = 0
         while True:
-            with self._session("read revisions") as session:
-                rows = session.exec(
-                    select(Revision, ArticleRow.key).join(ArticleRow, col(ArticleRow.id) == col(Revision.article_pk))
-                    .where(col(Revision.id) > last).order_by(col(Revision.id)).limit(batch)).all()
+            with self._connection("read revisions") as connection:
+                rows = connection.execute(_REVISIONS_AFTER, {"last": last, "limit": batch}).all()
             if not rows:
                 return
-            for revision, key in rows:
-                yield _revision(key, revision)
-            last = rows[-1][0].id or last
+            for row in rows:
+                yield _revision_row(row.article_key, row)
+            last = rows[-1].id
+
+    def revision_paths(self, text_paths: Iterable[str], batch: int = 500) -> set[str]:
+        """The archive files the revisions with these text paths name: the text paths that have a row, and those
+        rows' raw HTML paths. Equality lookups on the unique text path (an index on both databases)."""
+        wanted = list(dict.fromkeys(text_paths))
+        named: set[str] = set()
+        stmt = _REVISION_PATHS_PG if self._dialect == "postgresql" else _REVISION_PATHS
+        with self._connection("look up archive files") as connection:
+            for start in range(0, len(wanted), batch):
+                for text_path, raw_path in connection.execute(stmt, {"paths": wanted[start:start + batch]}):
+                    named.add(text_path)
+                    if raw_path:
+                        named.add(raw_path)
+        return named
 
     def iter_articles(self, *, site: str | None = None, since: datetime | None = None,
                       batch: int = 500) -> Iterator[StoredArticle]:
-        """Articles in first-seen order, optionally of one site and published (or first seen) since a time."""
-        last = 0
+        """Articles, optionally of one site and published (or, undated, first seen) since a time: in first-seen
+        order, or with ``since`` in publication order (the dated ones by the date index, then the undated ones by
+        the first-seen index) so that a recent slice of a large archive is read without walking all of it."""
+        for chunk, _ in self._article_batches(site, since, batch, None):
+            yield from chunk
+
+    def iter_article_records(self, *, site: str | None = None, since: datetime | None = None,
+                             batch: int = 500) -> Iterator[ArticleRecord]:
+        """:meth:`iter_articles` with each article's URLs and revisions: three queries per batch of articles (for
+        ``monitor export``), not two per article."""
+        of_many = _OF_MANY_PG if self._dialect == "postgresql" else _OF_MANY
+
+        def details(connection: Connection, chunk: list[StoredArticle]) -> tuple[Sequence[Any], Sequence[Any]]:
+            pks = [article.pk for article in chunk]
+            return (connection.execute(of_many[0], {"pks": pks}).all(),
+                    connection.execute(of_many[1], {"pks": pks}).all())
+
+        for chunk, (revision_rows, url_rows) in self._article_batches(site, since, batch, details):
+            revisions: dict[int, list[StoredRevision]] = {article.pk: [] for article in chunk}
+            urls: dict[int, list[str]] = {article.pk: [] for article in chunk}
+            keys = {article.pk: article.key for article in chunk}
+            for pk, number, digest, size, text_path, raw_path, template, origin, fetched_at, stored_at in revision_rows:
+                revisions[pk].append(StoredRevision(
+                    article_key=keys[pk], number=number, content_hash=digest, size=size, text_path=text_path,
+                    raw_path=raw_path, template=template, origin=origin, fetched_at=_must(fetched_at),
+                    stored_at=_must(stored_at)))
+            for pk, url in url_rows:
+                urls[pk].append(url)
+            for article in chunk:
+                yield ArticleRecord(article, urls[article.pk], revisions[article.pk])
+
+    def _article_batches(self, site: str | None, since: datetime | None, batch: int,
+                         details: Details | None) -> Iterator[tuple[list[StoredArticle], Any]]:
+        """Keyset pagination, one short read per batch. Without ``since``: by primary key. With it: by (published,
+        id) from ``since`` on, then the undated by (first_seen, id); each batch starts its index range where the last
+        one ended, so no batch re-reads what came before. ``details`` reads more for a batch on the same connection
+        (one checkout per batch)."""
+        if since is None:
+            yield from self._keyset(_articles_page("id", site), {"id": 0}, site, batch, details)
+            return
+        yield from self._keyset(_articles_page("published", site), {"id": 0, "published": since}, site, batch,
+                                details)
+        yield from self._keyset(_articles_page("first_seen", site), {"id": 0, "first_seen": since}, site, batch,
+                                details)
+
+    def _keyset(self, stmt: Any, start: dict[str, Any], site: str | None, batch: int,
+                details: Details | None) -> Iterator[tuple[list[StoredArticle], Any]]:
+        position = dict(start)
+        first = True
         while True:
-            with self._session("read articles") as session:
-                stmt = (select(ArticleRow, Story.key).outerjoin(Story, col(Story.id) == col(ArticleRow.story_id))
-                        .where(col(ArticleRow.id) > last))
-                if site:
-                    stmt = stmt.where(col(ArticleRow.site) == site)
-                if since:
-                    undated = and_(col(ArticleRow.published).is_(None), col(ArticleRow.first_seen) >= since)
-                    stmt = stmt.where(or_(col(ArticleRow.published) >= since, undated))
-                rows = session.exec(stmt.order_by(col(ArticleRow.id)).limit(batch)).all()
-            if not rows:
-                return
-            for row, story in rows:
-                yield _stored(row, story)
-            last = rows[-1][0].id or last
+            values = {**position, "site": site, "limit": batch, "first": first}
+            with self._connection("read articles") as connection:
+                rows = connection.execute(stmt, values).all()
+                if not rows:
+                    return
+                chunk = [_stored_row(row) for row in rows]
+                extra = details(connection, chunk) if details is not None else None
+            yield chunk, extra
+            last = rows[-1]._mapping
+            position = {name: last[name] for name in position}
+            first = False
 
     def urls_of(self, article_pk: int) -> list[str]:
         with self._session("read URLs") as session:
@@ -541,11 +651,11 @@ class Store:
                                                    col(Revision.alerts_done_at).is_(None)).values(alerts_done_at=at))
             session.commit()
 
-    def articles_since(self, site: str, since: datetime) -> int:
-        """Articles of ``site`` first seen at or after ``since``."""
-        with self._session("count articles") as session:
-            return session.exec(select(func.count()).select_from(ArticleRow).where(
-                col(ArticleRow.site) == site, col(ArticleRow.first_seen) >= since)).one()
+    def archived_by(self, source: str, since: datetime) -> int:
+        """Articles the runs of configured source ``source`` archived first (their first text) since ``since``."""
+        with self._connection("count archived articles") as connection:
+            count: int = connection.execute(_ARCHIVED_BY, {"source": source, "since": since}).scalar_one()
+            return count
 
     def source_health(self, source: str) -> SourceHealth | None:
         with self._session("read source health") as session:
@@ -597,7 +707,8 @@ def _revision_values(article_pk: int, revision: NewRevision, template: str, now:
             # A reparse changes the text because the parser changed, not the article: nothing to alert on. A muted
             # backfill or an ingest archives the past: nothing to alert on either, and never later by the daemon's
             # catch-up.
-            "alerts_done_at": now if revision.origin in MUTED_ORIGINS else None}
+            "alerts_done_at": now if revision.origin in MUTED_ORIGINS else None,
+            "source": revision.source}
 
 
 def _stored(row: ArticleRow, story_key: str | None) -> StoredArticle:
@@ -607,6 +718,22 @@ def _stored(row: ArticleRow, story_key: str | None) -> StoredArticle:
         url_hash=row.url_hash, folder=row.folder, headline=row.headline, language=row.language,
         published=_utc(row.published), first_seen=_must(row.first_seen), last_seen=_must(row.last_seen),
         revision_count=row.revision_count, story_key=story_key,
+    )
+
+
+def _revision_row(key: str, row: Any) -> StoredRevision:
+    """A row with the revisions table's columns (of any width) as a StoredRevision."""
+    return _revision(key, row)
+
+
+def _stored_row(row: Any) -> StoredArticle:
+    """A row of ``_STORED_COLUMNS`` and the story key (by position: this runs for every article of an export)."""
+    (pk, key, site, article_id, canonical, url_hash, folder, headline, language, published, first_seen, last_seen,
+     revision_count, story_key) = row
+    return StoredArticle(
+        pk=pk, key=key, site=site, article_id=article_id, canonical_url=canonical, url_hash=url_hash, folder=folder,
+        headline=headline, language=language, published=_utc(published), first_seen=_must(first_seen),
+        last_seen=_must(last_seen), revision_count=revision_count, story_key=story_key,
     )
 
 

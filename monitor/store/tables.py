@@ -104,6 +104,14 @@ class Revision(SQLModel, table=True):
     # crash between archiving and queueing alerts leaves it empty, and the next run matches the text again, so an
     # archived article is never left unalerted.
     alerts_done_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    # The name (in monitor.toml) of the source whose run archived this text, for its "today" in ``monitor status``;
+    # None for texts of ``monitor ingest`` and ``reparse``, and for those stored before migration 0003.
+    source: str | None = Field(default=None, max_length=200)
+
+
+# A source's texts of a day (``monitor status``): declared here, not in Revision's table arguments, so that the
+# constraints there stay the revision logic's alone.
+Index("ix_revisions_source_stored_at", Revision.__table__.c.source, Revision.__table__.c.stored_at)  # type: ignore[attr-defined]
 
 
 class StoryBand(SQLModel, table=True):

@@ -18,8 +18,11 @@ target_metadata = metadata()
 def run_migrations_online() -> None:
     engine = context.config.attributes["engine"]
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=connection.dialect.name == "sqlite")
+        sqlite = connection.dialect.name == "sqlite"
+        # SQLite: each migration in a transaction of its own, with its alembic_version stamp (the engine makes
+        # SQLite's DDL transactional, see monitor/store/engine.py), so a crash leaves whole migrations only.
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=sqlite,
+                          transactional_ddl=True, transaction_per_migration=sqlite)
         with context.begin_transaction():
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})

@@ -1,6 +1,6 @@
 """discovery: a text may return (A -> B -> A); page state (language, failed pages' retries); pending-alerts index
 
-Revision ID: 0003_discovery
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-02 04:30:00
 """
@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0003_discovery'
+revision = '0003'
 down_revision = '0002'
 branch_labels = None
 depends_on = None
