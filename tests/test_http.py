@@ -20,8 +20,9 @@ from monitor.errors import (
     ResponseTooLargeError,
     RobotsDisallowedError,
 )
-from monitor.http import HttpClient, ManualClock, MemoryValidatorStore, Validators
+from monitor.http import HttpClient, MemoryValidatorStore, Validators
 from monitor.settings import HttpSettings
+from tests._clock import ManualClock
 
 PAGE = "https://www.rferl.org/a/some-story/33423647.html"
 PAGE2 = "https://www.rferl.org/a/other-story/33423648.html"
@@ -112,6 +113,22 @@ def test_redirect_within_the_site_is_followed(router: respx.MockRouter, clock: M
     with make_client(clock) as client:
         fetched = client.fetch("https://rferl.org/a/x/1.html")
     assert fetched.final_url == "https://www.rferl.org/a/x/1.html"
+
+
+def test_same_site_means_the_registrable_domain_not_the_last_two_labels(
+    router: respx.MockRouter, clock: ManualClock
+) -> None:
+    """Under a two-label public suffix (co.uk) the site is three labels: bbc.co.uk may not send us to another
+    .co.uk site, but may move us between its own hosts."""
+    router.get("https://news.bbc.co.uk/1").respond(302, headers={"Location": "https://ads.other.co.uk/landing"})
+    elsewhere = router.get("https://ads.other.co.uk/landing").respond(200)
+    router.get("https://news.bbc.co.uk/2").respond(301, headers={"Location": "https://www.bbc.co.uk/2"})
+    router.get("https://www.bbc.co.uk/2").respond(200, headers=HTML, content=b"<p>x</p>")
+    with make_client(clock) as client:
+        with pytest.raises(RedirectError, match="another site"):
+            client.fetch("https://news.bbc.co.uk/1")
+        assert client.fetch("https://news.bbc.co.uk/2").final_url == "https://www.bbc.co.uk/2"
+    assert not elsewhere.called
 
 
 def test_redirects_are_limited(router: respx.MockRouter, clock: ManualClock) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from protego import Protego
 
-from monitor._pacing import Clock
+from monitor.http._pacing import Clock
 
 
 @dataclass(frozen=True)
