@@ -22,18 +22,22 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from lxml import etree
 from lxml.html import HtmlElement
 
-from monitor.errors import IncompletePageError, NotAnArticleError, UnknownTemplateError
+from monitor.errors import ConfigError, IncompletePageError, NotAnArticleError
+from monitor.isotime import parse_iso_time as parse_time
 from monitor.model import Article, Block, BlockKind, Image
 from monitor.render import block_from
-from monitor.sites._common import clean, json_ld, load_document, parse_time, text_of
+from monitor.sites._common import clean, json_ld, text_of, truncated, www_for_bare_domain
 from monitor.sites._reference import left_out, reaches_text
 from monitor.sites.base import Generation, SiteFamily
+
+if TYPE_CHECKING:
+    from monitor.settings import SourceSettings
 
 HOSTS = frozenset({"www.dw.com", "dw.com", "m.dw.com", "amp.dw.com"})
 SITE = "dw.com"
@@ -42,6 +46,8 @@ BASE_URL = "https://www.dw.com/"
 #: ``/<lang>/<slug>/a-<id>``; the slug may be missing or percent-encoded, the language code may carry a region.
 ARTICLE_PATH = re.compile(r"^/(?P<lang>[a-z]{2,3}(?:-[a-z0-9]{2,4})?)/(?:[^/]+/)*a-(?P<id>\d+)/?$", re.IGNORECASE)
 SHORT_LINK = re.compile(r"https?://p\.dw\.com/p/[A-Za-z0-9]+")
+SHORT_LINK_HOST = "p.dw.com"
+SHORT_LINK_PATH = re.compile(r"^/p/[A-Za-z0-9]+/?$")
 DAY_DOT = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 DAY_SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 CREDIT_IN_TITLE = re.compile(r"^(?P<caption>.*?)\s*\((?P<credit>[^()]*)\)\s*$", re.S)
@@ -904,6 +910,8 @@ class DWFamily(SiteFamily):
     name: ClassVar[str] = "dw"
     #: Asked in this order; the legacy marker (an element id) is the cheaper test.
     generations: ClassVar[tuple[type[Generation], ...]] = (DWLegacy, DWCurrent)
+    #: ``?maca=`` marks which feed a link came from.
+    tracking_params: ClassVar[frozenset[str]] = frozenset({"maca"})
 
     def owns(self, url: str) -> bool:
         return (urlsplit(url).hostname or "").lower() in HOSTS
@@ -925,15 +933,33 @@ class DWFamily(SiteFamily):
         first = urlsplit(url).path.strip("/").split("/", 1)[0]
         return first.lower() or None
 
-    def parse(self, html: str, url: str) -> Article:
-        doc = load_document(html, url)
-        article_id = _page_article_id(self, doc, url)
-        generation = next((g for g in (DWLegacy, DWCurrent) if g.matches(doc)), None)
-        if generation is None:
-            raise UnknownTemplateError("DW page matches neither the current nor the legacy template", url=url)
-        if "</html>" not in html[-16384:].lower() and "</body>" not in html[-16384:].lower():
+    def canonical_url(self, url: str) -> str:
+        """dw.com is served as www.dw.com."""
+        return www_for_bare_domain(url)
+
+    def is_short_link(self, url: str) -> bool:
+        """``p.dw.com/p/<code>``: a redirect to the article (printed on every page as its permalink)."""
+        parts = urlsplit(url.strip())
+        return (parts.hostname or "").lower() == SHORT_LINK_HOST and bool(SHORT_LINK_PATH.match(parts.path))
+
+    def backfill_sitemaps(self, source: SourceSettings) -> list[str]:
+        """The article sitemap of the source's edition, told by its sitemaps, sections or feeds."""
+        for url in (*source.sitemaps, *source.sections, *source.feeds):
+            found = edition_of(url)
+            if found is not None:
+                return [f"https://{source.site}/{found.prefix}/article-sitemap.xml"]
+        raise ConfigError(f"source {source.name!r}: cannot tell its DW language from its sitemap or feed URLs; "
+                          "set backfill_sitemaps")
+
+    def check(self, html: str, doc: HtmlElement, url: str) -> None:
+        _page_article_id(self, doc, url)
+
+    def check_complete(self, html: str, url: str) -> None:
+        if truncated(html, tail=16384, closers=("</html>", "</body>")):
             raise IncompletePageError("page ends before </body></html> (truncated)", url=url)
-        return generation().read(doc, url, article_id, self)
+
+    def unknown_template(self, doc: HtmlElement) -> str:
+        return "DW page matches neither the current nor the legacy template"
 
 
 __all__ = ["EDITIONS", "DWCurrent", "DWEdition", "DWFamily", "DWLegacy", "edition", "edition_of"]
