@@ -32,7 +32,18 @@ from monitor.errors import ConfigError, IncompletePageError, NotAnArticleError
 from monitor.isotime import parse_iso_time as parse_time
 from monitor.model import Article, Block, BlockKind, Image
 from monitor.render import block_from
-from monitor.sites._common import clean, json_ld, text_of, truncated, www_for_bare_domain
+from monitor.sites._common import (
+    canonical_link,
+    clean,
+    has_class_token,
+    ld_authors,
+    ld_object,
+    meta,
+    present,
+    text_of,
+    truncated,
+    www_for_bare_domain,
+)
 from monitor.sites._reference import left_out, reaches_text
 from monitor.sites.base import Generation, SiteFamily
 
@@ -54,6 +65,8 @@ CREDIT_IN_TITLE = re.compile(r"^(?P<caption>.*?)\s*\((?P<credit>[^()]*)\)\s*$", 
 CREDIT_LABEL = re.compile(r"^[^\s:]{1,20}:\s*")  # "Bild: ", "Image: ", "Foto: "
 CREDIT_LINE = re.compile(r"^\s*(?:Auteur|Autor|Autorin|Author|Autorka|Autori)\s*:\s*(?P<name>.+?)\s*$", re.I)
 APOLLO_PREFIX = "window.__APOLLO_STATE__"
+#: The JSON-LD types that describe the article itself.
+ARTICLE_TYPES = frozenset({"NewsArticle", "Article", "ReportageNewsArticle", "OpinionNewsArticle"})
 
 
 # Language editions (data)
@@ -157,10 +170,6 @@ def _classes(el: HtmlElement) -> list[str]:
     return (el.get("class") or "").split()
 
 
-def _has_class(el: HtmlElement, name: str) -> bool:
-    return name in _classes(el)
-
-
 def _find_class(root: HtmlElement, tag: str, name: str) -> HtmlElement | None:
     """First descendant ``tag`` (``*`` for any) with class token ``name``; a plain iteration beats XPath here."""
     for el in root.iter(tag if tag != "*" else None):
@@ -227,29 +236,6 @@ def _block(kind: BlockKind, el: HtmlElement | None, *, skip: Iterable[HtmlElemen
     return block_from(kind, el, skip=[*_dropped(el), *skip])
 
 
-def _meta(doc: HtmlElement, key: str) -> str | None:
-    """``<meta>`` by name or property; some saved copies of DW pages hold the value in ``value=``, not ``content=``."""
-    head = doc.find("head")
-    if head is None:
-        return None
-    for el in head.iter("meta"):
-        if key in (el.get("name"), el.get("property"), el.get("itemprop")):
-            value = clean(el.get("content") or el.get("value"))
-            if value:
-                return value
-    return None
-
-
-def _canonical(doc: HtmlElement) -> str | None:
-    head = doc.find("head")
-    if head is None:
-        return None
-    for el in head.iter("link"):
-        if "canonical" in (el.get("rel") or "").lower().split() and el.get("href"):
-            return str(el.get("href")).strip()
-    return None
-
-
 def _strip_query(url: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme or "https", parts.netloc, parts.path, "", ""))
@@ -276,24 +262,6 @@ def _day(value: str, language: str | None) -> datetime | None:
         return datetime(year, month, day, tzinfo=UTC)
     except ValueError:
         return None
-
-
-def _ld_article(doc: HtmlElement) -> dict[str, Any]:
-    for item in json_ld(doc):
-        kind = item.get("@type")
-        kinds = kind if isinstance(kind, list) else [kind]
-        if any(k in ("NewsArticle", "Article", "ReportageNewsArticle", "OpinionNewsArticle") for k in kinds):
-            return item
-    return {}
-
-
-def _ld_authors(item: dict[str, Any]) -> list[str]:
-    authors = item.get("author")
-    if authors is None:
-        return []
-    found = authors if isinstance(authors, list) else [authors]
-    names = [clean(a.get("name")) if isinstance(a, dict) else clean(str(a)) for a in found]
-    return [n for n in names if n]
 
 
 def _absolute(url: str | None) -> str | None:
@@ -342,10 +310,6 @@ def _is_skip_list(lst: HtmlElement) -> bool:
     return bool(items) and all(any((a.get("href") or "").startswith("#") for a in li.iter("a")) for li in items)
 
 
-def _drop_none(blocks: Iterable[Block | None]) -> list[Block]:
-    return [b for b in blocks if b is not None]
-
-
 # --------------------------------------------------------------------------------------------------------------
 # Current template (2022+)
 
@@ -378,7 +342,7 @@ class DWCurrent(_DWGeneration):
         state = _apollo_state(doc)
         numeric = article_id[2:]
         apollo = state.get(f"Article:{numeric}") if state else None
-        ld = _ld_article(doc)
+        ld = ld_object(doc, ARTICLE_TYPES)
         if state and not isinstance(apollo, dict) and not ld:
             raise NotAnArticleError("DW page carries no article of this id (section, topic or home page)", url=url)
         apollo = apollo if isinstance(apollo, dict) else {}
@@ -403,7 +367,7 @@ class DWCurrent(_DWGeneration):
         copy_button = _find_class(sharing, "div", self.COPY_BUTTON) if sharing is not None else None
         lead_figure = self._lead_figure(area, body_el)
 
-        blocks = _drop_none(
+        blocks = present(
             [
                 self.skip_links(doc, article_el),
                 _block(BlockKind.CATEGORY, _unless_link_box(kicker)),
@@ -424,14 +388,14 @@ class DWCurrent(_DWGeneration):
         main_entity = ld.get("mainEntityOfPage")
         if isinstance(main_entity, dict):
             ld_url = main_entity.get("@id")
-        canonical = _canonical(doc) or _meta(doc, "og:url") or apollo.get("canonicalUrl") or ld_url or url
+        canonical = canonical_link(doc) or meta(doc, "og:url") or apollo.get("canonicalUrl") or ld_url or url
         language = family.language_of(canonical) or family.language_of(url) or doc.get("lang")
 
         published = (
             parse_time(ld.get("datePublished"))
             or _time_attr(area)
             or parse_time(apollo.get("firstPublicationDate"))
-            or parse_time(_meta(doc, "date"))
+            or parse_time(meta(doc, "date"))
             or _visible_day(time_area, language)
         )
         modified = (
@@ -449,10 +413,10 @@ class DWCurrent(_DWGeneration):
             headline=clean(ld.get("headline")) or text_of(headline_el) or clean(apollo.get("title")),
             published=published,
             modified=modified,
-            authors=_ld_authors(ld) or _apollo_authors(state, apollo) or _dom_authors(byline),
+            authors=ld_authors(ld) or _apollo_authors(state, apollo) or _dom_authors(byline),
             section=_section(kicker, apollo),
             tags=_apollo_topics(state, apollo),
-            teaser=text_of(teaser_el) or clean(apollo.get("teaser")) or _meta(doc, "description"),
+            teaser=text_of(teaser_el) or clean(apollo.get("teaser")) or meta(doc, "description"),
             lead_image=self._lead_image(doc, lead_figure, state, apollo),
             short_link=_short_link(copy_button) or apollo.get("permaLinkUrl"),
             blocks=blocks,
@@ -481,7 +445,7 @@ class DWCurrent(_DWGeneration):
         memo: dict[HtmlElement, bool] = {}
         for section in _following(article_el, "section"):
             first = next((child for child in section if isinstance(child.tag, str)), None)
-            if first is None or first.tag != "a" or not _has_class(first, DWCurrent.SKIP_SECTION):
+            if first is None or first.tag != "a" or not has_class_token(first, DWCurrent.SKIP_SECTION):
                 continue
             if not reaches_text(section, memo):
                 continue
@@ -501,7 +465,7 @@ class DWCurrent(_DWGeneration):
     def _lead_image(
         doc: HtmlElement, figure: HtmlElement | None, state: dict[str, Any] | None, apollo: dict[str, Any]
     ) -> Image | None:
-        url = _meta(doc, "og:image")
+        url = meta(doc, "og:image")
         caption = credit = alt = None
         if figure is not None:
             img = next(figure.iter("img"), None)
@@ -557,8 +521,8 @@ def _body_kind(el: HtmlElement) -> BlockKind:
     if tag in ("ul", "ol"):
         return BlockKind.LIST
     if tag == "blockquote":
-        return BlockKind.MEDIA if _has_class(el, "embed") else BlockKind.QUOTE
-    if tag in ("video", "audio", "iframe") or _has_class(el, "embed") or _has_class(el, "vjs-wrapper"):
+        return BlockKind.MEDIA if has_class_token(el, "embed") else BlockKind.QUOTE
+    if tag in ("video", "audio", "iframe") or has_class_token(el, "embed") or has_class_token(el, "vjs-wrapper"):
         return BlockKind.MEDIA
     return BlockKind.PARAGRAPH
 
@@ -619,7 +583,7 @@ def _apollo_topics(state: dict[str, Any] | None, apollo: dict[str, Any]) -> list
 def _dom_authors(byline: HtmlElement | None) -> list[str]:
     if byline is None:
         return []
-    names = [text_of(el) for el in byline.iter() if _has_class(el, "author-link") or _has_class(el, "author")]
+    names = [text_of(el) for el in byline.iter() if has_class_token(el, "author-link") or has_class_token(el, "author")]
     return [n for n in names if n]
 
 
@@ -686,7 +650,7 @@ class DWLegacy(_DWGeneration):
         content = next((div for div in doc.iter("div") if div.get("id") == cls.BODY_CONTENT), None)
         if content is None:
             return None
-        return next((c for c in content if isinstance(c.tag, str) and _has_class(c, cls.COLUMN)), None)
+        return next((c for c in content if isinstance(c.tag, str) and has_class_token(c, cls.COLUMN)), None)
 
     def read(self, doc: HtmlElement, url: str, article_id: str, family: DWFamily) -> Article:
         column = self._column(doc)
@@ -701,7 +665,7 @@ class DWLegacy(_DWGeneration):
         kicker = _find_class(column, "h4", self.KICKER)
         lead = self._lead_picture(column, body_el)
         facts = self._facts(column)
-        canonical = _canonical(doc) or url
+        canonical = canonical_link(doc) or url
         language = family.language_of(canonical) or family.language_of(url) or doc.get("lang")
 
         author_line = facts.get("author")
@@ -712,7 +676,7 @@ class DWLegacy(_DWGeneration):
             else self._credit_authors(body_el)
         )
         date_text = facts.get("date")
-        blocks = _drop_none(
+        blocks = present(
             [
                 self.skip_links(doc, column),
                 _block(BlockKind.HEADLINE, headline_el),
@@ -738,8 +702,8 @@ class DWLegacy(_DWGeneration):
             modified=_tracking_day(doc, "articleChangeDateShort"),
             authors=authors,
             section=text_of(kicker) or None,
-            tags=[t.strip() for t in (_meta(doc, "keywords") or "").split(",") if t.strip()],
-            teaser=text_of(intro) or _meta(doc, "description"),
+            tags=[t.strip() for t in (meta(doc, "keywords") or "").split(",") if t.strip()],
+            teaser=text_of(intro) or meta(doc, "description"),
             lead_image=self._image(lead),
             short_link=facts.get("short_link"),
             blocks=blocks,
@@ -749,7 +713,7 @@ class DWLegacy(_DWGeneration):
         for el in column.iter("div"):
             if el is body_el:
                 return None
-            if _has_class(el, self.PICTURE):
+            if has_class_token(el, self.PICTURE):
                 return el
         return None
 
@@ -781,11 +745,11 @@ class DWLegacy(_DWGeneration):
             if not isinstance(tag, str):
                 continue
             if tag == "div":
-                if _has_class(child, self.PICTURE):
+                if has_class_token(child, self.PICTURE):
                     block = self._caption_block(BlockKind.FIGURE, child)
                     if block is not None:
                         yield block
-                elif _has_class(child, self.BODY):
+                elif has_class_token(child, self.BODY):
                     yield from self._body(child)  # a nested longText holds galleries and sometimes prose
                 continue  # galleries, video teasers, third-party embeds: not text
             if tag == "p" and (_is_cross_link(child) or _is_promo(child)):
@@ -897,7 +861,7 @@ def _tracking_day(doc: HtmlElement, key: str) -> datetime | None:
 
 def _page_article_id(family: DWFamily, doc: HtmlElement, url: str) -> str:
     """The page's own article id (its canonical link wins over the URL it was fetched from, which may redirect)."""
-    canonical = _canonical(doc)
+    canonical = canonical_link(doc)
     article_id = (family.article_id(canonical) if canonical else None) or family.article_id(url)
     if article_id is None:
         raise NotAnArticleError("not a DW article (no /a-<id> in the URL or canonical link)", url=url)
