@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from monitor.errors import UnknownSiteError
+from monitor.sites import builtin_registry
 
 if TYPE_CHECKING:
     from monitor.http import HttpClient
-    from monitor.sites import SiteFamily, SiteRegistry
+    from monitor.sites import SiteRegistry
 
 #: Query parameters that only track where a click came from (a family may add its own:
 #: :attr:`monitor.sites.SiteFamily.tracking_params`).
@@ -40,16 +41,23 @@ def canonical_url(url: str, registry: SiteRegistry | None = None) -> str:
     """The one URL of a page: https, lower-case host without ``m.``/``amp.``, no AMP path, no tracking
     parameters, no fragment, percent-encoding normalised, then the rules of the family that owns it (in
     ``registry``, else among the built-in families). Pure string work: short links stay as they are."""
-    return _canonical(url, _registry(registry).owner)
+    owner = _registry(registry).owner
+
+    def family_of(home: str) -> tuple[Callable[[str], str], frozenset[str]] | None:
+        family = owner(home)
+        return (family.canonical_url, family.tracking_params) if family is not None else None
+
+    return _canonical(url, family_of)
 
 
-def canonical_url_for(url: str, family: SiteFamily) -> str:
-    """:func:`canonical_url` under ``family``'s rules, whether or not a registry would find it the owner (a page
-    that family is parsing, on a host only the configuration names)."""
-    return _canonical(url, lambda _home: family)
+def canonical_url_with(url: str, rules: Callable[[str], str], tracking: frozenset[str] = frozenset()) -> str:
+    """:func:`canonical_url` under one family's ``rules`` (its :meth:`~monitor.sites.SiteFamily.canonical_url`) and
+    ``tracking`` parameters, whoever owns the host: for a page that family is parsing on a host only the
+    configuration names."""
+    return _canonical(url, lambda _home: (rules, tracking))
 
 
-def _canonical(url: str, family_of: Callable[[str], SiteFamily | None]) -> str:
+def _canonical(url: str, family_of: Callable[[str], tuple[Callable[[str], str], frozenset[str]] | None]) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in ("http", "https", ""):
         return url.strip()
@@ -60,8 +68,8 @@ def _canonical(url: str, family_of: Callable[[str], SiteFamily | None]) -> str:
             break
     port = parts.port
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
-    family = family_of(f"https://{netloc}/")
-    tracking = TRACKING_PARAMS | family.tracking_params if family is not None else TRACKING_PARAMS
+    family = family_of(f"https://{netloc}/")  # its URL rules and tracking parameters
+    tracking = TRACKING_PARAMS | family[1] if family is not None else TRACKING_PARAMS
     query = [
         (key, value)
         for key, value in parse_qsl(parts.query, keep_blank_values=True)
@@ -70,7 +78,7 @@ def _canonical(url: str, family_of: Callable[[str], SiteFamily | None]) -> str:
     path = quote(unquote(parts.path or "/"), safe=_PATH_SAFE)
     result = urlunsplit(("https", netloc, path, urlencode(query, quote_via=quote, safe=_QUERY_SAFE), ""))
     if family is not None:
-        result = family.canonical_url(result)  # before the general AMP rule: a family may read its own AMP paths
+        result = family[0](result)  # before the general AMP rule: a family may read its own AMP paths
     return _without_amp_path(result)
 
 
@@ -100,11 +108,7 @@ def resolve_short_link(client: HttpClient, url: str, registry: SiteRegistry | No
 
 
 def _registry(registry: SiteRegistry | None) -> SiteRegistry:
-    if registry is not None:
-        return registry
-    from monitor.sites import builtin_registry  # the sites import this module: not at import time
-
-    return builtin_registry()
+    return registry if registry is not None else builtin_registry()
 
 
 def article_key(url: str, registry: SiteRegistry) -> str | None:
@@ -128,7 +132,7 @@ __all__ = [
     "TRACKING_PARAMS",
     "article_key",
     "canonical_url",
-    "canonical_url_for",
+    "canonical_url_with",
     "file_hash",
     "is_short_link",
     "resolve_short_link",

@@ -66,12 +66,6 @@ class SiteRegistry:
         family = self.owner(home)
         return family.site_of(home) if family is not None else None
 
-    def canonical_url(self, url: str) -> str:
-        """A URL after the general rules (see :func:`monitor.urls.canonical_url`) and its family's own."""
-        from monitor.urls import canonical_url
-
-        return canonical_url(url, self)
-
     def is_short_link(self, url: str) -> bool:
         return any(family.is_short_link(url) for family in self.families)
 

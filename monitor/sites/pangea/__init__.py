@@ -20,22 +20,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
 
 from lxml.html import HtmlElement
 
 from monitor.errors import IncompletePageError, NotAnArticleError, UnknownSiteError, UnknownTemplateError
 from monitor.model import Article
-from monitor.sites._common import truncated, www_for_bare_domain
+from monitor.sites._common import truncated
 from monitor.sites.base import SiteFamily
 from monitor.sites.pangea.factcheck import PangeaFactCheck
 from monitor.sites.pangea.hosts import (
-    AMP_PATH,
     FAMILY,
     PANGEA_HOSTS,
     RFERL_SERVICES,
     PangeaService,
     article_id_of,
+    canonical_rules,
     host_of,
     normalize_host,
     rferl_service,
@@ -75,12 +74,7 @@ class PangeaFamily(SiteFamily):
         return host_of(url)
 
     def canonical_url(self, url: str) -> str:
-        """An AMP copy's URL is the article's; a bare domain is served as ``www.``."""
-        parts = urlsplit(url)
-        amp = AMP_PATH.match(parts.path)
-        if amp:
-            url = urlunsplit(parts._replace(path="/a/" + amp.group("rest")))
-        return www_for_bare_domain(url)
+        return canonical_rules(url)
 
     def backfill_sitemaps(self, source: SourceSettings) -> list[str]:
         """The site's sitemap index: every chunk, monthly ones included."""

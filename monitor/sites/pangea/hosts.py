@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
+
+from monitor.sites._common import www_for_bare_domain
 
 #: The family's name: what Article.family says of every Pangea article.
 FAMILY = "pangea"
@@ -152,3 +154,12 @@ def rferl_service(host: str) -> PangeaService | None:
     """The RFE/RL service at ``host`` (``www.`` optional), None for any other host."""
     wanted = normalize_host(host)
     return next((s for s in RFERL_SERVICES if normalize_host(s.host) == wanted), None)
+
+
+def canonical_rules(url: str) -> str:
+    """Pangea's own URL rules: an AMP copy's URL is the article's; a bare domain is served as ``www.``."""
+    parts = urlsplit(url)
+    amp = AMP_PATH.match(parts.path)
+    if amp:
+        url = urlunsplit(parts._replace(path="/a/" + amp.group("rest")))
+    return www_for_bare_domain(url)

@@ -26,8 +26,9 @@ from monitor.sites._common import (
     text_of,
 )
 from monitor.sites.base import Generation
-from monitor.sites.pangea.hosts import FAMILY, PANGEA_HOSTS, article_id_of, host_of
+from monitor.sites.pangea.hosts import FAMILY, PANGEA_HOSTS, article_id_of, canonical_rules, host_of
 from monitor.sites.pangea.markers import body_classes, utag_data
+from monitor.urls import canonical_url_with
 
 # --- reading helpers ---------------------------------------------------------------------------------------
 
@@ -352,10 +353,7 @@ def _canonical_url(doc: HtmlElement, url: str, ld: dict[str, object]) -> str:
         found = article_id_of(absolute)
         if found and (wanted is None or found == wanted):
             return absolute
-    from monitor.sites.pangea import PangeaFamily
-    from monitor.urls import canonical_url_for  # the URL rules ask the site families: not at import time
-
-    return canonical_url_for(url, PangeaFamily())
+    return canonical_url_with(url, canonical_rules)
 
 
 def _owned(url: str, also: str) -> bool:
