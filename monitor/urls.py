@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from monitor.errors import UnknownSiteError
@@ -43,21 +43,28 @@ def canonical_url(url: str, registry: SiteRegistry | None = None) -> str:
     ``registry``, else among the built-in families). Pure string work: short links stay as they are."""
     owner = _registry(registry).owner
 
-    def family_of(home: str) -> tuple[Callable[[str], str], frozenset[str]] | None:
+    def rules_of(home: str) -> _FamilyRules | None:
         family = owner(home)
-        return (family.canonical_url, family.tracking_params) if family is not None else None
+        return _FamilyRules(family.canonical_url, family.tracking_params) if family is not None else None
 
-    return _canonical(url, family_of)
+    return _canonical(url, rules_of)
 
 
 def canonical_url_with(url: str, rules: Callable[[str], str], tracking: frozenset[str] = frozenset()) -> str:
     """:func:`canonical_url` under one family's ``rules`` (its :meth:`~monitor.sites.SiteFamily.canonical_url`) and
     ``tracking`` parameters, whoever owns the host: for a page that family is parsing on a host only the
     configuration names."""
-    return _canonical(url, lambda _home: (rules, tracking))
+    return _canonical(url, lambda _home: _FamilyRules(rules, tracking))
 
 
-def _canonical(url: str, family_of: Callable[[str], tuple[Callable[[str], str], frozenset[str]] | None]) -> str:
+class _FamilyRules(NamedTuple):
+    """A family's part of the canonical form."""
+
+    rewrite: Callable[[str], str]  # its SiteFamily.canonical_url
+    tracking: frozenset[str]  # its SiteFamily.tracking_params
+
+
+def _canonical(url: str, rules_of: Callable[[str], _FamilyRules | None]) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in ("http", "https", ""):
         return url.strip()
@@ -68,8 +75,8 @@ def _canonical(url: str, family_of: Callable[[str], tuple[Callable[[str], str], 
             break
     port = parts.port
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
-    family = family_of(f"https://{netloc}/")  # its URL rules and tracking parameters
-    tracking = TRACKING_PARAMS | family[1] if family is not None else TRACKING_PARAMS
+    family = rules_of(f"https://{netloc}/")
+    tracking = TRACKING_PARAMS | family.tracking if family is not None else TRACKING_PARAMS
     query = [
         (key, value)
         for key, value in parse_qsl(parts.query, keep_blank_values=True)
@@ -78,7 +85,7 @@ def _canonical(url: str, family_of: Callable[[str], tuple[Callable[[str], str], 
     path = quote(unquote(parts.path or "/"), safe=_PATH_SAFE)
     result = urlunsplit(("https", netloc, path, urlencode(query, quote_via=quote, safe=_QUERY_SAFE), ""))
     if family is not None:
-        result = family[0](result)  # before the general AMP rule: a family may read its own AMP paths
+        result = family.rewrite(result)  # before the general AMP rule: a family may read its own AMP paths
     return _without_amp_path(result)
 
 
