@@ -41,10 +41,10 @@ def canonical_url(url: str, registry: SiteRegistry | None = None) -> str:
     """The one URL of a page: https, lower-case host without ``m.``/``amp.``, no AMP path, no tracking
     parameters, no fragment, percent-encoding normalised, then the rules of the family that owns it (in
     ``registry``, else among the built-in families). Pure string work: short links stay as they are."""
-    owner = _registry(registry).owner
+    owner = _registry(registry).owner_of_host
 
-    def rules_of(home: str) -> _FamilyRules | None:
-        family = owner(home)
+    def rules_of(host: str) -> _FamilyRules | None:
+        family = owner(host)
         return _FamilyRules(family.canonical_url, family.tracking_params) if family is not None else None
 
     return _canonical(url, rules_of)
@@ -54,7 +54,7 @@ def canonical_url_with(url: str, rules: Callable[[str], str], tracking: frozense
     """:func:`canonical_url` under one family's ``rules`` (its :meth:`~monitor.sites.SiteFamily.canonical_url`) and
     ``tracking`` parameters, whoever owns the host: for a page that family is parsing on a host only the
     configuration names."""
-    return _canonical(url, lambda _home: _FamilyRules(rules, tracking))
+    return _canonical(url, lambda _host: _FamilyRules(rules, tracking))
 
 
 class _FamilyRules(NamedTuple):
@@ -75,7 +75,7 @@ def _canonical(url: str, rules_of: Callable[[str], _FamilyRules | None]) -> str:
             break
     port = parts.port
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
-    family = rules_of(f"https://{netloc}/")
+    family = rules_of(host)
     tracking = TRACKING_PARAMS | family.tracking if family is not None else TRACKING_PARAMS
     query = [
         (key, value)
@@ -90,6 +90,8 @@ def _canonical(url: str, rules_of: Callable[[str], _FamilyRules | None]) -> str:
 
 
 def _without_amp_path(url: str) -> str:
+    if "/amp" not in url:
+        return url
     parts = urlsplit(url)
     path = parts.path
     if path.endswith("/amp"):

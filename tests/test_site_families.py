@@ -130,8 +130,8 @@ class ExampleFamily(SiteFamily):
     generations: ClassVar[tuple[type[Generation], ...]] = (_ExamplePage,)
     tracking_params: ClassVar[frozenset[str]] = frozenset({"src"})
 
-    def owns(self, url: str) -> bool:
-        return url.split("/")[2].endswith("example.net")
+    def owns_host(self, host: str) -> bool:
+        return host.endswith("example.net")
 
     def article_id(self, url: str) -> str | None:
         tail = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]

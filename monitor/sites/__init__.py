@@ -10,6 +10,7 @@ import importlib
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, cast
+from urllib.parse import urlsplit
 
 from monitor.errors import UnknownSiteError
 from monitor.sites._common import declared_url
@@ -18,6 +19,8 @@ from monitor.sites.base import Generation, SiteFamily, no_backfill_default
 if TYPE_CHECKING:
     from monitor.model import Article
     from monitor.settings import SourceSettings
+
+_HOSTS_REMEMBERED = 4096
 
 #: The site families the monitor ships with (``module:class``), asked in this order which one owns a URL.
 FAMILIES: tuple[str, ...] = (
@@ -48,6 +51,7 @@ class SiteRegistry:
 
     def __init__(self, families: Iterable[SiteFamily]) -> None:
         self.families: tuple[SiteFamily, ...] = tuple(families)
+        self._by_host: dict[str, SiteFamily | None] = {}  # owner_of_host's answers: a family's hosts do not change
 
     def family_for(self, url: str) -> SiteFamily:
         for family in self.families:
@@ -57,7 +61,19 @@ class SiteRegistry:
 
     def owner(self, url: str) -> SiteFamily | None:
         """The family that owns ``url``, None when none does."""
-        return next((family for family in self.families if family.owns(url)), None)
+        return self.owner_of_host((urlsplit(url.strip()).hostname or "").lower())
+
+    def owner_of_host(self, host: str) -> SiteFamily | None:
+        """The family that owns ``host`` (lower case, without port), None when none does."""
+        try:
+            return self._by_host[host]
+        except KeyError:
+            pass
+        found = next((family for family in self.families if family.owns_host(host)), None)
+        if len(self._by_host) >= _HOSTS_REMEMBERED:  # links to other sites bring any number of hosts
+            self._by_host.clear()
+        self._by_host[host] = found
+        return found
 
     def site_of_host(self, host: str) -> str | None:
         """The site half of the keys of a host's articles ("www.rferl.org" -> "rferl.org"): what the store files a

@@ -10,7 +10,6 @@ from collections.abc import Collection, Iterable, Iterator
 from functools import cache
 from html import unescape
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import lxml.html
 from lxml import etree
@@ -149,11 +148,11 @@ def canonical_link(doc: HtmlElement) -> str | None:
 
 def www_for_bare_domain(url: str) -> str:
     """The URL on ``www.<domain>`` when its host is a bare registrable domain (``dw.com``, ``rferl.org``): the sites
-    that say so serve their pages there."""
-    parts = urlsplit(url)
-    if (parts.hostname or "").count(".") != 1:
-        return url
-    return urlunsplit(parts._replace(netloc="www." + parts.netloc))
+    that say so serve their pages there. For a URL after the general rules (``https://host[:port]/...``, no user
+    part): string work only, as it runs for every URL a source lists."""
+    scheme, sep, rest = url.partition("://")
+    host = rest.split("/", 1)[0].split(":", 1)[0]
+    return f"{scheme}://www.{rest}" if sep and host.count(".") == 1 else url
 
 
 # --- JSON-LD -------------------------------------------------------------------------------------------------

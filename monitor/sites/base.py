@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, ClassVar
+from urllib.parse import urlsplit
 
 from monitor.errors import ConfigError, UnknownTemplateError
 from monitor.sites._common import load_document
@@ -55,9 +56,13 @@ class SiteFamily(ABC):
 
     # --- hosts and URLs ----------------------------------------------------------------------------------------
 
-    @abstractmethod
     def owns(self, url: str) -> bool:
         """True when the URL's host belongs to this family."""
+        return self.owns_host((urlsplit(url.strip()).hostname or "").lower())
+
+    @abstractmethod
+    def owns_host(self, host: str) -> bool:
+        """True when ``host`` (lower case, without port) belongs to this family."""
 
     @abstractmethod
     def article_id(self, url: str) -> str | None:

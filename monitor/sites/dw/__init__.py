@@ -59,8 +59,8 @@ class DWFamily(SiteFamily):
     #: ``?maca=`` marks which feed a link came from.
     tracking_params: ClassVar[frozenset[str]] = frozenset({"maca"})
 
-    def owns(self, url: str) -> bool:
-        return (urlsplit(url).hostname or "").lower() in HOSTS
+    def owns_host(self, host: str) -> bool:
+        return host in HOSTS
 
     def article_id(self, url: str) -> str | None:
         return article_id_of(url)

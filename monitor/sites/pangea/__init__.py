@@ -60,8 +60,8 @@ class PangeaFamily(SiteFamily):
     def __init__(self, extra_hosts: Iterable[str] = ()) -> None:
         self.hosts = PANGEA_HOSTS | {normalize_host(h) for h in extra_hosts if h.strip()}
 
-    def owns(self, url: str) -> bool:
-        labels = host_of(url).split(".")
+    def owns_host(self, host: str) -> bool:
+        labels = normalize_host(host).split(".")
         # The host, or a domain it is under: each of its dot-suffixes asked once (there are ~100 known domains).
         return bool(labels[0]) and any(".".join(labels[i:]) in self.hosts for i in range(len(labels)))
 

@@ -158,8 +158,9 @@ def rferl_service(host: str) -> PangeaService | None:
 
 def canonical_rules(url: str) -> str:
     """Pangea's own URL rules: an AMP copy's URL is the article's; a bare domain is served as ``www.``."""
-    parts = urlsplit(url)
-    amp = AMP_PATH.match(parts.path)
-    if amp:
-        url = urlunsplit(parts._replace(path="/a/" + amp.group("rest")))
+    if "/amp/" in url:
+        parts = urlsplit(url)
+        amp = AMP_PATH.match(parts.path)
+        if amp:
+            url = urlunsplit(parts._replace(path="/a/" + amp.group("rest")))
     return www_for_bare_domain(url)
