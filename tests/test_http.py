@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import random
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -328,3 +330,11 @@ def test_host_map_sends_requests_to_the_local_base(clock: ManualClock) -> None:
 def test_invalid_url_is_a_fetch_error(clock: ManualClock) -> None:
     with make_client(clock) as client, pytest.raises(FetchError, match="not an http"):
         client.fetch("ftp://www.rferl.org/x")
+
+
+def test_the_store_does_not_import_the_http_client() -> None:
+    """Validators live in monitor.validators: persisting them needs no HTTP client (a fresh interpreter, so that
+    what other tests imported does not count)."""
+    code = "import sys, monitor.store.store; print(sorted(m for m in sys.modules if m.startswith('monitor.http')))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
