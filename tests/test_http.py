@@ -7,6 +7,7 @@ import random
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import brotli
@@ -336,5 +337,6 @@ def test_the_store_does_not_import_the_http_client() -> None:
     """Validators live in monitor.validators: persisting them needs no HTTP client (a fresh interpreter, so that
     what other tests imported does not count)."""
     code = "import sys, monitor.store.store; print(sorted(m for m in sys.modules if m.startswith('monitor.http')))"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    root = Path(__file__).resolve().parent.parent  # "-c" puts the working directory first on sys.path
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     assert done.stdout.strip() == "[]"
