@@ -238,7 +238,7 @@ class HttpClient:
                     answer = self._attempt(url, expect=expect, extra=extra, body=body, cap=cap)
                 if answer.status == 429 or answer.status >= 500:
                     raise TransientFetchError(f"HTTP {answer.status}", status=answer.status,
-                                     retry_after=retry_after(answer.headers.get("retry-after")))
+                                              retry_after=retry_after(answer.headers.get("retry-after")))
             except TransientFetchError as exc:
                 self._transient(host, where, exc, attempt)
                 continue
