@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TypedDict
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from lxml import etree
@@ -15,7 +16,7 @@ from monitor.model import Block, BlockKind
 from monitor.render import block_from
 from monitor.sites._common import clean, has_class_token
 from monitor.sites.base import Generation
-from monitor.sites.dw.editions import BASE_URL
+from monitor.sites.dw.editions import BASE_URL, FAMILY, SITE, language_of
 
 DAY_DOT = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 DAY_SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
@@ -150,8 +151,26 @@ def largest_source(img: HtmlElement) -> str | None:
     return absolute(img.get("src") or img.get("data-src"))
 
 
+class ArticleIdentity(TypedDict):
+    """The fields of an Article that say which article of which site it is, as both templates fill them."""
+
+    url: str
+    site: str
+    family: str
+    template: str
+    article_id: str
+    language: str | None
+
+
 class DWPage(Generation):
-    """What the two DW templates share: the skip-link list before the article."""
+    """What the two DW templates share: the article's identity and the skip-link list before the article."""
+
+    def identity(self, doc: HtmlElement, url: str, canonical: str, article_id: str) -> ArticleIdentity:
+        """Which article this is: its canonical URL without query, its id, and the language its URL's edition names
+        (else the page's ``lang``)."""
+        return ArticleIdentity(url=strip_query(canonical), site=SITE, family=FAMILY, template=self.name,
+                               article_id=article_id,
+                               language=language_of(canonical) or language_of(url) or doc.get("lang"))
 
     @staticmethod
     def skip_links(doc: HtmlElement, article: HtmlElement) -> Block | None:

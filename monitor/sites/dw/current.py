@@ -26,11 +26,10 @@ from monitor.sites.dw._page import (
     find_class,
     find_tracking,
     largest_source,
-    strip_query,
     unless_link_box,
 )
 from monitor.sites.dw.apollo import apollo_authors, apollo_script, apollo_state, apollo_topics, deref
-from monitor.sites.dw.editions import FAMILY, SHORT_LINK, SITE, language_of, page_article_id
+from monitor.sites.dw.editions import SHORT_LINK, page_article_id
 
 CREDIT_LABEL = re.compile(r"^[^\s:]{1,20}:\s*")  # "Bild: ", "Image: ", "Foto: "
 
@@ -111,7 +110,8 @@ class DWCurrent(DWPage):
         if isinstance(main_entity, dict):
             ld_url = main_entity.get("@id")
         canonical = canonical_link(doc) or meta(doc, "og:url") or apollo.get("canonicalUrl") or ld_url or url
-        language = language_of(canonical) or language_of(url) or doc.get("lang")
+        identity = self.identity(doc, url, canonical, article_id)
+        language = identity["language"]
 
         published = (
             parse_time(ld.get("datePublished"))
@@ -126,12 +126,7 @@ class DWCurrent(DWPage):
             or parse_time(apollo.get("lastPublicationDate"))
         )
         return Article(
-            url=strip_query(canonical),
-            site=SITE,
-            family=FAMILY,
-            template=self.name,
-            article_id=article_id,
-            language=language,
+            **identity,
             headline=clean(ld.get("headline")) or text_of(headline_el) or clean(apollo.get("title")),
             published=published,
             modified=modified,

@@ -13,8 +13,8 @@ from monitor.errors import IncompletePageError, NotAnArticleError
 from monitor.model import Article, Block, BlockKind, Image
 from monitor.render import block_from
 from monitor.sites._common import canonical_link, clean, has_class_token, meta, present, text_of
-from monitor.sites.dw._page import DAY_DOT, DWPage, absolute, block, body_kind, day, dropped, find_class, strip_query
-from monitor.sites.dw.editions import FAMILY, SHORT_LINK, SITE, language_of, page_article_id
+from monitor.sites.dw._page import DAY_DOT, DWPage, absolute, block, body_kind, day, dropped, find_class
+from monitor.sites.dw.editions import SHORT_LINK, page_article_id
 
 CREDIT_IN_TITLE = re.compile(r"^(?P<caption>.*?)\s*\((?P<credit>[^()]*)\)\s*$", re.S)
 CREDIT_LINE = re.compile(r"^\s*(?:Auteur|Autor|Autorin|Author|Autorka|Autori)\s*:\s*(?P<name>.+?)\s*$", re.I)
@@ -61,7 +61,8 @@ class DWLegacy(DWPage):
         lead = self._lead_picture(column, body_el)
         facts = self._facts(column)
         canonical = canonical_link(doc) or url
-        language = language_of(canonical) or language_of(url) or doc.get("lang")
+        identity = self.identity(doc, url, canonical, article_id)
+        language = identity["language"]
 
         author_line = facts.get("author")
         body_blocks = list(self._body(body_el))
@@ -86,12 +87,7 @@ class DWLegacy(DWPage):
         if not any(b.kind in (BlockKind.PARAGRAPH, BlockKind.SUBHEADING, BlockKind.TEASER) for b in blocks):
             raise IncompletePageError("DW article has neither intro nor body text", url=url)
         return Article(
-            url=strip_query(canonical),
-            site=SITE,
-            family=FAMILY,
-            template=self.name,
-            article_id=article_id,
-            language=language,
+            **identity,
             headline=text_of(headline_el),
             published=day(date_text, language) if date_text else _tracking_day(doc, "firstPublicationDate"),
             modified=_tracking_day(doc, "articleChangeDateShort"),
