@@ -25,7 +25,7 @@ from monitor.http._content import ACCEPT, Expect, capped, check_type, media_type
 from monitor.http._pacing import Clock, HostPacer, Sleep
 from monitor.http._redirects import REDIRECT_STATUSES, next_hop, registrable
 from monitor.http._retry import backoff_wait, retry_after
-from monitor.http._robots import Robots, RobotsCache, parse_robots
+from monitor.http._robots import Robots, RobotsRules, parse_robots
 from monitor.settings import HttpSettings
 from monitor.validators import MemoryValidatorStore, Validators, ValidatorStore
 
@@ -112,9 +112,7 @@ class HttpClient:
         self._clock = clock
         self._rng = rng or random.Random()
         self._pacer = HostPacer(clock=clock, sleep=sleep)
-        self._robots = RobotsCache(ttl=self.settings.robots_ttl, clock=clock)
-        self._robots_locks: dict[str, threading.Lock] = {}
-        self._robots_guard = threading.Lock()
+        self._robots = RobotsRules(self._fetch_robots, ttl=self.settings.robots_ttl, clock=clock)
         self._host_map = {host.lower(): httpx.URL(base) for host, base in self.settings.host_map.items()}
         s = self.settings
         self._http = httpx.Client(
@@ -228,7 +226,7 @@ class HttpClient:
                 raise HostBackedOffError(
                     f"host {host} is backed off for {until - self._clock():.0f} s more", url=where, until=until
                 )
-            robots = self._robots_for(url)
+            robots = self._robots.for_url(host, url)
             if not robots.allows(where, ROBOTS_AGENT):
                 self.stats.bump("robots_disallowed")
                 raise RobotsDisallowedError("robots.txt disallows this URL", url=where)
@@ -308,21 +306,6 @@ class HttpClient:
         return base.copy_with(raw_path=path), url.netloc.decode("ascii")
 
     # --- robots.txt ---------------------------------------------------------------------------------------------
-
-    def _robots_for(self, url: httpx.URL) -> Robots:
-        host = _host_key(url)
-        cached = self._robots.get(host)
-        if cached is not None:
-            return cached
-        with self._robots_guard:
-            lock = self._robots_locks.setdefault(host, threading.Lock())
-        with lock:
-            cached = self._robots.get(host)  # another thread may have fetched it meanwhile
-            if cached is not None:
-                return cached
-            robots = self._fetch_robots(url.copy_with(raw_path=b"/robots.txt"))
-            self._robots.put(host, robots)
-            return robots
 
     def _fetch_robots(self, robots_url: httpx.URL) -> Robots:
         """RFC 9309: 4xx means no rules; 5xx or no answer means we may not crawl now (raised, not cached)."""
