@@ -21,15 +21,12 @@ It does not take the daemon lock: the store's unique keys already let several wr
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from monitor.discovery import DiscoveryResult
-from monitor.errors import ConfigError, UnknownSiteError
 from monitor.http import HttpClient
 from monitor.pipeline import Failure, IngestResult, RunReport, run_source
 from monitor.services import Services, utc_now
@@ -39,9 +36,6 @@ from monitor.store.store import DatabaseValidators
 
 #: ``progress(done, total)``: ``total`` is None while the sitemaps are read, then the articles left to fetch.
 Progress = Callable[[int, int | None], None]
-
-_DW_LANG_PATH = re.compile(r"^/([a-z]{2,3}(?:-[a-z]{2,4})?)/")
-_DW_LANG_FEED = re.compile(r"/rss-([a-z]{2,3}(?:-[a-z]{2,4})?)-")
 
 
 @dataclass
@@ -68,39 +62,11 @@ class BackfillReport:
 
 
 def backfill_sitemaps(source: SourceSettings, registry: SiteRegistry) -> list[str]:
-    """The sitemaps a backfill of ``source`` walks: its ``backfill_sitemaps``, else its family's index.
+    """The sitemaps a backfill of ``source`` walks: its ``backfill_sitemaps``, else its site family's default.
 
-    Raises ConfigError when neither says (an unknown family, a DW source whose language cannot be told).
+    Raises ConfigError when neither says (no family knows the site, or the family cannot tell the source's edition).
     """
-    if source.backfill_sitemaps:
-        return list(source.backfill_sitemaps)
-    home = f"https://{source.site}/"
-    try:
-        family = registry.family_for(home).name
-    except UnknownSiteError:
-        family = ""
-    if family == "pangea":
-        return [f"https://{source.site}/sitemap.xml"]
-    if family == "dw":
-        language = _dw_language(source)
-        if language:
-            return [f"https://{source.site}/{language}/article-sitemap.xml"]
-        raise ConfigError(f"source {source.name!r}: cannot tell its DW language from its sitemap or feed URLs; "
-                          "set backfill_sitemaps")
-    raise ConfigError(f"source {source.name!r}: no default backfill sitemap for {source.site}; "
-                      "set backfill_sitemaps")
-
-
-def _dw_language(source: SourceSettings) -> str | None:
-    for url in (*source.sitemaps, *source.sections):
-        match = _DW_LANG_PATH.match(urlsplit(url).path.lower())
-        if match:
-            return match.group(1)
-    for url in source.feeds:
-        match = _DW_LANG_FEED.search(urlsplit(url).path.lower())
-        if match:
-            return match.group(1)
-    return None
+    return registry.backfill_sitemaps(source)
 
 
 def open_services(settings: Settings, *, alerts: bool = False,

@@ -102,6 +102,16 @@ class HostBackedOffError(FetchError):
         super().__init__(message, url=url)
 
 
+class TransientFetchError(FetchError):
+    """One attempt failed in a way worth retrying (timeout, connection, 429, 5xx). The HTTP client retries it and
+    never lets it out: its callers see a FetchError (gave up) or a HostBackedOffError instead."""
+
+    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        self.reason = reason
+        self.retry_after = retry_after
+        super().__init__(reason, status=status)
+
+
 class SourceError(MonitorError):
     """A feed, sitemap or section page is broken: malformed, empty, a zombie, or gone."""
 

@@ -31,7 +31,7 @@ class _Section(BaseModel):
 
 
 class HttpSettings(_Section):
-    """The one HTTP client (monitor/http.py)."""
+    """The one HTTP client (monitor/http/)."""
 
     user_agent: str = "monitor/0.1 (news monitoring; +mailto:{contact})"
     contact: str = "monitor-operator@example.org"

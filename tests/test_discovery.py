@@ -16,8 +16,9 @@ import respx
 
 from monitor.discovery import discover_source, iter_sitemap, page_links, parse_feed
 from monitor.errors import SourceError
-from monitor.http import HttpClient, ManualClock
+from monitor.http import HttpClient
 from monitor.settings import HttpSettings, SourceSettings
+from tests._clock import ManualClock
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FEEDS = FIXTURES / "feeds"

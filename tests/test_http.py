@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gzip
 import random
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import brotli
@@ -20,8 +23,9 @@ from monitor.errors import (
     ResponseTooLargeError,
     RobotsDisallowedError,
 )
-from monitor.http import HttpClient, ManualClock, MemoryValidatorStore, Validators
+from monitor.http import HttpClient, MemoryValidatorStore, Validators
 from monitor.settings import HttpSettings
+from tests._clock import ManualClock
 
 PAGE = "https://www.rferl.org/a/some-story/33423647.html"
 PAGE2 = "https://www.rferl.org/a/other-story/33423648.html"
@@ -112,6 +116,22 @@ def test_redirect_within_the_site_is_followed(router: respx.MockRouter, clock: M
     with make_client(clock) as client:
         fetched = client.fetch("https://rferl.org/a/x/1.html")
     assert fetched.final_url == "https://www.rferl.org/a/x/1.html"
+
+
+def test_same_site_means_the_registrable_domain_not_the_last_two_labels(
+    router: respx.MockRouter, clock: ManualClock
+) -> None:
+    """Under a two-label public suffix (co.uk) the site is three labels: bbc.co.uk may not send us to another
+    .co.uk site, but may move us between its own hosts."""
+    router.get("https://news.bbc.co.uk/1").respond(302, headers={"Location": "https://ads.other.co.uk/landing"})
+    elsewhere = router.get("https://ads.other.co.uk/landing").respond(200)
+    router.get("https://news.bbc.co.uk/2").respond(301, headers={"Location": "https://www.bbc.co.uk/2"})
+    router.get("https://www.bbc.co.uk/2").respond(200, headers=HTML, content=b"<p>x</p>")
+    with make_client(clock) as client:
+        with pytest.raises(RedirectError, match="another site"):
+            client.fetch("https://news.bbc.co.uk/1")
+        assert client.fetch("https://news.bbc.co.uk/2").final_url == "https://www.bbc.co.uk/2"
+    assert not elsewhere.called
 
 
 def test_redirects_are_limited(router: respx.MockRouter, clock: ManualClock) -> None:
@@ -311,3 +331,12 @@ def test_host_map_sends_requests_to_the_local_base(clock: ManualClock) -> None:
 def test_invalid_url_is_a_fetch_error(clock: ManualClock) -> None:
     with make_client(clock) as client, pytest.raises(FetchError, match="not an http"):
         client.fetch("ftp://www.rferl.org/x")
+
+
+def test_the_store_does_not_import_the_http_client() -> None:
+    """Validators live in monitor.validators: persisting them needs no HTTP client (a fresh interpreter, so that
+    what other tests imported does not count)."""
+    code = "import sys, monitor.store.store; print(sorted(m for m in sys.modules if m.startswith('monitor.http')))"
+    root = Path(__file__).resolve().parent.parent  # "-c" puts the working directory first on sys.path
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    assert done.stdout.strip() == "[]"

@@ -114,7 +114,7 @@ def test_extra_hosts_come_from_configuration() -> None:
     assert not PangeaFamily().owns(url)
     family = PangeaFamily(extra_hosts=["WWW.New-Pangea-Service.org"])
     assert family.owns(url) and family.article_id(url) == "123"
-    assert default_registry(extra_pangea_hosts=["new-pangea-service.org"]).family_for(url).name == "pangea"
+    assert default_registry(extra_hosts=["new-pangea-service.org"]).family_for(url).name == "pangea"
 
 
 def test_site_is_the_normalised_host(family: PangeaFamily) -> None:

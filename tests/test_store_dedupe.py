@@ -176,7 +176,7 @@ def test_a_page_that_is_no_article_is_a_failure_not_a_row(env: Env) -> None:
 
 
 def test_feed_state_keeps_validators_and_failures(env: Env) -> None:
-    from monitor.http import Validators
+    from monitor.validators import Validators
 
     validators = env.store.validators()
     feed = "https://www.rferl.org/api/zrqiteuuir"

@@ -8,10 +8,11 @@ import pytest
 import respx
 
 from monitor.errors import RedirectError
-from monitor.http import HttpClient, ManualClock
+from monitor.http import HttpClient
 from monitor.settings import HttpSettings
 from monitor.sites import default_registry
 from monitor.urls import article_key, canonical_url, file_hash, is_short_link, resolve_short_link
+from tests._clock import ManualClock
 
 
 @pytest.mark.parametrize(

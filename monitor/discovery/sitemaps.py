@@ -13,12 +13,13 @@ import io
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import IO, cast
 
 from lxml import etree
 
 from monitor.errors import SourceError
+from monitor.isotime import parse_iso_time
 
 #: The sitemaps protocol's own limit on an unpacked file.
 MAX_UNPACKED = 50 * 1024 * 1024
@@ -190,14 +191,5 @@ def _local(tag: object) -> str:
     return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
-def parse_date(value: str | None) -> datetime | None:
-    """A W3C datetime (any fraction length, ``Z`` or offset, or a bare date) as aware UTC; None when unreadable."""
-    if not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        return when.replace(tzinfo=UTC)
-    return when.astimezone(UTC)
+#: A W3C datetime (any fraction length, ``Z`` or offset, or a bare date) as aware UTC; None when unreadable.
+parse_date = parse_iso_time

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from monitor.discovery.feeds import parse_feed
 from monitor.discovery.sections import page_links
 from monitor.discovery.sitemaps import MAX_UNPACKED, iter_sitemap
-from monitor.errors import FetchError, SourceError, UnknownSiteError
+from monitor.errors import FetchError, SourceError
 from monitor.http import Fetched, HttpClient
 from monitor.model import FeedEntry
 from monitor.settings import SourceSettings
@@ -70,7 +70,7 @@ def discover_source(
     for sitemap in source.sitemaps:
         found += _read_sitemap(client, sitemap, result, since=since, until=until, depth=0)
     for section in source.sections:
-        found += _read_section(client, section, result)
+        found += _read_section(client, registry, section, result)
     _keep_articles(client, registry, _in_range(found, since, until), result)
     return result
 
@@ -125,7 +125,7 @@ def _read_sitemap(
     return entries
 
 
-def _read_section(client: HttpClient, url: str, result: DiscoveryResult) -> list[FeedEntry]:
+def _read_section(client: HttpClient, registry: SiteRegistry, url: str, result: DiscoveryResult) -> list[FeedEntry]:
     fetched = _fetch(client, url, "section page", result, expect="html", conditional=False)
     if fetched is None:
         return []
@@ -134,11 +134,11 @@ def _read_section(client: HttpClient, url: str, result: DiscoveryResult) -> list
     except SourceError as exc:
         result.errors.append(exc)
         return []
-    page_host = canonical_url(fetched.final_url).split("/")[2]
+    page_host = canonical_url(fetched.final_url, registry).split("/")[2]
     return [
         FeedEntry(url=link, source_url=url, title=label)
         for link, label in links
-        if canonical_url(link).split("/")[2] == page_host or is_short_link(link)
+        if canonical_url(link, registry).split("/")[2] == page_host or is_short_link(link, registry)
     ]
 
 
@@ -184,7 +184,7 @@ def _keep_articles(
     seen: dict[str, int] = {}  # article key -> index in result.entries
     for entry in entries:
         try:
-            url = resolve_short_link(client, entry.url) if is_short_link(entry.url) else canonical_url(entry.url)
+            url = resolve_short_link(client, entry.url, registry)
         except FetchError as exc:
             result.errors.append(SourceError(f"short link unresolved: {_reason(exc)}", url=entry.url))
             result._unhandled.add(entry.source_url)
@@ -201,7 +201,7 @@ def _keep_articles(
             result.entries[index] = _merged(result.entries[index], entry)
             continue
         seen[key] = len(result.entries)
-        result.entries.append(replace(entry, url=url, language=entry.language or _url_language(registry, url)))
+        result.entries.append(replace(entry, url=url, language=entry.language or registry.language_of(url)))
         result.keys.append(key)
     log.info("source %s: %d candidates, %d errors, %d unchanged, %d non-article links skipped",
              result.source, len(result.entries), len(result.errors), len(result.unchanged), result.skipped)
@@ -217,16 +217,3 @@ def _merged(kept: FeedEntry, other: FeedEntry) -> FeedEntry:
     if kept.language is None and other.language is not None:
         kept = replace(kept, language=other.language)
     return kept
-
-
-def _url_language(registry: SiteRegistry, url: str) -> str | None:
-    """The language an article URL names, for families whose URLs carry one (DW: ``/en/...``, ``/fr/...``)."""
-    try:
-        family = registry.family_for(url)
-    except UnknownSiteError:
-        return None
-    language_of = getattr(family, "language_of", None)
-    if language_of is None:
-        return None
-    language: str | None = language_of(url)
-    return language

@@ -1,11 +1,13 @@
-"""Small readers shared by the site parsers: the HTML tree, JSON-LD, meta tags, times."""
+"""The toolbox every site family reads pages with: the HTML tree, XPath and class tests, meta tags, JSON-LD, times.
+
+A helper two families need lives here, once; what only one family needs stays in its module."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Collection, Iterable, Iterator
+from functools import cache
 from html import unescape
 from typing import Any
 
@@ -14,6 +16,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from monitor.errors import IncompletePageError
+from monitor.model import Block
 
 _SPACE = re.compile(r"\s+")
 
@@ -65,11 +68,12 @@ _META_NAMED = etree.XPath(".//head/meta[@name=$key or @property=$key or @itempro
 
 
 def meta(doc: HtmlElement, key: str) -> str | None:
-    """Content of ``<meta name=key>`` or ``<meta property=key>``, white space collapsed; None when absent/empty."""
+    """Content of ``<meta name=key>`` or ``<meta property=key>``, white space collapsed; None when absent/empty.
+    Some saved copies of pages hold the value in ``value=``, not ``content=``."""
     found = _META_NAMED(doc, key=key)
     for el in found if isinstance(found, list) else []:  # a node-set: always a list of elements
         if isinstance(el, etree._Element):
-            value = clean(el.get("content"))
+            value = clean(el.get("content") or el.get("value"))
             if value:
                 return value
     return None
@@ -92,28 +96,85 @@ def json_ld(doc: HtmlElement) -> Iterator[dict[str, Any]]:
                 yield from (g for g in graph if isinstance(g, dict))
 
 
-def parse_time(value: str | None) -> datetime | None:
-    """An ISO-8601-ish timestamp as aware UTC. Accepts ``Z``, offsets, a space for ``T`` and fractions;
-    a naive time is taken as UTC (Pangea writes "2024-04-28 07:00:00Z", DW "2024-01-30T14:13:12.269Z")."""
-    if not value:
-        return None
-    text = value.strip().replace(" ", "T", 1)
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+@cache
+def _compiled(xpath: str) -> etree.XPath:
+    return etree.XPath(xpath)
 
 
-def first(doc: HtmlElement, xpath: str) -> HtmlElement | None:
-    found = doc.xpath(xpath)
-    return found[0] if found else None
+def select(node: HtmlElement, xpath: str) -> list[HtmlElement]:
+    """The elements an XPath selects from ``node`` (compiled once per expression)."""
+    found = _compiled(xpath)(node)
+    return [el for el in found if isinstance(el, HtmlElement)] if isinstance(found, list) else []
+
+
+def first(node: HtmlElement, xpath: str) -> HtmlElement | None:
+    """The first element an XPath selects from ``node``, None when it selects none."""
+    for found in select(node, xpath):
+        return found
+    return None
 
 
 def has_class(cls: str) -> str:
     """XPath predicate: the element's class list contains ``cls``."""
     return f"contains(concat(' ', normalize-space(@class), ' '), ' {cls} ')"
+
+
+def has_class_token(el: HtmlElement, token: str) -> bool:
+    """True when the element's class list holds ``token``."""
+    return token in (el.get("class") or "").split()
+
+
+def present(blocks: Iterable[Block | None]) -> list[Block]:
+    """The blocks that are there (block readers return None for an empty region)."""
+    return [b for b in blocks if b is not None]
+
+
+def truncated(html: str, *, tail: int, closers: tuple[str, ...] = ("</html>",)) -> bool:
+    """True when none of ``closers`` stands in the last ``tail`` characters: the page was cut off in transfer."""
+    end = html[-tail:].lower()
+    return not any(closer in end for closer in closers)
+
+
+def canonical_link(doc: HtmlElement) -> str | None:
+    """The page's ``<link rel=canonical>`` address as written."""
+    head = doc.find("head")
+    if head is None:
+        return None
+    for el in head.iter("link"):
+        if "canonical" in (el.get("rel") or "").lower().split() and el.get("href"):
+            return str(el.get("href")).strip()
+    return None
+
+
+def www_for_bare_domain(url: str) -> str:
+    """The URL on ``www.<domain>`` when its host is a bare registrable domain (``dw.com``, ``rferl.org``): the sites
+    that say so serve their pages there. For a URL after the general rules (``https://host[:port]/...``, no user
+    part): string work only, as it runs for every URL a source lists."""
+    scheme, sep, rest = url.partition("://")
+    host = rest.split("/", 1)[0].split(":", 1)[0]
+    return f"{scheme}://www.{rest}" if sep and host.count(".") == 1 else url
+
+
+# --- JSON-LD -------------------------------------------------------------------------------------------------
+
+
+def ld_object(doc: HtmlElement, types: Collection[str]) -> dict[str, Any]:
+    """The page's first JSON-LD object of one of ``types`` (the article), {} when it has none."""
+    for item in json_ld(doc):
+        kind = item.get("@type")
+        kinds = kind if isinstance(kind, list) else [kind]
+        if any(k in types for k in kinds):
+            return item
+    return {}
+
+
+def ld_authors(ld: dict[str, Any]) -> list[str]:
+    """The names of a JSON-LD object's ``author`` (one or a list; objects with a name, or plain strings)."""
+    value = ld.get("author")
+    names: list[str] = []
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            names.append(clean(item["name"]))
+        elif isinstance(item, str):
+            names.append(clean(item))
+    return [n for n in names if n]

@@ -25,7 +25,6 @@ from sqlmodel import Session, col, select
 
 from monitor.dedupe import Signature
 from monitor.errors import StoreError
-from monitor.http import Validators
 from monitor.model import Article
 from monitor.settings import StorageSettings
 from monitor.store import migrate
@@ -42,6 +41,7 @@ from monitor.store.tables import (
     Story,
     StoryBand,
 )
+from monitor.validators import Validators
 
 CONFLICT: Literal["conflict"] = "conflict"
 #: Origins of texts recorded with their alerts already done (see _revision_values).

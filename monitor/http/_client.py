@@ -1,123 +1,39 @@
-"""The one HTTP client every fetch goes through, with politeness built in.
-
-:class:`HttpClient` wraps a synchronous ``httpx.Client`` (thread-safe: the scheduler's worker threads share one
-client, so pacing holds across all of them) and adds, per request:
-
-- an honest User-Agent with the operator's contact (``[http] user_agent`` / ``contact``);
-- connect/read timeouts (httpx) and a total deadline per attempt; a size cap counted on the decoded body while it
-  streams (an oversized body is an error, never a truncated page);
-- redirects followed by hand, at most ``max_redirects``, and only to the source's own hosts (by default: hosts under
-  the same registrable domain as the requested URL); anything else is a :class:`RedirectError`;
-- per-host pacing: one request in flight per host and ``min_delay`` seconds (or the robots.txt ``Crawl-delay`` when
-  larger) from the end of one request to the start of the next; other hosts proceed concurrently;
-- robots.txt fetched per host, cached ``robots_ttl`` seconds and obeyed (protego): a disallowed URL raises
-  :class:`RobotsDisallowedError` and is counted in :attr:`HttpClient.stats`, nothing is sent;
-- conditional GET (``conditional=True``): ETag/Last-Modified from a :class:`ValidatorStore`; a 304 comes back as a
-  :class:`Fetched` with ``not_modified`` True. Validators are *not* stored by the fetch: the caller calls
-  :meth:`HttpClient.remember` once it has used the body, so a crash in between re-reads the document next time;
-- retries with exponential back-off and jitter for timeouts, connection errors, 429 and 5xx, honouring
-  ``Retry-After``; other 4xx are not retried; ``host_failures`` failed attempts in a row send the host into a
-  ``host_backoff``-second back-off (:class:`HostBackedOffError`, raised at once while it lasts);
-- gzip/deflate/brotli (httpx), charset from the header or the page (:meth:`Fetched.text`), and a content-type check
-  (``expect="html"`` refuses an image).
-
-``[http] host_map`` sends a real host's requests to a local base URL (``{"www.rferl.org": "http://127.0.0.1:8000"}``)
-with the real ``Host`` header; everything the caller sees (URLs, redirects, robots, pacing keys) stays the real one.
-Clock and sleep are injected so tests run the rules without waiting (:class:`monitor._pacing.ManualClock`).
-"""
+"""The HTTP client itself: one request's way through pacing, robots.txt, retries and redirects (see the package
+docstring for the rules)."""
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
 import threading
 import time
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Literal, Protocol
 
 import httpx
 
-from monitor._pacing import Clock, HostPacer, ManualClock, Sleep
-from monitor._robots import Robots, RobotsCache, parse_robots
 from monitor.decoding import decode_html
 from monitor.errors import (
-    ContentTypeError,
     FetchError,
     HostBackedOffError,
     RedirectError,
     ResponseTooLargeError,
     RobotsDisallowedError,
+    TransientFetchError,
 )
+from monitor.http._content import ACCEPT, Expect, capped, check_type, media_type, param
+from monitor.http._pacing import Clock, HostPacer, Sleep
+from monitor.http._redirects import REDIRECT_STATUSES, next_hop, registrable
+from monitor.http._retry import backoff_wait, retry_after
+from monitor.http._robots import Robots, RobotsRules, parse_robots
 from monitor.settings import HttpSettings
+from monitor.validators import MemoryValidatorStore, Validators, ValidatorStore
 
 log = logging.getLogger("monitor.http")
 
 #: The product token robots.txt groups are matched against.
 ROBOTS_AGENT = "monitor"
 ROBOTS_MAX_BYTES = 512 * 1024
-
-Expect = Literal["html", "xml", "any"]
-
-_ACCEPT: dict[str, str] = {
-    "html": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
-    "xml": "application/rss+xml,application/rdf+xml,application/atom+xml,application/xml;q=0.9,text/xml;q=0.9,"
-    "*/*;q=0.5",
-    "any": "*/*",
-}
-_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-_BINARY_MAJOR = frozenset({"image", "audio", "video", "font"})
-_BINARY_TYPES = frozenset({"application/pdf", "application/zip", "application/json", "application/javascript"})
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
-
-
-# --- conditional GET state --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Validators:
-    """What a server said about a document's version: sent back as If-None-Match / If-Modified-Since."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-
-    def request_headers(self) -> dict[str, str]:
-        headers: dict[str, str] = {}
-        if self.etag:
-            headers["If-None-Match"] = self.etag
-        if self.last_modified:
-            headers["If-Modified-Since"] = self.last_modified
-        return headers
-
-    def __bool__(self) -> bool:
-        return bool(self.etag or self.last_modified)
-
-
-class ValidatorStore(Protocol):
-    """Where ETag/Last-Modified per URL live between runs (the store persists them in the database)."""
-
-    def get(self, url: str) -> Validators | None: ...
-
-    def put(self, url: str, validators: Validators) -> None: ...
-
-
-class MemoryValidatorStore:
-    """A :class:`ValidatorStore` in a dict: for tests, the CLI and single runs."""
-
-    def __init__(self) -> None:
-        self._data: dict[str, Validators] = {}
-        self._lock = threading.Lock()
-
-    def get(self, url: str) -> Validators | None:
-        with self._lock:
-            return self._data.get(url)
-
-    def put(self, url: str, validators: Validators) -> None:
-        with self._lock:
-            self._data[url] = validators
-
 
 # --- results ----------------------------------------------------------------------------------------------------
 
@@ -139,11 +55,11 @@ class Fetched:
 
     @property
     def media_type(self) -> str | None:
-        return _media_type(self.headers.get("content-type"))
+        return media_type(self.headers.get("content-type"))
 
     @property
     def charset(self) -> str | None:
-        return _param(self.headers.get("content-type"), "charset")
+        return param(self.headers.get("content-type"), "charset")
 
     def text(self) -> str:
         """The body as text: BOM, header charset, the page's own declaration, then UTF-8 (monitor.decoding)."""
@@ -174,16 +90,6 @@ class _Answer:
     content: bytes
 
 
-class _Transient(Exception):
-    """An attempt failed in a way worth retrying (timeout, connection, 429, 5xx)."""
-
-    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-        self.retry_after = retry_after
-
-
 # --- the client -------------------------------------------------------------------------------------------------
 
 
@@ -206,9 +112,7 @@ class HttpClient:
         self._clock = clock
         self._rng = rng or random.Random()
         self._pacer = HostPacer(clock=clock, sleep=sleep)
-        self._robots = RobotsCache(ttl=self.settings.robots_ttl, clock=clock)
-        self._robots_locks: dict[str, threading.Lock] = {}
-        self._robots_guard = threading.Lock()
+        self._robots = RobotsRules(self._fetch_robots, ttl=self.settings.robots_ttl, clock=clock)
         self._host_map = {host.lower(): httpx.URL(base) for host, base in self.settings.host_map.items()}
         s = self.settings
         self._http = httpx.Client(
@@ -293,22 +197,17 @@ class HttpClient:
     ) -> tuple[str, _Answer]:
         start = _parse(url)
         allowed = {h.lower() for h in allowed_hosts} if allowed_hosts else None
-        domain = _registrable(start.host)
+        domain = registrable(start.host)
         current = start
         for _hop in range(self.settings.max_redirects + 1):
             answer = self._fetch_one(current, expect=expect, extra=extra, body=body, cap=cap)
-            if answer.status not in _REDIRECTS:
+            if answer.status not in REDIRECT_STATUSES:
                 return str(current), answer
             location = answer.headers.get("location")
             if not location:
                 raise FetchError(f"redirect {answer.status} without a Location", url=str(current),
                                  status=answer.status)
-            target = current.join(location.strip())
-            if target.scheme not in ("http", "https"):
-                raise RedirectError(f"redirect to a non-HTTP URL {target}", url=url, status=answer.status)
-            ok = target.host in allowed if allowed is not None else _registrable(target.host) == domain
-            if not ok:
-                raise RedirectError(f"redirect to another site {target}", url=url, status=answer.status)
+            target = next_hop(current, location, requested=url, status=answer.status, allowed=allowed, domain=domain)
             log.debug("redirect %s -> %s", current, target)
             current = target
             extra = {}  # validators belong to the URL that was asked
@@ -327,7 +226,7 @@ class HttpClient:
                 raise HostBackedOffError(
                     f"host {host} is backed off for {until - self._clock():.0f} s more", url=where, until=until
                 )
-            robots = self._robots_for(url)
+            robots = self._robots.for_url(host, url)
             if not robots.allows(where, ROBOTS_AGENT):
                 self.stats.bump("robots_disallowed")
                 raise RobotsDisallowedError("robots.txt disallows this URL", url=where)
@@ -336,9 +235,9 @@ class HttpClient:
                 with self._pacer.slot(host, delay):
                     answer = self._attempt(url, expect=expect, extra=extra, body=body, cap=cap)
                 if answer.status == 429 or answer.status >= 500:
-                    raise _Transient(f"HTTP {answer.status}", status=answer.status,
-                                     retry_after=_retry_after(answer.headers.get("retry-after")))
-            except _Transient as exc:
+                    raise TransientFetchError(f"HTTP {answer.status}", status=answer.status,
+                                              retry_after=retry_after(answer.headers.get("retry-after")))
+            except TransientFetchError as exc:
                 self._transient(host, where, exc, attempt)
                 continue
             self._pacer.record_success(host)
@@ -347,7 +246,7 @@ class HttpClient:
             return answer
         raise AssertionError("unreachable")  # pragma: no cover - the last attempt raises in _transient
 
-    def _transient(self, host: str, where: str, exc: _Transient, attempt: int) -> None:
+    def _transient(self, host: str, where: str, exc: TransientFetchError, attempt: int) -> None:
         """Account one failed attempt; raise when it was the last one, else schedule the retry."""
         s = self.settings
         self.stats.bump("failures")
@@ -367,17 +266,14 @@ class HttpClient:
             )
         if attempt >= s.retries:
             raise FetchError(f"{exc.reason} (gave up after {attempt + 1} attempts)", url=where, status=exc.status)
-        wait = min(s.backoff_max, s.backoff_base * 2**attempt) * self._rng.uniform(0.5, 1.0)
-        if exc.retry_after is not None:
-            wait = max(wait, exc.retry_after)
-        self._pacer.defer(host, self._clock() + wait)
+        self._pacer.defer(host, self._clock() + backoff_wait(s, attempt, self._rng, exc.retry_after))
         self.stats.bump("retries")
 
     # --- one attempt on the wire -------------------------------------------------------------------------------------
 
     def _attempt(self, url: httpx.URL, *, expect: Expect, extra: dict[str, str], body: bool, cap: int) -> _Answer:
         wire, host_header = self._wire(url)
-        headers = {"User-Agent": self.user_agent, "Accept": _ACCEPT[expect], **extra}
+        headers = {"User-Agent": self.user_agent, "Accept": ACCEPT[expect], **extra}
         if host_header:
             headers["Host"] = host_header
         where = str(url)
@@ -386,20 +282,20 @@ class HttpClient:
         try:
             with self._http.stream("GET", wire, headers=headers) as resp:
                 status = resp.status_code
-                if status in _REDIRECTS or status == 304 or status >= 400 or not body:
+                if status in REDIRECT_STATUSES or status == 304 or status >= 400 or not body:
                     return _Answer(status, resp.headers, b"")
-                _check_type(resp.headers.get("content-type"), expect, where)
+                check_type(resp.headers.get("content-type"), expect, where)
                 declared = resp.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > cap and not resp.headers.get("content-encoding"):
                     raise ResponseTooLargeError(f"body of {int(declared)} bytes exceeds the {cap}-byte cap", url=where)
-                content = b"".join(_capped(resp.iter_bytes(), cap, deadline, where))
+                content = b"".join(capped(resp.iter_bytes(), cap, deadline, where))
                 return _Answer(status, resp.headers, content)
         except httpx.TimeoutException as exc:
-            raise _Transient(f"timed out ({type(exc).__name__})") from None
+            raise TransientFetchError(f"timed out ({type(exc).__name__})") from None
         except httpx.DecodingError as exc:
             raise FetchError(f"cannot decode the body: {exc}", url=where) from None
         except httpx.TransportError as exc:
-            raise _Transient(f"connection failed ({type(exc).__name__}: {exc})") from None
+            raise TransientFetchError(f"connection failed ({type(exc).__name__}: {exc})") from None
 
     def _wire(self, url: httpx.URL) -> tuple[httpx.URL, str | None]:
         """Where the request really goes (host_map) and the Host header it then needs."""
@@ -411,21 +307,6 @@ class HttpClient:
 
     # --- robots.txt ---------------------------------------------------------------------------------------------
 
-    def _robots_for(self, url: httpx.URL) -> Robots:
-        host = _host_key(url)
-        cached = self._robots.get(host)
-        if cached is not None:
-            return cached
-        with self._robots_guard:
-            lock = self._robots_locks.setdefault(host, threading.Lock())
-        with lock:
-            cached = self._robots.get(host)  # another thread may have fetched it meanwhile
-            if cached is not None:
-                return cached
-            robots = self._fetch_robots(url.copy_with(raw_path=b"/robots.txt"))
-            self._robots.put(host, robots)
-            return robots
-
     def _fetch_robots(self, robots_url: httpx.URL) -> Robots:
         """RFC 9309: 4xx means no rules; 5xx or no answer means we may not crawl now (raised, not cached)."""
         host = _host_key(robots_url)
@@ -436,13 +317,13 @@ class HttpClient:
                     answer = self._attempt(current, expect="any", extra={}, body=True, cap=ROBOTS_MAX_BYTES)
             except ResponseTooLargeError:
                 return parse_robots(None, self._clock())
-            except _Transient as exc:
+            except TransientFetchError as exc:
                 self._pacer.record_failure(host, threshold=self.settings.host_failures,
                                            backoff=self.settings.host_backoff)
                 raise FetchError(f"robots.txt unreachable: {exc.reason}", url=str(robots_url)) from None
-            if answer.status in _REDIRECTS and answer.headers.get("location"):
+            if answer.status in REDIRECT_STATUSES and answer.headers.get("location"):
                 target = current.join(answer.headers["location"])
-                if _registrable(target.host) != _registrable(host.split(":")[0]):
+                if registrable(target.host) != registrable(host.split(":")[0]):
                     return parse_robots(None, self._clock())
                 current = target
                 continue
@@ -460,17 +341,6 @@ class HttpClient:
 # --- helpers ---------------------------------------------------------------------------------------------------------
 
 
-def _capped(chunks: Iterator[bytes], cap: int, deadline: float, where: str) -> Iterator[bytes]:
-    size = 0
-    for chunk in chunks:
-        size += len(chunk)
-        if size > cap:
-            raise ResponseTooLargeError(f"body exceeds the {cap}-byte cap", url=where)
-        if time.monotonic() > deadline:
-            raise _Transient("total timeout while reading the body")
-        yield chunk
-
-
 def _parse(url: str) -> httpx.URL:
     try:
         parsed = httpx.URL(url)
@@ -485,62 +355,4 @@ def _host_key(url: httpx.URL) -> str:
     return url.netloc.decode("ascii").lower()
 
 
-def _registrable(host: str) -> str:
-    """The site a host belongs to, for "own hosts" of a redirect: the last two labels (p.dw.com -> dw.com)."""
-    labels = host.lower().rstrip(".").split(".")
-    return ".".join(labels[-2:])
-
-
-def _media_type(content_type: str | None) -> str | None:
-    if not content_type:
-        return None
-    return content_type.split(";", 1)[0].strip().lower() or None
-
-
-def _param(content_type: str | None, name: str) -> str | None:
-    if not content_type:
-        return None
-    for part in content_type.split(";")[1:]:
-        key, _, value = part.partition("=")
-        if key.strip().lower() == name:
-            return value.strip().strip("\"'") or None
-    return None
-
-
-def _check_type(content_type: str | None, expect: Expect, where: str) -> None:
-    media = _media_type(content_type)
-    if media is None or expect == "any":
-        return
-    if expect == "html" and media not in _HTML_TYPES:
-        raise ContentTypeError(f"expected an HTML page, got {media}", url=where)
-    if expect == "xml" and (media.split("/", 1)[0] in _BINARY_MAJOR or media in _BINARY_TYPES):
-        raise ContentTypeError(f"expected a feed or sitemap, got {media}", url=where)
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds: a number, or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-__all__ = [
-    "ROBOTS_AGENT",
-    "Expect",
-    "FetchStats",
-    "Fetched",
-    "HttpClient",
-    "ManualClock",
-    "MemoryValidatorStore",
-    "ValidatorStore",
-    "Validators",
-]
+__all__ = ["ROBOTS_AGENT", "FetchStats", "Fetched", "HttpClient"]

@@ -1,14 +1,17 @@
-"""robots.txt rules per host (protego), cached for a while. The client fetches the file; this module only keeps
+"""robots.txt rules per host (protego), cached for a while and fetched once at a time per host. The client says how
+to fetch the file (:meth:`HttpClient._fetch_robots`: pacing, redirects, RFC 9309's status rules); this module keeps
 and asks the parsed rules."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import httpx
 from protego import Protego
 
-from monitor._pacing import Clock
+from monitor.http._pacing import Clock
 
 
 @dataclass(frozen=True)
@@ -50,3 +53,30 @@ class RobotsCache:
     def put(self, host: str, robots: Robots) -> None:
         with self._lock:
             self._by_host[host] = robots
+
+
+class RobotsRules:
+    """The rules for a host: cached while fresh, else fetched by ``fetch(robots_url)``; concurrent askers for one
+    host wait for one fetch, other hosts do not wait. A fetch that raises caches nothing (the next request asks
+    again)."""
+
+    def __init__(self, fetch: Callable[[httpx.URL], Robots], *, ttl: float, clock: Clock) -> None:
+        self._fetch = fetch
+        self._cache = RobotsCache(ttl=ttl, clock=clock)
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def for_url(self, host: str, url: httpx.URL) -> Robots:
+        """The rules for ``url``, whose host (with port) is ``host``."""
+        cached = self._cache.get(host)
+        if cached is not None:
+            return cached
+        with self._guard:
+            lock = self._locks.setdefault(host, threading.Lock())
+        with lock:
+            cached = self._cache.get(host)  # another thread may have fetched it meanwhile
+            if cached is not None:
+                return cached
+            robots = self._fetch(url.copy_with(raw_path=b"/robots.txt"))
+            self._cache.put(host, robots)
+            return robots

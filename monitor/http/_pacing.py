@@ -1,8 +1,8 @@
 """Per-host politeness state behind the HTTP client: pacing (one request in flight, a delay between requests)
 and the circuit that leaves a failing host alone for a while.
 
-Time comes from an injected clock and sleep so tests can run the rules without waiting; :class:`ManualClock` is
-such a pair for tests.
+Time comes from an injected clock and sleep so tests can run the rules without waiting (tests/_clock.py holds
+such a pair).
 """
 
 from __future__ import annotations
@@ -15,28 +15,6 @@ from dataclasses import dataclass, field
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
-
-
-class ManualClock:
-    """A monotonic clock that only moves when something sleeps on it (or :meth:`advance` is called)."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            if seconds > 0:
-                self.now += seconds
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
 
 
 @dataclass
