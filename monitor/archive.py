@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from monitor.errors import ArchiveError
+from monitor.errors import ArchiveConflict, ArchiveError
 
 if TYPE_CHECKING:
     from monitor.settings import StorageSettings
@@ -74,10 +74,6 @@ def text_name(number: int, url_hash: str) -> str:
 
 def raw_name_for(text_path: str) -> str:
     return text_path[: -len(TEXT_SUFFIX)] + RAW_SUFFIX
-
-
-class ArchiveConflict(ArchiveError):
-    """The target name holds a different text that a database row names: the caller must decide again."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,8 +131,16 @@ class StoreError(MonitorError):
     """The database is unreachable, locked, or refused a write."""
 
 
+class DaemonAlreadyRunning(StoreError):
+    """Another daemon holds the lock on this database."""
+
+
 class ArchiveError(MonitorError):
     """The archive root is unusable or a file could not be written completely."""
+
+
+class ArchiveConflict(ArchiveError):
+    """The target name holds a different text that a database row names: the caller must decide again."""
 
 
 # --- rules and delivery ------------------------------------------------------------------------------------
@@ -140,6 +148,15 @@ class ArchiveError(MonitorError):
 
 class RuleError(MonitorError):
     """An alert rule is invalid; the message names the rule, the column and what was expected."""
+
+
+class QuerySyntaxError(RuleError, ValueError):
+    """A query is malformed; ``column`` is 1-based in the query string."""
+
+    def __init__(self, column: int, message: str) -> None:
+        self.column = column
+        self.message = message
+        super().__init__(f"column {column}: {message}")
 
 
 class RuleFileError(RuleError):

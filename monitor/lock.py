@@ -14,16 +14,12 @@ import os
 from pathlib import Path
 from typing import IO, Any
 
-from monitor.errors import StoreError
+from monitor.errors import DaemonAlreadyRunning, StoreError
 from monitor.store.engine import sqlite_file
 
 # The advisory key: a hash of the schema the monitor's tables live in (the search_path's first), so installations
 # in different schemas of one database each have their daemon, and one schema never has two.
 _ADVISORY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended('monitor daemon ' || current_schema(), 0))"
-
-
-class DaemonAlreadyRunning(StoreError):
-    """Another daemon holds the lock on this database."""
 
 
 class DaemonLock:

@@ -26,9 +26,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from monitor.archive import Archive, ArchiveConflict, folder_for, text_name
+from monitor.archive import Archive, folder_for, text_name
 from monitor.discovery import DiscoveryResult, discover_source
 from monitor.errors import (
+    ArchiveConflict,
     ArchiveError,
     ContentTypeError,
     FetchError,

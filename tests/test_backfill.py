@@ -27,10 +27,10 @@ from typer.testing import CliRunner
 from monitor.archive import Archive, verify
 from monitor.backfill import backfill, backfill_sitemaps, open_services
 from monitor.cli import app
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, DaemonAlreadyRunning
 from monitor.http import HttpClient
 from monitor.localsite import LocalSite
-from monitor.lock import DaemonAlreadyRunning, DaemonLock
+from monitor.lock import DaemonLock
 from monitor.pipeline import queue_pending_alerts
 from monitor.services import Services
 from monitor.settings import Settings, SourceSettings, load_settings

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from monitor.lock import DaemonAlreadyRunning, DaemonLock
+from monitor.errors import DaemonAlreadyRunning
+from monitor.lock import DaemonLock
 from tests._store_support import pg_url_fixture  # noqa: F401  (fixture)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from monitor.errors import QuerySyntaxError
 from monitor.rules import Document, Matcher, evaluate, mark, parse_query, parse_rules
-from monitor.rules.query import QuerySyntaxError
 
 
 def matches(query: str, body: str = "", title: str = "", teaser: str = "") -> bool:

@@ -153,7 +153,8 @@ def health() -> None:
     and container health checks)."""
     # Run every few minutes by a timer: it reads two tables without the ORM (monitor.store.glance).
     from monitor import health as source_health
-    from monitor.lock import DaemonAlreadyRunning, DaemonLock
+    from monitor.errors import DaemonAlreadyRunning
+    from monitor.lock import DaemonLock
     from monitor.settings import load_settings
     from monitor.store.engine import database_url
     from monitor.store.glance import glance

@@ -5,11 +5,12 @@
     matches = matcher.match(article)  # per article: list[Match], each with terms, offsets and snippet
 """
 
+from monitor.errors import QuerySyntaxError
 from monitor.rules.document import Document
 from monitor.rules.evaluate import Hit, evaluate
 from monitor.rules.highlight import explain, mark
 from monitor.rules.matcher import Matcher
-from monitor.rules.query import QuerySyntaxError, parse_query
+from monitor.rules.query import parse_query
 from monitor.rules.ruleset import Rule, parse_period, parse_rules
 
 __all__ = [

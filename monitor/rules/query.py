@@ -21,21 +21,13 @@ from typing import Literal
 
 from monitor.analysis.terms import QueryWord
 from monitor.analysis.text import WORD_RE, normalize_word
+from monitor.errors import QuerySyntaxError
 
 FIELDS = ("title", "teaser", "body")
 MIN_PREFIX = 2
 _QUOTES = {'"': '"', "“": "”", "”": "”", "„": "“", "«": "»", "‚": "‘"}
 _NEAR_RE = re.compile(r"NEAR/(\d+)")
 _KINDS: dict[str, Literal["word", "exact", "name"]] = {"": "word", "=": "exact", "~": "name"}
-
-
-class QuerySyntaxError(ValueError):
-    """A query is malformed; ``column`` is 1-based in the query string."""
-
-    def __init__(self, column: int, message: str) -> None:
-        self.column = column
-        self.message = message
-        super().__init__(f"column {column}: {message}")
 
 
 # --- the tree ---------------------------------------------------------------------------------------------

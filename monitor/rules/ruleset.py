@@ -11,8 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from monitor.errors import RuleFileError
-from monitor.rules.query import Node, QuerySyntaxError, parse_query, query_errors
+from monitor.errors import QuerySyntaxError, RuleFileError
+from monitor.rules.query import Node, parse_query, query_errors
 
 #: The rule name the outbox gives source-health messages; no rule of a file may take it.
 RESERVED_NAME = "operations"
