@@ -9,8 +9,9 @@ command) would otherwise pay for the parsers and lxml first.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from monitor._lazy import lazy_names
 
 if TYPE_CHECKING:
     from monitor.errors import MonitorError, ParseError
@@ -32,14 +33,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'monitor' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_names(__name__, globals(), _LAZY)
 
 __all__ = [
     "Article",

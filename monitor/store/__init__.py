@@ -8,8 +8,9 @@ The names below are imported on first use: ``monitor health`` reads the database
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from monitor._lazy import lazy_names
 
 if TYPE_CHECKING:
     from monitor.store.engine import database_url, describe, make_engine
@@ -37,14 +38,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'monitor.store' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_names(__name__, globals(), _LAZY)
 
 __all__ = [
     "CONFLICT",
