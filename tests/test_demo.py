@@ -141,3 +141,11 @@ def test_demo_without_a_source_checkout_says_so(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(monitor, "__file__", str(tmp_path / "site-packages" / "monitor" / "__init__.py"))
     with pytest.raises(ConfigError, match="the demo needs a source checkout of monitor"):
         fixtures_dir()
+
+
+def test_the_demo_without_aiosmtpd_names_the_extra_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.demo.sinks import SmtpSink
+
+    monkeypatch.setitem(sys.modules, "aiosmtpd.controller", None)  # what an install without the demo extra sees
+    with pytest.raises(ConfigError, match=r"needs aiosmtpd .*pip install 'monitor\[demo\]'"):
+        SmtpSink(tmp_path / "mail")
