@@ -29,7 +29,6 @@ from monitor.backfill import backfill, backfill_sitemaps, open_services
 from monitor.cli import app
 from monitor.errors import ConfigError
 from monitor.http import HttpClient
-from monitor.localsite import LocalSite
 from monitor.lock import DaemonAlreadyRunning, DaemonLock
 from monitor.pipeline import queue_pending_alerts
 from monitor.services import Services
@@ -38,6 +37,7 @@ from monitor.sites import default_registry
 from monitor.store import Store, database_url
 from monitor.store.outbox import AlertOutbox
 from monitor.store.tables import FeedState
+from tests._localsite import LocalSite
 from tests._store_support import pg_url_fixture  # noqa: F401  (fixture)
 from tests._synth import BASE_ID, SLUG, base_html, synth_page
 

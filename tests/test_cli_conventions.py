@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from monitor import __version__
 from monitor.cli import app
-from monitor.localsite import LocalSite
+from tests._localsite import LocalSite
 from tests._synth import HOST, article_url, write_site
 
 ROOT = Path(__file__).resolve().parent.parent

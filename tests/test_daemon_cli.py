@@ -25,12 +25,12 @@ from typer.testing import CliRunner, Result
 
 from monitor.cli import app
 from monitor.demo.sinks import SlackSink, SmtpSink
-from monitor.localsite import Fault, LocalSite
 from monitor.lock import DaemonLock
 from monitor.settings import Settings, StorageSettings
 from monitor.store import Store
 from monitor.store.engine import database_url
 from tests._daemon_support import FEED_PATH, ROOT, Clock, Snapshot, settings, source
+from tests._localsite import Fault, LocalSite
 from tests._store_support import pg_url_fixture  # noqa: F401  (fixture)
 from tests._synth import HOST, article_path
 

@@ -18,13 +18,13 @@ import pytest
 
 from monitor.archive import Archive, verify
 from monitor.demo.sinks import SlackSink, SmtpSink
-from monitor.localsite import Fault, LocalSite
 from monitor.notify import AlertService
 from monitor.pipeline import RunReport
 from monitor.scheduler import Daemon, interruptible_sleep
 from monitor.services import Services
 from monitor.settings import Settings, SourceSettings
 from tests._daemon_support import FEED_PATH, SEED_URL, Clock, Snapshot, settings, source
+from tests._localsite import Fault, LocalSite
 from tests._synth import HOST, article_url
 
 pytestmark = pytest.mark.slow

@@ -19,12 +19,12 @@ import pytest
 from monitor.cli.daemon import _problems
 from monitor.demo.sinks import SlackSink, SmtpSink
 from monitor.http import HttpClient
-from monitor.localsite import Fault, LocalSite
 from monitor.metrics import HealthServer
 from monitor.scheduler import Daemon
 from monitor.services import Services
 from monitor.settings import Settings
 from tests._daemon_support import FEED_PATH, Clock, Snapshot, rss, settings, source
+from tests._localsite import Fault, LocalSite
 from tests._synth import HOST
 
 pytestmark = pytest.mark.slow

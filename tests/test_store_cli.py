@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from monitor.cli import app
-from monitor.localsite import LocalSite
+from tests._localsite import LocalSite
 from tests._synth import HOST, article_url, write_site
 
 

@@ -25,8 +25,6 @@ alerts_app = typer.Typer(help="The alert outbox: backlog, dead letters, resendin
 app.add_typer(rules_app, name="rules")
 app.add_typer(alerts_app, name="alerts")
 
-_ROOT = Path(__file__).resolve().parent.parent.parent
-
 
 def _settings() -> Settings:
     from monitor.settings import load_settings
@@ -40,9 +38,7 @@ def _settings() -> Settings:
 def _rules_path(settings: Settings, given: Path | None) -> Path:
     if given is not None:
         return given
-    path = settings.alerts.rules_file
-    # A relative path in the config means the working directory, else the project's own config/.
-    return path if path.is_absolute() or path.exists() else _ROOT / path
+    return settings.alerts.rules_path()
 
 
 @rules_app.command("check")

@@ -31,7 +31,7 @@ from monitor.archive import Archive
 from monitor.errors import ArchiveError, MonitorError, RuleFileError
 from monitor.rules import QuerySyntaxError, Rule, mark, parse_rules
 from monitor.search import SearchFilters, SearchHit, SearchService
-from monitor.settings import DEFAULT_CONFIG, Settings
+from monitor.settings import Settings
 from monitor.sites import default_registry
 from monitor.status import source_statuses
 from monitor.store import Store
@@ -72,9 +72,7 @@ class Workbench:
 
     def rules(self) -> tuple[list[Rule], str | None]:
         """The rule file's rules (enabled or not), or an error line; read on every call so edits show at once."""
-        path = self.settings.alerts.rules_file
-        if not path.is_absolute() and not path.exists():
-            path = DEFAULT_CONFIG.parent.parent / path
+        path = self.settings.alerts.rules_path()
         try:
             return parse_rules(path.read_text(encoding="utf-8"), str(path)), None
         except OSError as exc:
