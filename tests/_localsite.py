@@ -5,14 +5,17 @@ Thread-safe, may be changed while the server runs:
 - :meth:`LocalSite.fault` ``(host, path, Fault(...))``: answer ``status`` (with ``retry_after``, extra ``headers``,
   a replacement ``body`` — ``b""`` for an empty 200), after ``delay`` seconds (a delay longer than the client's read
   timeout is a hang), for the next ``times`` requests (None: all of them). ``path`` may include a query.
+- ``Fault(hold=event)``: the request waits until the test sets ``event`` (``fault.reached`` is set when one arrives):
+  a page that is "in flight" for exactly as long as the test needs, whatever the machine's speed.
 - :meth:`LocalSite.redirect` ``(host, path, location, status=301)``: a redirect (``location`` absolute or relative).
 - :attr:`LocalSite.log`: every request with its arrival time (``time.monotonic()``), to prove pacing per host;
-  :meth:`LocalSite.requests` ``(host)`` filters it.
+  :meth:`LocalSite.requests` ``(host)`` filters it; :meth:`LocalSite.wait_for` waits until a condition on it holds.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +32,8 @@ class Fault:
     retry_after: float | str | None = None
     delay: float = 0.0
     times: int | None = None
+    hold: threading.Event | None = None
+    reached: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ class LocalSite(site.LocalSite):
         self.log: list[LoggedRequest] = []
         self._faults: dict[tuple[str, str], Fault] = {}
         self._lock = threading.Lock()
+        self._logged = threading.Condition(self._lock)
 
     def __enter__(self) -> LocalSite:
         self.start()
@@ -67,11 +73,29 @@ class LocalSite(site.LocalSite):
         with self._lock:
             return [r for r in self.log if host is None or r.host == host]
 
+    def wait_for(self, condition: Callable[[list[LoggedRequest]], bool], timeout: float = 60.0) -> bool:
+        """Wait until ``condition(log)`` holds (checked on every request logged); False after ``timeout``, a guard
+        against a hang rather than a bound on speed."""
+        with self._logged:
+            return self._logged.wait_for(lambda: condition(self.log), timeout)
+
     def clear_log(self) -> None:
         with self._lock:
             self.log.clear()
 
     def _intercept(self, host: str, path: str) -> site.Answer | None:
+        fault = self._take_fault(host, path)
+        if fault is None:
+            return None
+        if fault.hold is not None:
+            fault.reached.set()
+            fault.hold.wait()
+        headers = dict(fault.headers)
+        if fault.retry_after is not None:
+            headers["Retry-After"] = str(fault.retry_after)
+        return site.Answer(status=fault.status, body=fault.body, headers=headers, delay=fault.delay)
+
+    def _take_fault(self, host: str, path: str) -> Fault | None:
         with self._lock:
             for key in ((host, path), (host, path.split("?", 1)[0])):
                 fault = self._faults.get(key)
@@ -81,15 +105,13 @@ class LocalSite(site.LocalSite):
                     if fault.times <= 0:
                         continue
                     fault.times -= 1
-                headers = dict(fault.headers)
-                if fault.retry_after is not None:
-                    headers["Retry-After"] = str(fault.retry_after)
-                return site.Answer(status=fault.status, body=fault.body, headers=headers, delay=fault.delay)
+                return fault
         return None
 
     def _record(self, arrived: float, host: str, path: str, method: str, status: int, headers: dict[str, str]) -> None:
-        with self._lock:
+        with self._logged:
             self.log.append(LoggedRequest(arrived, host, path, method, status, headers))
+            self._logged.notify_all()
 
 
 __all__ = ["Fault", "LocalSite", "LoggedRequest"]
