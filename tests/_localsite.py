@@ -5,8 +5,9 @@ Thread-safe, may be changed while the server runs:
 - :meth:`LocalSite.fault` ``(host, path, Fault(...))``: answer ``status`` (with ``retry_after``, extra ``headers``,
   a replacement ``body`` — ``b""`` for an empty 200), after ``delay`` seconds (a delay longer than the client's read
   timeout is a hang), for the next ``times`` requests (None: all of them). ``path`` may include a query.
-- ``Fault(hold=event)``: the request waits until the test sets ``event`` (``fault.reached`` is set when one arrives):
-  a page that is "in flight" for exactly as long as the test needs, whatever the machine's speed.
+- ``Fault(hold=Gate(free=N))``: after N requests through the gate (of every path that shares it), each waits until
+  the test calls :meth:`Gate.open` (``gate.reached`` is set when one waits): a page "in flight" for exactly as long as
+  the test needs, whatever the machine's speed.
 - :meth:`LocalSite.redirect` ``(host, path, location, status=301)``: a redirect (``location`` absolute or relative).
 - :attr:`LocalSite.log`: every request with its arrival time (``time.monotonic()``), to prove pacing per host;
   :meth:`LocalSite.requests` ``(host)`` filters it; :meth:`LocalSite.wait_for` waits until a condition on it holds.
@@ -22,6 +23,27 @@ from pathlib import Path
 from monitor.demo import site
 
 
+class Gate:
+    """Lets ``free`` requests through, then holds each until :meth:`open` (see the module docstring)."""
+
+    def __init__(self, free: int = 0) -> None:
+        self.reached = threading.Event()
+        self._free = free
+        self._lock = threading.Lock()
+        self._open = threading.Event()
+
+    def open(self) -> None:
+        self._open.set()
+
+    def pass_through(self) -> None:
+        with self._lock:
+            if self._free > 0:
+                self._free -= 1
+                return
+        self.reached.set()
+        self._open.wait()
+
+
 @dataclass
 class Fault:
     """A scripted misbehaviour for one path (see the module docstring)."""
@@ -32,8 +54,7 @@ class Fault:
     retry_after: float | str | None = None
     delay: float = 0.0
     times: int | None = None
-    hold: threading.Event | None = None
-    reached: threading.Event = field(default_factory=threading.Event)
+    hold: Gate | None = None
 
 
 @dataclass(frozen=True)
@@ -88,8 +109,7 @@ class LocalSite(site.LocalSite):
         if fault is None:
             return None
         if fault.hold is not None:
-            fault.reached.set()
-            fault.hold.wait()
+            fault.hold.pass_through()
         headers = dict(fault.headers)
         if fault.retry_after is not None:
             headers["Retry-After"] = str(fault.retry_after)
@@ -114,4 +134,4 @@ class LocalSite(site.LocalSite):
             self._logged.notify_all()
 
 
-__all__ = ["Fault", "LocalSite", "LoggedRequest"]
+__all__ = ["Fault", "Gate", "LocalSite", "LoggedRequest"]

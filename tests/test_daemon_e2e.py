@@ -24,7 +24,7 @@ from monitor.scheduler import Daemon, interruptible_sleep
 from monitor.services import Services
 from monitor.settings import Settings, SourceSettings
 from tests._daemon_support import FEED_PATH, SEED_URL, Clock, Snapshot, settings, source
-from tests._localsite import Fault, LocalSite
+from tests._localsite import Fault, Gate, LocalSite
 from tests._synth import HOST, article_url
 
 pytestmark = pytest.mark.slow
@@ -212,9 +212,8 @@ def test_scheduler_runs_each_source_on_its_own_never_twice_at_once(tmp_path: Pat
             SmtpSink(tmp_path / "mail") as smtp:
         monkeypatch.setenv("MONITOR_SLACK_WEBHOOK_URL", slack.url)
         # "slow"'s feed answers only when the test says so, though "slow" is due every 0.2 s; "fast" too.
-        release = threading.Event()
-        held = Fault(hold=release)
-        site.fault("www.rferl.org", "/api/zrqiteuuir", held)
+        held = Gate()
+        site.fault("www.rferl.org", "/api/zrqiteuuir", Fault(hold=held))
         slow = source(name="slow", site="www.rferl.org", feeds=["https://www.rferl.org/api/zrqiteuuir"],
                       interval=0.2)
         fast = source(name="fast", interval=0.2)
@@ -229,7 +228,7 @@ def test_scheduler_runs_each_source_on_its_own_never_twice_at_once(tmp_path: Pat
                 before = daemon.runs("fast")
                 daemon.wait_runs("fast", before + 6)  # ... while fast polls on its own schedule, six times
                 assert daemon.runs("slow") == 0
-                release.set()
+                held.open()
                 daemon.wait_runs("slow", 1)
                 ended = daemon.spans["slow"][0][1]
                 # After the held poll, as long as fast polls six more times: slow runs on its schedule again, its
@@ -237,7 +236,7 @@ def test_scheduler_runs_each_source_on_its_own_never_twice_at_once(tmp_path: Pat
                 after = daemon.runs("fast")
                 daemon.wait_runs("fast", after + 6)
             finally:
-                release.set()
+                held.open()
                 daemon.stop()
                 runner.join(timeout=60)
             assert not runner.is_alive()
