@@ -16,7 +16,7 @@ demo: $(BIN)/monitor
 	$(BIN)/monitor demo
 
 test: $(BIN)/monitor
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 lint: $(BIN)/monitor
 	$(BIN)/ruff check monitor tests benchmarks

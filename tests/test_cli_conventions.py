@@ -28,6 +28,7 @@ def _help(*args: str) -> str:
     return " ".join(result.output.split())
 
 
+@pytest.mark.slow  # spawns processes
 def test_version_matches_the_package() -> None:
     import subprocess
     import sys

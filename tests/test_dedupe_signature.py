@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import zlib
 
+import pytest
+
 from monitor.dedupe import MIN_SHINGLES, NUM_PERM, shingles, signature, story_text
 
 TEXT = ("Der Außenminister Sergej Lawrow sprach am Montag in Wien über die Ukraine. "
@@ -61,6 +63,7 @@ def test_vectorised_minhash_is_datasketchs_minhash() -> None:
         assert minhash_values(grams).tolist() == reference.hashvalues.tolist()
 
 
+@pytest.mark.slow  # spawns processes
 def test_permutations_and_band_layout_are_datasketchs_without_importing_it() -> None:
     """The constants and the quadrature stand in for datasketch (and scipy) at run time; they must give exactly what
     it gives, or stored signatures and bands would stop matching new ones."""

@@ -383,6 +383,7 @@ def test_monitor_web_on_a_missing_or_unmigrated_database_says_so(tmp_path: Path,
     assert exposed.exit_code == 2 and "without authentication" in exposed.output
 
 
+@pytest.mark.slow  # spawns processes
 def test_monitor_web_serves_until_interrupted(web: WebArchive) -> None:
     import os
     import signal
