@@ -243,6 +243,10 @@ def test_sources_page_shows_health_and_a_chart(client: TestClient) -> None:
     page = client.get("/sources").text
     assert 'id="source-voa"' in page and "never polled" in page
     assert page.count('<rect class="bar"') == 14
+    # The problems `monitor status` and /healthz report (monitor.status), listed above the sources.
+    problems = re.findall(r'<li class="error">([^<]*)</li>', page)
+    assert problems[0] == "source voa: never polled", problems
+    assert any(p.startswith("channel ") and "alerts dead" in p for p in problems[1:]), problems
 
 
 # --- API ------------------------------------------------------------------------------------------------------
