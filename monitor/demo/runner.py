@@ -223,11 +223,12 @@ def serve_web(directory: Path, *, keep: bool, echo: Echo, port: int | None = Non
     address."""
     import httpx
 
+    from monitor.services import open_existing_store
     from monitor.web import create_app
-    from monitor.web.server import WebServer, open_store
+    from monitor.web.server import WebServer
 
     settings = web_settings(directory)
-    store = open_store(settings)
+    store = open_existing_store(settings)
     try:
         app = create_app(settings, store)
         try:
