@@ -13,8 +13,9 @@ import typer
 
 HELP = """News monitor for RFE/RL (Pangea) and Deutsche Welle: discover, fetch, archive, alert.
 
-Configuration: the file named by MONITOR_CONFIG (default: config/monitor.toml of this checkout), then
-MONITOR_<SECTION>__<KEY> environment variables, which win over the file (e.g. MONITOR_STORAGE__URL)."""
+Configuration: the file named by MONITOR_CONFIG (default: config/monitor.toml of this checkout, or the copy an
+installed package carries), then MONITOR_<SECTION>__<KEY> environment variables, which win over the file (e.g.
+MONITOR_STORAGE__URL)."""
 
 app = typer.Typer(
     name="monitor",
