@@ -126,8 +126,10 @@ class Opened:
         if not self.settings.storage.url and not self._existing:
             # The SQLite file lives in the archive root: the archive's own checks say best what is wrong with it.
             self.archive  # noqa: B018
-        store = open_existing_store(self.settings) if self._existing else Store.open(self.settings.storage,
-                                                                                 upgrade=self._upgrade)
+        if self._existing:
+            store = open_existing_store(self.settings)
+        else:
+            store = Store.open(self.settings.storage, upgrade=self._upgrade)
         self._closers.append(store.close)
         return store
 
@@ -170,7 +172,12 @@ class Opened:
         from monitor.http import HttpClient
 
         client = HttpClient(self.settings.http, sleep=sleep) if detached else None
-        services = Services.open(self.settings, alerts=alerts, client=client, sleep=sleep)
+        try:
+            services = Services.open(self.settings, alerts=alerts, client=client, sleep=sleep)
+        except BaseException:
+            if client is not None:
+                client.close()
+            raise
         self._closers.append(services.close)
         return services
 
