@@ -99,3 +99,22 @@ def test_rules_test_reads_the_texts_through_the_archive(tmp_path: Path, monkeypa
                                 env={"MONITOR_CONFIG": str(config), "MONITOR_STORAGE__ARCHIVE_ROOT": str(archive)})
     assert result.exit_code == 0, result.output
     assert read == ["rferl.org/a.txt"] and "1 match(es) in 1 article(s)" in result.stderr
+
+
+def test_opened_opens_only_what_a_command_uses_and_closes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.services import Opened
+    from monitor.settings import load_settings
+    from monitor.store import Store
+
+    config = tmp_path / "monitor.toml"
+    config.write_text(f'[storage]\narchive_root = "{tmp_path / "archive"}"\n', encoding="utf-8")
+    closed: list[Store] = []
+    real_close = Store.close
+    monkeypatch.setattr(Store, "close", lambda self: (closed.append(self), real_close(self))[1])
+    with Opened(load_settings(config)) as opened:
+        assert opened.registry.site_of_host("www.rferl.org") == "rferl.org"
+        assert not (tmp_path / "archive").exists()  # no database for a command that parses
+        store = opened.store
+        assert (tmp_path / "archive" / "monitor.db").exists() and opened.store is store
+        assert closed == []
+    assert closed == [store]
