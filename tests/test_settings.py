@@ -65,7 +65,7 @@ def test_file_errors_name_file_line_and_key_each_on_its_own_line(tmp_path: Path)
      "host_backoff, host_failures, host_map, max_bytes, max_redirects, min_delay, read_timeout, retries, robots_ttl, "
      "total_timeout, user_agent)"),
     ("MONITOR_HTPP__RETRIES", "3",
-     "MONITOR_HTPP__RETRIES: no setting htpp.retries (sections: http, storage, alerts, daemon, sources, "
+     "MONITOR_HTPP__RETRIES: no setting htpp.retries (sections: http, storage, alerts, daemon, web, sources, "
      "pangea_hosts)"),
     ("MONITOR_HTTP__RETRIES", "-1", "MONITOR_HTTP__RETRIES: http.retries: input should be greater than or equal to 0"
      ", found '-1'"),
