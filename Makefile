@@ -5,18 +5,18 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test lint bench soak faults clean
 
-$(BIN)/monitor: pyproject.toml
+$(BIN)/monitor: pyproject.toml setup.py
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,demo]'
 	touch $(BIN)/monitor
 
 demo: $(BIN)/monitor
 	$(BIN)/monitor demo
 
 test: $(BIN)/monitor
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 lint: $(BIN)/monitor
 	$(BIN)/ruff check monitor tests benchmarks

@@ -1,7 +1,7 @@
 """Fault campaign: ``python -m benchmarks.faults`` (or ``make faults``) kills and starves the monitor and checks that
 nothing is lost or doubled.
 
-Four parts, each against local servers only (a :class:`monitor.localsite.LocalSite` snapshot of synthetic
+Four parts, each against local servers only (a :class:`tests._localsite.LocalSite` snapshot of synthetic
 www.voanews.com articles that the shipped Lavrov/Ukraine rule alerts on, each its own story, and a local Slack
 webhook sink), each printing its figures and the guarantee it checks:
 
@@ -43,8 +43,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.demo.sinks import Responder, SlackSink
-from monitor.localsite import LocalSite
 from tests._daemon_support import FEED_URL, Clock, Snapshot
+from tests._localsite import LocalSite
 from tests._synth import HOST, article_id
 
 ROOT = Path(__file__).resolve().parent.parent

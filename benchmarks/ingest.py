@@ -5,7 +5,7 @@
    (``ingest_page`` over pages in memory) one page at a time, with ``--workers`` threads, and with those threads
    handing the parsing to ``--processes`` parse worker processes (:class:`monitor.prepare.ParsePool`, what
    ``monitor ingest --processes`` uses), fsync on; one page at a time with fsync off for comparison. Then end to
-   end: the pages served by :mod:`monitor.localsite` in a process of its own on 127.0.0.1 (as a remote site would
+   end: the pages served by :mod:`monitor.demo.site` in a process of its own on 127.0.0.1 (as a remote site would
    be: its CPU is not the monitor's) and fetched through the real HTTP client with pacing off.
    Goal: at least 100 articles/s.
 2. The store is filled with 10 thousand and 1 million articles (rows written in bulk, one URL each) and the time of
@@ -88,9 +88,9 @@ def parse_to_file(pages: list[tuple[str, str]], workdir: Path, url: str | None, 
 
 @contextlib.contextmanager
 def _server_process(snapshot: Path, cpu: list[float]) -> Iterator[dict[str, str]]:
-    """``python -m monitor.localsite`` in a process of its own; yields the host map it prints. Its CPU seconds
+    """``python -m monitor.demo.site`` in a process of its own; yields the host map it prints. Its CPU seconds
     (user + system, read when it ends) are appended to ``cpu``: on a small machine they come out of the monitor's."""
-    server = subprocess.Popen([sys.executable, "-m", "monitor.localsite", str(snapshot)], stdout=subprocess.PIPE,
+    server = subprocess.Popen([sys.executable, "-m", "monitor.demo.site", str(snapshot)], stdout=subprocess.PIPE,
                               text=True)
     try:
         assert server.stdout is not None

@@ -1,7 +1,7 @@
 """Alert latency: ``python -m benchmarks.latency``. How long an article takes from appearing on a site to being
 archived, and from being archived to reaching Slack.
 
-A local site (:class:`monitor.localsite.LocalSite`, 127.0.0.1) lists synthetic VOA articles in a feed polled every
+A local site (:class:`monitor.demo.site.LocalSite`, 127.0.0.1) lists synthetic VOA articles in a feed polled every
 ``--poll`` seconds; a rule matches every one of them and alerts the local Slack sink
 (:class:`monitor.demo.sinks.SlackSink`). The daemon runs as ``monitor run`` does (scheduler, one delivery thread per
 channel) with the default 10 s delivery timer. ``--articles`` (default 12) articles appear one after another, each
@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.demo.sinks import SlackSink
-from monitor.localsite import LocalSite
+from monitor.demo.site import LocalSite
 from monitor.scheduler import Daemon
 from monitor.services import Services
 from monitor.settings import Settings

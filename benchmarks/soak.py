@@ -2,7 +2,7 @@
 
 The sources are those of ``config/monitor.toml`` (rferl and dw-en: their feeds and sitemaps, under their real URLs).
 A snapshot with a feed or sitemap at every one of those URLs, each listing a few recent article pages (synthetic
-variants of real RFE/RL-family and DW fixture pages), is served by :class:`monitor.localsite.LocalSite` in a child
+variants of real RFE/RL-family and DW fixture pages), is served by :class:`monitor.demo.site.LocalSite` in a child
 process (so its work is not counted as ours) on 127.0.0.1, through ``[http] host_map`` with pacing off. A rule
 matches some of the articles and alerts a Slack channel (the local webhook sink), so the first cycles archive,
 queue and deliver; every later cycle is idle: each feed and sitemap is asked "changed since?" and answers 304.
@@ -113,10 +113,10 @@ def write_snapshot(root: Path, sources: list[SourceSettings], articles: int, now
 
 
 class ServedSnapshot:
-    """``python -m monitor.localsite`` in a child process: its CPU and memory are not the monitor's."""
+    """``python -m monitor.demo.site`` in a child process: its CPU and memory are not the monitor's."""
 
     def __init__(self, root: Path) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "monitor.localsite", str(root)], cwd=ROOT,
+        self.process = subprocess.Popen([sys.executable, "-m", "monitor.demo.site", str(root)], cwd=ROOT,
                                         stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         first = self.process.stdout.readline()  # "serving <root> at http://127.0.0.1:<port>"

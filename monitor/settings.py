@@ -21,7 +21,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from monitor.errors import ConfigError
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "monitor.toml"
+_PACKAGE = Path(__file__).resolve().parent
+#: The shipped configuration: ``config/monitor.toml`` of the source checkout (the copy to edit) when there is one,
+#: else the copy an installed package carries (setup.py's build step puts ``config/*.toml`` there). Relative paths
+#: in it (the rule file) that do not exist in the working directory are taken from beside it: see
+#: :meth:`AlertsSettings.rules_path`.
+DEFAULT_CONFIG = next((path for path in (_PACKAGE.parent / "config" / "monitor.toml",
+                                         _PACKAGE / "data" / "config" / "monitor.toml") if path.is_file()),
+                      _PACKAGE.parent / "config" / "monitor.toml")
 ENV_PREFIX = "MONITOR_"
 _YEARS_1000 = 1000 * 366 * 86400.0
 
@@ -121,6 +128,12 @@ class AlertsSettings(_Section):
         default_factory=dict)
     delivery: DeliverySettings = DeliverySettings()
     operations_channel: str | None = None  # where source-health alerts go
+
+    def rules_path(self) -> Path:
+        """The rule file: a relative path that does not exist in the working directory is the shipped one's, beside
+        the default config (``config/rules.toml`` of the checkout, or of the installed package)."""
+        path = self.rules_file
+        return path if path.is_absolute() or path.exists() else DEFAULT_CONFIG.parent.parent / path
 
 
 class DaemonSettings(_Section):

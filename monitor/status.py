@@ -1,14 +1,39 @@
-"""What ``monitor status`` and the web's Sources page show per configured source: one assembly, two views."""
+"""What the monitor says about itself, assembled once for its three views: ``monitor status`` (table or JSON), the
+daemon's ``/healthz`` and the web's Sources page. Per configured source: its site, last run, last success, articles
+first seen today, errors and problem; per alert channel: the outbox backlog; and the problems ``monitor health``
+reports (unwell sources, dead alerts).
+
+(``monitor health`` itself reads the same tables without the ORM, :mod:`monitor.store.glance`, for its start-up
+time; it shares :func:`monitor.health.problems` with this module.)
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from monitor import health
 from monitor.settings import Settings
 from monitor.sites import SiteRegistry
 from monitor.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    sources: list[dict[str, Any]]  # one row per configured source, see source_statuses
+    outbox: dict[str, dict[str, int]]  # per channel, rows per state
+    problems: list[str]  # what `monitor health` and /healthz report as wrong
+
+    def to_json(self) -> dict[str, Any]:
+        """``monitor status --json``: the rows without the web's extra keys."""
+        return {"sources": [{k: v for k, v in row.items() if k not in _WEB_ONLY} for row in self.sources],
+                "outbox": self.outbox, "problems": self.problems}
+
+
+#: Keys of a source row only the web page shows (the CLI's JSON keeps its documented keys).
+_WEB_ONLY = ("archive_site", "runs")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -35,3 +60,24 @@ def source_statuses(settings: Settings, store: Store, registry: SiteRegistry, no
             "runs": h.runs if h else 0,
         })
     return sources
+
+
+def problems(settings: Settings, store: Store, now: datetime) -> list[str]:
+    """Unwell sources and dead alerts, one line each (``/healthz``; empty when all is well)."""
+    from monitor.store.outbox import Outbox, OutboxState
+
+    outbox = Outbox(store.engine)
+    return health.problems(settings.sources, {h.source: h for h in store.source_healths()}, outbox.status_counts(),
+                           now=now, failures_before_alert=settings.daemon.failures_before_alert,
+                           dead_reasons=outbox.last_errors([OutboxState.DEAD]))
+
+
+def assemble(settings: Settings, store: Store, registry: SiteRegistry, now: datetime) -> Status:
+    """The whole status: sources, the outbox backlog per channel, problems."""
+    from monitor.store.outbox import Outbox
+
+    return Status(sources=source_statuses(settings, store, registry, now),
+                  outbox=Outbox(store.engine).status_counts(), problems=problems(settings, store, now))
+
+
+__all__ = ["Status", "assemble", "problems", "source_statuses"]

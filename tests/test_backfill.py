@@ -14,11 +14,11 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -29,7 +29,6 @@ from monitor.backfill import backfill, backfill_sitemaps, open_services
 from monitor.cli import app
 from monitor.errors import ConfigError, DaemonAlreadyRunning
 from monitor.http import HttpClient
-from monitor.localsite import LocalSite
 from monitor.lock import DaemonLock
 from monitor.pipeline import queue_pending_alerts
 from monitor.services import Services
@@ -38,6 +37,7 @@ from monitor.sites import default_registry
 from monitor.store import Store, database_url
 from monitor.store.outbox import AlertOutbox
 from monitor.store.tables import FeedState
+from tests._localsite import Fault, Gate, LocalSite
 from tests._store_support import pg_url_fixture  # noqa: F401  (fixture)
 from tests._synth import BASE_ID, SLUG, base_html, synth_page
 
@@ -235,17 +235,21 @@ def test_interrupted_twice_then_resumed_archives_every_article_in_range_once(set
     assert seen[0] == (0, None) and seen[1] == (0, len(EXPECTED)) and seen[-1] == (7, len(EXPECTED))
     assert len(_archived(settings)) == 7
 
-    # 2. A real `monitor backfill` process, paced so it is mid-way when it gets SIGINT.
-    slow = setup.env | {"MONITOR_HTTP__MIN_DELAY": "0.25"}
+    # 2. A real `monitor backfill` process, interrupted by SIGINT mid-way: four more pages are served, the next
+    # one it asks for waits until the signal is sent.
+    gate = Gate(free=4)
+    for url in EXPECTED:
+        site.fault(urlsplit(url).hostname or "", urlsplit(url).path, Fault(hold=gate))
     command = [sys.executable, "-m", "monitor", "backfill", "rferl", "--since", SINCE, "--until", UNTIL]
-    process = subprocess.Popen(command, env=slow, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, env=setup.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while len(_archived(settings)) < 11 and time.monotonic() < deadline and process.poll() is None:
-            time.sleep(0.05)
+        assert gate.reached.wait(120), process.communicate()
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
+        gate.open()
+        out, err = process.communicate(timeout=60)
     finally:
+        gate.open()
+        site.clear_faults()
         if process.poll() is None:
             process.kill()
     assert process.returncode == 130, (out, err)

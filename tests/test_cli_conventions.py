@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from monitor import __version__
 from monitor.cli import app
-from monitor.localsite import LocalSite
+from tests._localsite import LocalSite
 from tests._synth import HOST, article_url, write_site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +28,7 @@ def _help(*args: str) -> str:
     return " ".join(result.output.split())
 
 
+@pytest.mark.slow  # spawns processes
 def test_version_matches_the_package() -> None:
     import subprocess
     import sys

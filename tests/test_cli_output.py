@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from monitor.cli import app
@@ -21,6 +22,7 @@ def test_help_shows_bracketed_words() -> None:
     assert "[brackets]" in " ".join(result.output.split())
 
 
+@pytest.mark.slow  # spawns processes
 def test_output_into_a_closed_pipe_ends_quietly() -> None:
     # `monitor rules test ... | head`: the reader goes away; no error message about the archive may follow.
     read_end, write_end = os.pipe()

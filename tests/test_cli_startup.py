@@ -9,6 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # each test starts a fresh interpreter
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "tests" / "fixtures" / "pages" / "dw" / "dw_de_newgen_2024-01-30_nadeschdin_a-68117411.html"
 HEAVY = ("alembic", "charset_normalizer", "datasketch", "httpx", "lxml", "numpy", "pydantic", "rich", "scipy",

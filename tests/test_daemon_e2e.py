@@ -18,13 +18,13 @@ import pytest
 
 from monitor.archive import Archive, verify
 from monitor.demo.sinks import SlackSink, SmtpSink
-from monitor.localsite import Fault, LocalSite
 from monitor.notify import AlertService
 from monitor.pipeline import RunReport
 from monitor.scheduler import Daemon, interruptible_sleep
 from monitor.services import Services
 from monitor.settings import Settings, SourceSettings
 from tests._daemon_support import FEED_PATH, SEED_URL, Clock, Snapshot, settings, source
+from tests._localsite import Fault, Gate, LocalSite
 from tests._synth import HOST, article_url
 
 pytestmark = pytest.mark.slow
@@ -175,20 +175,30 @@ def _days(n: int) -> timedelta:
 
 
 class Recording(Daemon):
-    """A daemon that records when each poll of each source ran (wall clock)."""
+    """A daemon that records when each poll of each source ran (time.monotonic()), and lets a test wait on them."""
 
     def __init__(self, services: Services) -> None:
         super().__init__(services)
         self.spans: dict[str, list[tuple[float, float]]] = {}
-        self._spans_lock = threading.Lock()
+        self._recorded = threading.Condition()
 
     def poll(self, source: SourceSettings) -> RunReport:
         started = time.monotonic()
         try:
             return super().poll(source)
         finally:
-            with self._spans_lock:
+            with self._recorded:
                 self.spans.setdefault(source.name, []).append((started, time.monotonic()))
+                self._recorded.notify_all()
+
+    def runs(self, name: str) -> int:
+        with self._recorded:
+            return len(self.spans.get(name, []))
+
+    def wait_runs(self, name: str, count: int) -> None:
+        """Wait until ``name`` has finished ``count`` polls (the timeout only guards against a hang)."""
+        with self._recorded:
+            assert self._recorded.wait_for(lambda: len(self.spans.get(name, [])) >= count, 120), self.spans
 
 
 def test_scheduler_runs_each_source_on_its_own_never_twice_at_once(tmp_path: Path,
@@ -201,8 +211,9 @@ def test_scheduler_runs_each_source_on_its_own_never_twice_at_once(tmp_path: Pat
     with LocalSite(snapshot.root) as site, SlackSink(tmp_path / "slack.jsonl") as slack, \
             SmtpSink(tmp_path / "mail") as smtp:
         monkeypatch.setenv("MONITOR_SLACK_WEBHOOK_URL", slack.url)
-        # "slow" takes ~0.8 s per run (its feed answers late) but is due every 0.2 s; "fast" is due every 0.2 s.
-        site.fault("www.rferl.org", "/api/zrqiteuuir", Fault(delay=0.8))
+        # "slow"'s feed answers only when the test says so, though "slow" is due every 0.2 s; "fast" too.
+        held = Gate()
+        site.fault("www.rferl.org", "/api/zrqiteuuir", Fault(hold=held))
         slow = source(name="slow", site="www.rferl.org", feeds=["https://www.rferl.org/api/zrqiteuuir"],
                       interval=0.2)
         fast = source(name="fast", interval=0.2)
@@ -212,19 +223,31 @@ def test_scheduler_runs_each_source_on_its_own_never_twice_at_once(tmp_path: Pat
             daemon = Recording(services)
             runner = threading.Thread(target=daemon.run, kwargs={"handle_signals": False})
             runner.start()
-            time.sleep(2.6)
-            daemon.stop()
-            runner.join(timeout=10)
+            try:
+                assert held.reached.wait(120)  # slow's first poll waits for its feed ...
+                before = daemon.runs("fast")
+                daemon.wait_runs("fast", before + 6)  # ... while fast polls on its own schedule, six times
+                assert daemon.runs("slow") == 0
+                held.open()
+                daemon.wait_runs("slow", 1)
+                ended = daemon.spans["slow"][0][1]
+                # After the held poll, as long as fast polls six more times: slow runs on its schedule again, its
+                # polls missed meanwhile (it was due at least five times) coalesced into one, not queued.
+                after = daemon.runs("fast")
+                daemon.wait_runs("fast", after + 6)
+            finally:
+                held.open()
+                daemon.stop()
+                runner.join(timeout=60)
             assert not runner.is_alive()
             # A bounded run: every source twice, then the alerts are delivered.
             bounded = Recording(services).run(cycles=2, handle_signals=False)
     slow_spans, fast_spans = daemon.spans["slow"], daemon.spans["fast"]
     for spans in (slow_spans, fast_spans):
         assert all(b[0] >= a[1] for a, b in itertools.pairwise(spans)), spans  # never overlapping
-    # Due 13 times in 2.6 s, the slow source ran back to back at most (missed runs coalesced, not queued) ...
-    assert 2 <= len(slow_spans) <= 4, slow_spans
-    # ... and did not hold up the fast one, which ran on its own schedule meanwhile.
-    assert len(fast_spans) >= 6, fast_spans
+    fast_after = [span for span in fast_spans if span[0] >= ended]
+    slow_after = [span for span in slow_spans if span[0] >= ended]
+    assert len(slow_after) <= len(fast_after) + 2, (slow_after, fast_after)
     assert sum(r.new for r in daemon.summary.runs) == 2
     assert [r.source for r in bounded.runs].count("slow") == 2 and [r.source for r in bounded.runs].count("fast") == 2
     # Both articles alerted once over both runs (by a delivery job or the bounded run's final round).
@@ -239,25 +262,30 @@ def test_a_stop_cuts_short_the_retries_of_a_failing_host(tmp_path: Path, monkeyp
             SmtpSink(tmp_path / "mail") as smtp:
         monkeypatch.setenv("MONITOR_SLACK_WEBHOOK_URL", slack.url)
         site.fault(HOST, FEED_PATH, Fault(status=503))
-        # Four attempts with back-off of 2-4, 4-8 and 8-16 s in between: ~30 s for one feed unless cut short.
-        config = settings(tmp_path, site.host_map([HOST]), smtp_port=smtp.port, retries=3, backoff_base=4.0,
-                          backoff_max=60.0)
+        # Four attempts with back-off of 5-10, 10-20 and 20-40 minutes in between: an hour for one feed unless cut
+        # short.
+        config = settings(tmp_path, site.host_map([HOST]), smtp_port=smtp.port, retries=3, backoff_base=600.0,
+                          backoff_max=3600.0)
         stop = threading.Event()
-        with Services.open(config, clock=clock, sleep=interruptible_sleep(stop)) as services:
+        backing_off = threading.Event()
+        waits: list[float] = []
+        interruptible = interruptible_sleep(stop)
+
+        def sleep(seconds: float) -> None:
+            waits.append(seconds)
+            backing_off.set()
+            interruptible(seconds)
+
+        with Services.open(config, clock=clock, sleep=sleep) as services:
             daemon = Daemon(services, stop=stop)
             runner = threading.Thread(target=daemon.run, kwargs={"handle_signals": False})
             runner.start()
-            deadline = time.monotonic() + 20
-            while FEED_PATH not in {r.path for r in site.requests(HOST)} and time.monotonic() < deadline:
-                time.sleep(0.05)
-            time.sleep(0.3)
-            asked = time.monotonic()
+            assert backing_off.wait(60)  # the feed failed once; the client waits before the next attempt
             daemon.stop()
-            runner.join(timeout=20)
-            took = time.monotonic() - asked
+            runner.join(timeout=60)  # far less than the first back-off: the stop cut it short
             assert not runner.is_alive()
             assert services.store.source_health("voa") is None  # a cut-short run is no failure of the source
-        assert took < 2.0, took
+        assert len(waits) == 1 and waits[0] >= 300, waits  # and no wait after it
         assert [r.path for r in site.requests(HOST)] == ["/robots.txt", FEED_PATH]  # no attempt after the stop
         (report,) = daemon.summary.runs
         assert report.interrupted and "stopping" in report.errors[0]
@@ -276,11 +304,15 @@ def test_sigint_stops_the_daemon_and_the_previous_handlers_come_back(tmp_path: P
         before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
         with Services.open(config, clock=Clock()) as services:
             daemon = Daemon(services)
-            timer = threading.Timer(1.5, signal.raise_signal, args=[signal.SIGINT])
-            timer.start()
-            started = time.monotonic()
+
+            def interrupt_after_the_first_run() -> None:
+                while not daemon.summary.runs:  # a counter, polled: the interrupt comes after the first run
+                    time.sleep(0.01)
+                signal.raise_signal(signal.SIGINT)
+
+            interrupter = threading.Thread(target=interrupt_after_the_first_run, daemon=True)
+            interrupter.start()
             daemon.run()  # in the main thread: the daemon's handlers catch the signal (no KeyboardInterrupt)
-            assert time.monotonic() - started < 4.0
-            timer.join()
+            interrupter.join()
         assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
         assert [r.new for r in daemon.summary.runs] == [1]

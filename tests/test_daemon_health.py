@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli.daemon import _problems
 from monitor.demo.sinks import SlackSink, SmtpSink
 from monitor.http import HttpClient
-from monitor.localsite import Fault, LocalSite
 from monitor.metrics import HealthServer
 from monitor.scheduler import Daemon
 from monitor.services import Services
 from monitor.settings import Settings
+from monitor.status import problems as status_problems
 from tests._daemon_support import FEED_PATH, Clock, Snapshot, rss, settings, source
+from tests._localsite import Fault, LocalSite
 from tests._synth import HOST
 
 pytestmark = pytest.mark.slow
@@ -199,7 +199,7 @@ def test_healthz_and_metrics_follow_the_source_health(world: World) -> None:
     with world.open(config) as services:
         daemon = Daemon(services)
         server = HealthServer("127.0.0.1:0", daemon.metrics,
-                              lambda: _problems(config, services.store, services.alerts)).start()
+                              lambda: status_problems(config, services.store, datetime.now(UTC))).start()
         base = f"http://{server.address}"
         try:
             status, body = _get(f"{base}/healthz")

@@ -12,10 +12,10 @@ import pytest
 
 from monitor.archive import verify
 from monitor.demo.sinks import SlackSink, SmtpSink
-from monitor.localsite import LocalSite
 from monitor.scheduler import Daemon
 from monitor.services import Services
 from tests._daemon_support import Clock, Snapshot, settings
+from tests._localsite import LocalSite
 from tests._synth import HOST
 
 

@@ -137,7 +137,21 @@ def test_demo_refuses_a_directory_it_did_not_make(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
-def test_demo_without_a_source_checkout_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_without_its_pages_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(monitor, "__file__", str(tmp_path / "site-packages" / "monitor" / "__init__.py"))
-    with pytest.raises(ConfigError, match="the demo needs a source checkout of monitor"):
+    with pytest.raises(ConfigError, match=r"the demo's pages are missing .*site-packages/monitor/demo/data\)"):
         fixtures_dir()
+
+
+def test_an_installed_package_finds_the_demo_pages_it_carries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "site-packages" / "monitor" / "demo" / "data" / "seeds").mkdir(parents=True)
+    monkeypatch.setattr(monitor, "__file__", str(tmp_path / "site-packages" / "monitor" / "__init__.py"))
+    assert fixtures_dir() == tmp_path / "site-packages" / "monitor" / "demo" / "data"
+
+
+def test_the_demo_without_aiosmtpd_names_the_extra_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.demo.sinks import SmtpSink
+
+    monkeypatch.setitem(sys.modules, "aiosmtpd.controller", None)  # what an install without the demo extra sees
+    with pytest.raises(ConfigError, match=r"needs aiosmtpd .*pip install 'monitor\[demo\]'"):
+        SmtpSink(tmp_path / "mail")

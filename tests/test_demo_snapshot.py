@@ -22,11 +22,11 @@ from monitor.demo.synthesis import load_pages, render_page
 from monitor.discovery import discover_source
 from monitor.errors import ConfigError
 from monitor.http import HttpClient
-from monitor.localsite import LocalSite
 from monitor.render import render_article
 from monitor.settings import DEFAULT_CONFIG, HttpSettings, load_settings
 from monitor.sites import default_registry
 from monitor.urls import article_key, canonical_url
+from tests._localsite import LocalSite
 
 SETTINGS = load_settings(DEFAULT_CONFIG)
 NOW = datetime.now(UTC)

@@ -1,4 +1,4 @@
-"""End to end on a real HTTP server on 127.0.0.1 (monitor.localsite) serving the fixture feeds, sitemaps and pages
+"""End to end on a real HTTP server on 127.0.0.1 (tests/_localsite.py) serving the fixture feeds, sitemaps and pages
 under their real URLs through ``[http] host_map``: discovery, fetching, conditional GET, faults, pacing, the CLI."""
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from monitor.cli import app
 from monitor.discovery import DiscoveryResult, discover_source
 from monitor.errors import FetchError
 from monitor.http import HttpClient
-from monitor.localsite import Fault, LocalSite
 from monitor.render import render_article
 from monitor.settings import HttpSettings, SourceSettings
 from monitor.sites import default_registry
 from monitor.urls import resolve_short_link
+from tests._localsite import Fault, LocalSite
 
 pytestmark = pytest.mark.slow
 

@@ -32,8 +32,8 @@ import pytest
 import yaml
 
 from monitor.demo.sinks import SlackSink
-from monitor.localsite import LocalSite
 from tests._daemon_support import FEED_URL, Clock, Snapshot
+from tests._localsite import LocalSite
 from tests._synth import HOST
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]

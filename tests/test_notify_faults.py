@@ -25,7 +25,6 @@ from sqlalchemy.engine import Engine
 
 from monitor.demo.sinks import SlackSink, _free_port
 from monitor.errors import StoreError
-from monitor.localsite import LocalSite
 from monitor.metrics import HealthServer, Metrics
 from monitor.model import Match, MatchedTerm
 from monitor.notify import ChannelReport, Deliverer, enqueue_matches
@@ -39,6 +38,7 @@ from monitor.store.outbox import AlertOutbox, Outbox, OutboxItem, OutboxState, c
 from tests._daemon_support import Clock as SnapshotClock
 from tests._daemon_support import Snapshot, source
 from tests._daemon_support import settings as daemon_settings
+from tests._localsite import LocalSite
 from tests._synth import HOST
 
 T0 = datetime(2026, 11, 23, 10, 0, 5, tzinfo=UTC)

@@ -17,10 +17,10 @@ import pytest
 from monitor.discovery import discover_source, iter_sitemap
 from monitor.errors import SourceError
 from monitor.http import HttpClient
-from monitor.localsite import LocalSite
 from monitor.settings import HttpSettings, SourceSettings
 from monitor.sites import default_registry
 from monitor.sites.pangea import RFERL_SERVICES, PangeaFamily, rferl_service
+from tests._localsite import LocalSite
 
 SERVICES = Path(__file__).parent / "fixtures" / "sitemaps" / "pangea-services"
 HOSTS = sorted(p.name for p in SERVICES.iterdir() if p.is_dir())

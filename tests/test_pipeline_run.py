@@ -13,11 +13,11 @@ import pytest
 from _synth import HOST, article_id, article_path, article_url, base_html, synth_page
 
 from monitor.health import record_run
-from monitor.localsite import Fault, LocalSite
 from monitor.pipeline import PAGE_ATTEMPTS, PAGE_RETRY_DELAY, run_source
 from monitor.services import Services
 from monitor.settings import Settings, SourceSettings, load_settings
 from monitor.store.tables import SourceHealth
+from tests._localsite import Fault, LocalSite
 
 FEED_PATH = "/api/zfeed"
 SOURCE = SourceSettings(name="voa", site=HOST, feeds=[f"https://{HOST}{FEED_PATH}"], jitter=0)

@@ -116,6 +116,7 @@ def test_every_number_has_a_range() -> None:
         assert kinds & {"Ge", "Gt"} and kinds & {"Le", "Lt"}, key
 
 
+@pytest.mark.slow  # spawns processes
 def test_cli_prints_each_problem_on_one_line_and_exits_2(tmp_path: Path) -> None:
     config = tmp_path / "monitor.toml"
     config.write_text(BAD_FILE, encoding="utf-8")

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from monitor.demo.sinks import SlackSink, SmtpSink
-from monitor.localsite import LocalSite
 from monitor.scheduler import Daemon
 from monitor.services import Services
 from tests._daemon_support import Clock, Snapshot, rss, settings, source
+from tests._localsite import LocalSite
 from tests._synth import HOST, article_url
 from tests.test_daemon_cli import Operator
 

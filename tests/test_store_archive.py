@@ -143,6 +143,7 @@ def test_unusable_archive_root_is_a_clear_error(tmp_path: Path) -> None:
         Archive(afile / "below")
 
 
+@pytest.mark.slow  # spawns processes
 def test_unreadable_archive_root_is_a_clear_error(tmp_path: Path) -> None:
     root = tmp_path / "locked"
     root.mkdir(mode=0o000)

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from monitor.cli import app
-from monitor.localsite import LocalSite
+from tests._localsite import LocalSite
 from tests._synth import HOST, article_url, write_site
 
 
@@ -97,6 +97,7 @@ def test_ingest_without_urls_and_unusable_root_exit_2(site_env: tuple[dict[str, 
     assert code == 2 and "not a folder" in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow  # spawns processes
 def test_ingest_with_parse_processes(site_env: tuple[dict[str, str], Path], monkeypatch: pytest.MonkeyPatch) -> None:
     import monitor.pipeline
 

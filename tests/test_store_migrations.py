@@ -66,29 +66,33 @@ def test_db_upgrade_reports_a_bad_url_in_one_line(tmp_path: Path) -> None:
     assert "127.0.0.1:1" in result.output and "pw" not in result.output
 
 
+@pytest.mark.slow  # spawns processes
 def test_processes_opening_a_fresh_sqlite_database_at_once_all_succeed(tmp_path: Path) -> None:
     """The daemon and a backfill (or any two commands) started together on a new install: without the migration
     lock, the later one would fail on "table already exists" while the first was creating the schema."""
     import subprocess
     import sys
-    import time
 
+    # Each child imports the monitor, says so, then waits for the go file: all three open the store at once.
     script = (
-        "import sys, time\n"
+        "import os, sys\n"
         "from pathlib import Path\n"
         "from monitor.settings import StorageSettings\n"
         "from monitor.store import Store\n"
         "settings = StorageSettings(archive_root=Path(sys.argv[1]))\n"
-        "start = float(sys.argv[2])\n"
-        "while time.time() < start: pass\n"
+        "print('ready', flush=True)\n"
+        "while not os.path.exists(sys.argv[2]): pass\n"
         "with Store.open(settings) as store: print(store.counts()['articles'])\n"
     )
     for attempt in range(3):
         root = tmp_path / f"archive{attempt}"
         root.mkdir()
-        start = str(time.time() + 3.0)  # after every interpreter has imported the monitor
-        runs = [subprocess.Popen([sys.executable, "-c", script, str(root), start], stdout=subprocess.PIPE,
+        go = tmp_path / f"go{attempt}"
+        runs = [subprocess.Popen([sys.executable, "-c", script, str(root), str(go)], stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True) for _ in range(3)]
+        for run in runs:
+            assert run.stdout is not None and run.stdout.readline().strip() == "ready", run.communicate()
+        go.touch()
         results = [run.communicate(timeout=60) for run in runs]
         assert [run.returncode for run in runs] == [0, 0, 0], [err for _, err in results]
         assert [out.strip() for out, _ in results] == ["0", "0", "0"]

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.localsite import LocalSite
 from monitor.settings import StorageSettings
 from monitor.store import Store
 from tests._ingest_run import ingest_env, monitor_command, start_ingest
+from tests._localsite import LocalSite
 from tests._store_support import pg_url_fixture  # noqa: F401  (fixture)
 from tests._synth import HOST, write_site
 

@@ -92,9 +92,9 @@ def test_monitor_ingest_leaves_nothing_for_the_alert_catch_up(tmp_path: Path) ->
     from typer.testing import CliRunner
 
     from monitor.cli import app
-    from monitor.localsite import LocalSite
     from monitor.settings import StorageSettings
     from monitor.store import Store
+    from tests._localsite import LocalSite
     from tests._synth import HOST, article_url, write_site
 
     write_site(tmp_path / "snapshot", 2)

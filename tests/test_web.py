@@ -243,6 +243,10 @@ def test_sources_page_shows_health_and_a_chart(client: TestClient) -> None:
     page = client.get("/sources").text
     assert 'id="source-voa"' in page and "never polled" in page
     assert page.count('<rect class="bar"') == 14
+    # The problems `monitor status` and /healthz report (monitor.status), listed above the sources.
+    problems = re.findall(r'<li class="error">([^<]*)</li>', page)
+    assert problems[0] == "source voa: never polled", problems
+    assert any(p.startswith("channel ") and "alerts dead" in p for p in problems[1:]), problems
 
 
 # --- API ------------------------------------------------------------------------------------------------------
@@ -383,6 +387,7 @@ def test_monitor_web_on_a_missing_or_unmigrated_database_says_so(tmp_path: Path,
     assert exposed.exit_code == 2 and "without authentication" in exposed.output
 
 
+@pytest.mark.slow  # spawns processes
 def test_monitor_web_serves_until_interrupted(web: WebArchive) -> None:
     import os
     import signal

@@ -13,8 +13,9 @@ import typer
 
 HELP = """News monitor for RFE/RL (Pangea) and Deutsche Welle: discover, fetch, archive, alert.
 
-Configuration: the file named by MONITOR_CONFIG (default: config/monitor.toml of this checkout), then
-MONITOR_<SECTION>__<KEY> environment variables, which win over the file (e.g. MONITOR_STORAGE__URL)."""
+Configuration: the file named by MONITOR_CONFIG (default: config/monitor.toml of this checkout, or the copy an
+installed package carries), then MONITOR_<SECTION>__<KEY> environment variables, which win over the file (e.g.
+MONITOR_STORAGE__URL)."""
 
 app = typer.Typer(
     name="monitor",
@@ -46,6 +47,11 @@ CHANGED_SINCE_HELP = ("Only feed and sitemap entries changed (their date, or las
                       "YYYY-MM-DD or an ISO datetime (UTC unless it has an offset).")
 
 
+#: ``--until`` wherever it is offered (discover, backfill).
+UNTIL_HELP = ("Only feed and sitemap entries changed at or before this date, inclusive: YYYY-MM-DD (the whole day) or "
+              "an ISO datetime (UTC unless it has an offset). Default: now.")
+
+
 def parse_when(value: str, option: str, *, end_of_day: bool = False) -> datetime:
     """``YYYY-MM-DD`` (the day's start, or its end with ``end_of_day``) or an ISO datetime (naive: UTC); anything
     else is a usage error naming the option."""
@@ -56,6 +62,37 @@ def parse_when(value: str, option: str, *, end_of_day: bool = False) -> datetime
         raise fail(f"{option} {value!r}: expected a date YYYY-MM-DD or an ISO datetime "
                    "(2024-05-01T12:00:00+00:00)")
     return when + timedelta(days=1, microseconds=-1) if end_of_day and len(value.strip()) == 10 else when
+
+
+class DateParser:
+    """The one way dates are read on the command line (``--since``, ``--until``), as a typer option's ``parser``
+    (typer wraps it in a click parameter type): YYYY-MM-DD or an ISO datetime, by :func:`parse_when`; a bad value is
+    the usual one-line usage error naming the option. ``end_of_day``: a bare date means the end of that day (an
+    inclusive ``--until``)."""
+
+    def __init__(self, option: str, *, end_of_day: bool = False) -> None:
+        self.option = option
+        self.end_of_day = end_of_day
+        self.__name__ = "date"  # the metavar typer shows: DATE
+
+    def __call__(self, value: str | datetime) -> datetime:
+        if isinstance(value, datetime):  # a default typer has converted already
+            return value
+        return parse_when(value, self.option, end_of_day=self.end_of_day)
+
+
+#: ``--since``: the start of a range (a bare date: its first moment).
+SINCE = DateParser("--since")
+#: ``--until``: the end of a range, inclusive (a bare date: the whole day).
+UNTIL = DateParser("--until", end_of_day=True)
+
+
+def as_argument(when: datetime) -> str:
+    """A date option's value as it could be typed again: the bare date for a day's first or last moment in UTC
+    (what ``--since 2024-05-01`` and ``--until 2024-05-01`` parse to), else the ISO datetime."""
+    if when.utcoffset() == timedelta(0) and when.time() in (datetime.min.time(), datetime.max.time()):
+        return when.date().isoformat()
+    return when.isoformat()
 
 
 def site_option(value: str | None) -> str | None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import shlex
 import threading
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from monitor.cli._app import CHANGED_SINCE_HELP, app, fail, parse_when
+from monitor.cli._app import CHANGED_SINCE_HELP, SINCE, UNTIL, UNTIL_HELP, app, as_argument, fail
 from monitor.errors import MonitorError
 
 if TYPE_CHECKING:
@@ -38,10 +39,8 @@ def _rate_column() -> ProgressColumn:
 @app.command("backfill")
 def backfill_command(
     source: Annotated[str, typer.Argument(help="The configured source's name (config/monitor.toml).")],
-    since: Annotated[str, typer.Option(help=CHANGED_SINCE_HELP)],
-    until: Annotated[str | None, typer.Option(
-        help="Only sitemap entries changed (lastmod) at or before this date, inclusive (YYYY-MM-DD: the whole day; "
-             "or an ISO datetime, UTC unless it has an offset). Default: now.")] = None,
+    since: Annotated[datetime, typer.Option(help=CHANGED_SINCE_HELP, parser=SINCE)],
+    until: Annotated[datetime | None, typer.Option(help=UNTIL_HELP, parser=UNTIL)] = None,
     alerts: Annotated[bool, typer.Option(
         "--alerts", help="Queue alerts for what the rules match (default: muted, nothing is sent).")] = False,
 ) -> None:
@@ -59,16 +58,15 @@ def backfill_command(
         TimeRemainingColumn,
     )
 
-    from monitor.backfill import backfill, open_services
+    from monitor.backfill import backfill
     from monitor.logs import configure_logging
-    from monitor.settings import load_settings
+    from monitor.services import Opened
     from monitor.signals import stop_on_signals
 
-    start = parse_when(since, "--since")
-    end = parse_when(until, "--until", end_of_day=True) if until is not None else None
-    if end is not None and end < start:
-        raise fail(f"--until {until} is before --since {since}")
-    settings = load_settings()
+    if until is not None and until < since:
+        raise fail(f"--until {as_argument(until)} is before --since {as_argument(since)}")
+    opened = Opened.from_config()
+    settings = opened.settings
     try:
         watched = settings.source(source)
     except MonitorError as exc:
@@ -80,8 +78,9 @@ def backfill_command(
     columns = (SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
                MofNCompleteColumn(), _rate_column(), TimeRemainingColumn())
     try:
-        services = open_services(settings, alerts=alerts)
+        services = opened.pipeline(alerts=alerts, detached=True)  # see monitor.backfill: validators of its own
     except MonitorError as exc:
+        opened.close()
         raise fail(str(exc)) from None
     try:
         with Progress(*columns, console=console, disable=not console.is_terminal) as bar, \
@@ -94,18 +93,18 @@ def backfill_command(
                 if total is not None:
                     bar.update(task, description=f"{watched.name}: archiving", completed=done, total=total)
 
-            report = backfill(services, watched, since=start, until=end, stop=stop, progress=progress)
+            report = backfill(services, watched, since=since, until=until, stop=stop, progress=progress)
     except MonitorError as exc:
         raise fail(str(exc)) from None
     finally:
-        services.close()
+        opened.close()
     typer.echo(_summary(report))
     for error in report.errors:
         typer.echo(f"monitor: warning: {error}", err=True)
     if report.interrupted:
-        command = ["monitor", "backfill", source, "--since", since]
+        command = ["monitor", "backfill", source, "--since", as_argument(since)]
         if until is not None:
-            command += ["--until", until]
+            command += ["--until", as_argument(until)]
         if alerts:
             command.append("--alerts")
         typer.echo(f"interrupted with {report.left} articles left; to resume, run the same command again: "

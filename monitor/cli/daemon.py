@@ -12,10 +12,8 @@ from monitor.cli._app import app, fail
 from monitor.errors import MonitorError
 
 if TYPE_CHECKING:
-    from monitor.notify.service import AlertService
     from monitor.scheduler import DaemonSummary
-    from monitor.settings import Settings
-    from monitor.store import Store
+    from monitor.services import Opened
 
 
 @app.command("run")
@@ -27,10 +25,11 @@ def run(
     """Run the daemon: poll every source on its schedule, archive what is new, deliver alerts. Stop with SIGTERM."""
     from monitor.lock import DaemonLock
     from monitor.logs import configure_logging
-    from monitor.settings import load_settings
+    from monitor.services import Opened
     from monitor.store.engine import database_url
 
-    settings = load_settings()
+    opened = Opened.from_config()
+    settings = opened.settings
     configure_logging(settings.daemon.log_format)
     # The lock first: a second daemon is refused before it touches the database or the health port.
     lock = DaemonLock(database_url(settings.storage))
@@ -39,7 +38,8 @@ def run(
     except MonitorError as exc:
         raise fail(str(exc)) from None
     try:
-        summary = _run_locked(settings, cycles)
+        with opened:
+            summary = _run_locked(opened, cycles)
     finally:
         lock.release()
     if cycles is not None:
@@ -49,16 +49,17 @@ def run(
                    f"{summary.delivered} alert messages delivered")
 
 
-def _run_locked(settings: Settings, cycles: int | None) -> DaemonSummary:
+def _run_locked(opened: Opened, cycles: int | None) -> DaemonSummary:
     import threading
 
     from monitor.metrics import HealthServer
     from monitor.scheduler import Daemon, interruptible_sleep
-    from monitor.services import Services
+    from monitor.status import problems
 
+    settings = opened.settings
     stop = threading.Event()
     try:
-        services = Services.open(settings, sleep=interruptible_sleep(stop))
+        services = opened.pipeline(sleep=interruptible_sleep(stop))
     except MonitorError as exc:
         raise fail(str(exc)) from None
     server: HealthServer | None = None
@@ -66,33 +67,13 @@ def _run_locked(settings: Settings, cycles: int | None) -> DaemonSummary:
         daemon = Daemon(services, stop=stop)
         if settings.daemon.health_listen:
             server = HealthServer(settings.daemon.health_listen, daemon.metrics,
-                                  lambda: _problems(settings, services.store, services.alerts)).start()
+                                  lambda: problems(settings, services.store, datetime.now(UTC))).start()
         return daemon.run(cycles=cycles, take_lock=False)
     except MonitorError as exc:
         raise fail(str(exc)) from None
     finally:
         if server is not None:
             server.stop()
-        services.close()
-
-
-def _problems(settings: Settings, store: Store, alerts: AlertService | None) -> list[str]:
-    from monitor import health as source_health
-
-    healths = {h.source: h for h in store.source_healths()}
-    outbox = alerts.status() if alerts is not None else {}
-    reasons = alerts.dead_reasons() if alerts is not None else {}
-    return source_health.problems(settings.sources, healths, outbox, now=datetime.now(UTC),
-                                  failures_before_alert=settings.daemon.failures_before_alert,
-                                  dead_reasons=reasons)
-
-
-def _open_for_reading(settings: Settings) -> tuple[Store, AlertService]:
-    from monitor.notify.service import AlertService
-    from monitor.store import Store
-
-    store = Store.open(settings.storage, upgrade=False)
-    return store, AlertService(store.engine, settings.alerts, rules=[], senders={})
 
 
 @app.command("status")
@@ -103,34 +84,23 @@ def status(
     from rich.console import Console
     from rich.table import Table
 
-    from monitor.settings import load_settings
-    from monitor.sites import default_registry
-    from monitor.status import source_statuses
+    from monitor.services import Opened
+    from monitor.status import assemble
 
-    settings = load_settings()
     try:
-        store, alerts = _open_for_reading(settings)
+        with Opened.from_config(upgrade=False) as opened:
+            now = assemble(opened.settings, opened.store, opened.registry, datetime.now(UTC))
+            where = opened.store.where
     except MonitorError as exc:
         raise fail(str(exc)) from None
-    try:
-        # The web's Sources page shows the same assembly; the CLI keeps its own keys.
-        sources = [{k: v for k, v in row.items() if k not in ("archive_site", "runs")}
-                   for row in source_statuses(settings, store, default_registry(settings.pangea_hosts),
-                                              datetime.now(UTC))]
-        outbox = alerts.status()
-        problems = _problems(settings, store, alerts)
-    except MonitorError as exc:
-        raise fail(str(exc)) from None
-    finally:
-        store.close()
     if as_json:
-        typer.echo(json.dumps({"sources": sources, "outbox": outbox, "problems": problems}, indent=2))
+        typer.echo(json.dumps(now.to_json(), indent=2))
         return
     console = Console(width=160)
-    table = Table(title=f"sources ({store.where})")
+    table = Table(title=f"sources ({where})")
     for column in ("source", "last run", "last success", "today", "errors", "problem"):
         table.add_column(column)
-    for row in sources:
+    for row in now.sources:
         errors = str(row["consecutive_failures"])
         if row["last_error"]:
             errors += f" ({row['last_error']})"
@@ -140,10 +110,10 @@ def status(
     backlog = Table(title="alert outbox")
     for column in ("channel", "queued", "sending", "buffered", "sent", "dead"):
         backlog.add_column(column)
-    for channel, states in sorted(outbox.items()):
+    for channel, states in sorted(now.outbox.items()):
         backlog.add_row(channel, *(str(states.get(s, 0)) for s in ("queued", "sending", "buffered", "sent", "dead")))
     console.print(backlog)
-    for problem in problems:
+    for problem in now.problems:
         console.print(f"[red]problem:[/red] {problem}", highlight=False)
 
 
@@ -155,19 +125,18 @@ def health() -> None:
     from monitor import health as source_health
     from monitor.errors import DaemonAlreadyRunning
     from monitor.lock import DaemonLock
-    from monitor.settings import load_settings
+    from monitor.services import Opened
     from monitor.store.engine import database_url
-    from monitor.store.glance import glance
 
-    settings = load_settings()
-    url = database_url(settings.storage)
+    opened = Opened.from_config()
+    settings = opened.settings
     try:
-        seen = glance(url)
+        seen = opened.glance()
     except MonitorError as exc:
         raise fail(str(exc), code=1) from None
     problems = source_health.problems(settings.sources, seen.healths, seen.outbox, now=datetime.now(UTC),
                                       failures_before_alert=settings.daemon.failures_before_alert)
-    lock = DaemonLock(url)
+    lock = DaemonLock(database_url(settings.storage))
     try:
         lock.acquire()
     except DaemonAlreadyRunning:
@@ -182,10 +151,6 @@ def health() -> None:
             typer.echo(f"unhealthy: {problem}")
         raise typer.Exit(1)
     typer.echo("healthy")
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="seconds") if value else None
 
 
 def _short(value: object) -> str:

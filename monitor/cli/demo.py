@@ -32,8 +32,9 @@ def demo(
     rss.dw.com) with the fixture pages, including the two seed articles, under their real URLs and feeds and
     sitemaps generated for them; local Slack and SMTP servers receive the alerts. Prints what was archived and
     delivered; the second cycle finds nothing new. Then it starts the web page (`monitor web`) on the archive it built
-    and prints its address (--web: keeps it open until Ctrl-C). Needs a source checkout (it serves tests/fixtures), no
-    network. Exit 1 when something did not work as shown."""
+    and prints its address (--web: keeps it open until Ctrl-C). No network; the pages come from the checkout's
+    tests/fixtures or their copy in the installed package; needs the demo extra (aiosmtpd). Exit 1 when something
+    did not work as shown."""
     from monitor.demo.runner import run_demo, serve_web
     from monitor.logs import configure_logging
 

@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from datetime import datetime
+from typing import Annotated
 
 import typer
 
-from monitor.cli._app import CHANGED_SINCE_HELP, app, fail, parse_when
+from monitor.cli._app import CHANGED_SINCE_HELP, SINCE, UNTIL, UNTIL_HELP, app, fail
 from monitor.errors import MonitorError
-
-if TYPE_CHECKING:
-    from datetime import datetime
-
-
-def _when(value: str | None, option: str) -> datetime | None:
-    return None if value is None else parse_when(value, option)
 
 
 @app.command()
 def discover(
     source: Annotated[str, typer.Argument(help="A source name from the config ([[sources]] name).")],
-    since: Annotated[str | None, typer.Option(help=CHANGED_SINCE_HELP + " Default: the source's lookback "
-                                                   "window.")] = None,
-    until: Annotated[str | None, typer.Option(help="Only feed and sitemap entries changed at or before this date "
-                                                   "(same forms as --since).")] = None,
+    since: Annotated[datetime | None, typer.Option(help=CHANGED_SINCE_HELP + " Default: the source's lookback "
+                                                        "window.", parser=SINCE)] = None,
+    until: Annotated[datetime | None, typer.Option(help=UNTIL_HELP, parser=UNTIL)] = None,
     keys: Annotated[bool, typer.Option("--keys", help="Print the article key before each URL.")] = False,
 ) -> None:
     """Print the article URLs a source yields now (feeds, sitemaps, section pages), one per line.
@@ -32,17 +25,13 @@ def discover(
     Broken parts of the source are reported on stderr, one line each, and make the exit status 2.
     """
     from monitor.discovery import discover_source
-    from monitor.http import HttpClient
-    from monitor.settings import load_settings
-    from monitor.sites import default_registry
+    from monitor.services import Opened
 
     try:
-        settings = load_settings()
-        config = settings.source(source)
-        registry = default_registry(settings.pangea_hosts)
-        with HttpClient(settings.http) as client:
-            result = discover_source(client, config, registry=registry, since=_when(since, "--since"),
-                                     until=_when(until, "--until"))
+        with Opened.from_config() as opened:
+            config = opened.settings.source(source)
+            result = discover_source(opened.detached_client, config, registry=opened.registry, since=since,
+                                     until=until)
     except MonitorError as exc:
         raise fail(str(exc)) from None
     for key, entry in zip(result.keys, result.entries, strict=True):
@@ -59,18 +48,15 @@ def fetch(
     raw: Annotated[bool, typer.Option("--raw", help="Print the body as served instead of the archive text.")] = False,
 ) -> None:
     """Fetch one URL and print its status and size; for an article page, then its archive text."""
-    from monitor.http import HttpClient
     from monitor.render import render_article
-    from monitor.settings import load_settings
-    from monitor.sites import default_registry
+    from monitor.services import Opened
     from monitor.urls import article_key, canonical_url
 
     try:
-        settings = load_settings()
-        registry = default_registry(settings.pangea_hosts)
-        is_article = article_key(canonical_url(url), registry) is not None
-        with HttpClient(settings.http) as client:
-            fetched = client.fetch(url, expect="html" if is_article else "any")
+        with Opened.from_config() as opened:
+            registry = opened.registry
+            is_article = article_key(canonical_url(url), registry) is not None
+            fetched = opened.detached_client.fetch(url, expect="html" if is_article else "any")
         typer.echo(f"HTTP {fetched.status}  {len(fetched.content)} bytes  {fetched.media_type or '-'}  "
                    f"{fetched.final_url}")
         if raw:

@@ -22,8 +22,7 @@ def parse(
     from monitor.decoding import decode_html
     from monitor.errors import MonitorError
     from monitor.render import render_article
-    from monitor.settings import load_settings
-    from monitor.sites import default_registry
+    from monitor.services import Opened
 
     where = "<stdin>" if page == "-" else page
     try:
@@ -33,7 +32,7 @@ def parse(
     try:
         html = decode_html(data, where=url)
         # Pangea services the operator added in monitor.toml are parsed like the built-in ones.
-        article = default_registry(load_settings().pangea_hosts).parse(html, url)
+        article = Opened.from_config().registry.parse(html, url)
     except MonitorError as exc:
         raise fail(f"{where}: {exc}") from None
     if as_json:

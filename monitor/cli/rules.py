@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from monitor.cli._app import PUBLISHED_SINCE_HELP, app, fail, parse_when
+from monitor.cli._app import PUBLISHED_SINCE_HELP, SINCE, app, fail
 from monitor.errors import MonitorError, RuleFileError
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
+    from monitor.services import Opened
     from monitor.settings import Settings
 
 rules_app = typer.Typer(help="Alert rules: validate the rule file, try a query on the archive.", no_args_is_help=True)
@@ -25,24 +24,14 @@ alerts_app = typer.Typer(help="The alert outbox: backlog, dead letters, resendin
 app.add_typer(rules_app, name="rules")
 app.add_typer(alerts_app, name="alerts")
 
-_ROOT = Path(__file__).resolve().parent.parent.parent
 
-
-def _settings() -> Settings:
-    from monitor.settings import load_settings
+def _opened(*, upgrade: bool = False) -> Opened:
+    from monitor.services import Opened
 
     try:
-        return load_settings()
+        return Opened.from_config(upgrade=upgrade)
     except MonitorError as exc:
         raise fail(str(exc)) from None
-
-
-def _rules_path(settings: Settings, given: Path | None) -> Path:
-    if given is not None:
-        return given
-    path = settings.alerts.rules_file
-    # A relative path in the config means the working directory, else the project's own config/.
-    return path if path.is_absolute() or path.exists() else _ROOT / path
 
 
 @rules_app.command("check")
@@ -52,8 +41,8 @@ def rules_check(
     """Validate a rule file and list every error (exit 1 when it has errors, 2 when it cannot be read)."""
     from monitor.rules import parse_rules
 
-    settings = _settings()
-    path = _rules_path(settings, file)
+    settings = _opened().settings
+    path = file if file is not None else settings.alerts.rules_path()
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -80,10 +69,6 @@ class _ArchivedText:
     published: datetime | None
 
 
-def _parse_since(value: str | None) -> datetime | None:
-    return None if value is None else parse_when(value, "--since")
-
-
 def _files(root: Path, since: datetime | None) -> Iterator[_ArchivedText]:
     paths = [root] if root.is_file() else sorted(root.rglob("*.txt"))
     for path in paths:
@@ -95,25 +80,22 @@ def _files(root: Path, since: datetime | None) -> Iterator[_ArchivedText]:
         yield _ArchivedText(str(path), "", path.read_text(encoding="utf-8", errors="replace"), None, None, mtime)
 
 
-def _database(settings: Settings, since: datetime | None) -> Iterator[_ArchivedText]:
-    """The latest text of every stored article (published, or first seen, since ``since``), through the store."""
-    from monitor.store import Store
+def _database(opened: Opened, since: datetime | None) -> Iterator[_ArchivedText]:
+    """The latest text of every stored article (published, or first seen, since ``since``): the rows through the
+    store, the texts through the archive."""
+    from monitor.errors import ArchiveError
 
-    store = Store.open(settings.storage, upgrade=False)
-    root = settings.storage.archive_root
-    try:
-        for article in store.iter_articles(since=since):
-            revisions = store.revisions(article.key)
-            if not revisions:
-                continue
-            try:
-                text = (root / revisions[-1].text_path).read_text(encoding="utf-8")
-            except OSError:
-                continue  # `monitor archive verify` reports missing files; a search just skips them
-            yield _ArchivedText(article.canonical_url, article.headline, text, article.site, article.language,
-                                article.published)
-    finally:
-        store.close()
+    store, archive = opened.store, opened.archive
+    for article in store.iter_articles(since=since):
+        revisions = store.revisions(article.key)
+        if not revisions:
+            continue
+        try:
+            text = archive.read_text(revisions[-1].text_path)
+        except ArchiveError:
+            continue  # `monitor archive verify` reports missing files; a search just skips them
+        yield _ArchivedText(article.canonical_url, article.headline, text, article.site, article.language,
+                            article.published)
 
 
 def _database_url(settings: Settings) -> str:
@@ -122,17 +104,11 @@ def _database_url(settings: Settings) -> str:
     return describe(database_url(settings.storage))
 
 
-def _engine(settings: Settings) -> Engine:
-    from monitor.store.engine import database_url, make_engine
-
-    return make_engine(database_url(settings.storage))
-
-
 @rules_app.command("test")
 def rules_test(
     query: Annotated[str, typer.Argument(help="A query in the rule language, e.g. 'Lavrov NEAR/20 Ukrain*'.")],
-    since: Annotated[str | None, typer.Option(help=PUBLISHED_SINCE_HELP + " With --path: files modified at or "
-                                                                          "after it.")] = None,
+    since: Annotated[datetime | None, typer.Option(help=PUBLISHED_SINCE_HELP + " With --path: files modified at "
+                                                                               "or after it.", parser=SINCE)] = None,
     path: Annotated[Path | None, typer.Option("--path", help="Search these archive text files (a file or a folder) "
                                                              "instead of the database.")] = None,
     limit: Annotated[int, typer.Option(help="Stop after this many matches.")] = 50,
@@ -151,17 +127,17 @@ def rules_test(
         typer.echo(f"monitor: error: query column {exc.column}: {exc.message}", err=True)
         typer.echo(f"  {query}\n  {' ' * (exc.column - 1)}^", err=True)
         raise typer.Exit(2) from None
-    when = _parse_since(since)
-    settings = _settings()
+    opened = _opened()
+    settings = opened.settings
     if path is not None:
         if not path.exists():
             raise fail(f"{path}: no such file or folder")
-        texts = _files(path, when)
+        texts = _files(path, since)
     else:
         database = settings.storage.archive_root / "monitor.db"
         if settings.storage.url is None and not database.exists():
             raise fail(f"no database at {database} (set storage.url, or search archive files with --path)")
-        texts = _database(settings, when)
+        texts = _database(opened, since)
     seen = found = 0
     try:
         for item in texts:
@@ -186,18 +162,9 @@ def rules_test(
         raise  # the reader (head, less) has gone: click ends the command quietly
     except Exception as exc:  # the database is unreachable or not yet migrated
         raise fail(f"cannot read the archive at {_database_url(settings)}: {type(exc).__name__}: {exc}") from None
+    finally:
+        opened.close()
     typer.echo(f"{found} match(es) in {seen} article(s)", err=True)
-
-
-def _outbox_engine(settings: Settings) -> Engine:
-    from monitor.store import migrate
-
-    try:
-        engine = _engine(settings)
-        migrate.upgrade(engine)  # idempotent; the daemon does the same on start
-    except MonitorError as exc:
-        raise fail(str(exc)) from None
-    return engine
 
 
 @alerts_app.command("list")
@@ -207,16 +174,16 @@ def alerts_list(
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 200,
 ) -> None:
     """Counts per channel and state, then the listed rows: dead letters and backlog by default."""
-    from monitor.store.outbox import Outbox, OutboxState
+    from monitor.store.outbox import OutboxState
 
     known = {s.value for s in OutboxState}
     for name in state or ():
         if name not in known:
             raise fail(f"--state: expected one of {', '.join(sorted(known))}, found {name!r}")
-    outbox = Outbox(_outbox_engine(_settings()))
     try:
-        counts = outbox.status_counts()
-        listed = outbox.rows(state or [OutboxState.DEAD, OutboxState.QUEUED, OutboxState.SENDING], limit)
+        with _opened(upgrade=True) as opened:  # migrated, as the daemon does on start
+            counts = opened.outbox.status_counts()
+            listed = opened.outbox.rows(state or [OutboxState.DEAD, OutboxState.QUEUED, OutboxState.SENDING], limit)
     except MonitorError as exc:
         raise fail(str(exc)) from None
     if not counts:
@@ -237,12 +204,18 @@ def alerts_retry(
     send: Annotated[bool, typer.Option("--send", help="Deliver now instead of leaving it to the daemon.")] = False,
 ) -> None:
     """Queue dead letters again with a fresh count of attempts (and, with --send, deliver them now)."""
-    from monitor.notify import Deliverer, senders_from_settings
-    from monitor.store.outbox import Outbox, OutboxState, now_utc
+    with _opened(upgrade=True) as opened:  # migrated, as the daemon does on start
+        try:
+            _retry(opened, ids, channel, send)
+        except MonitorError as exc:
+            raise fail(str(exc)) from None
 
-    settings = _settings()
-    engine = _outbox_engine(settings)
-    outbox = Outbox(engine)
+
+def _retry(opened: Opened, ids: list[int] | None, channel: str | None, send: bool) -> None:
+    from monitor.notify import Deliverer, senders_from_settings
+    from monitor.store.outbox import OutboxState, now_utc
+
+    settings, outbox = opened.settings, opened.outbox
     known = set(settings.alerts.channels) | set(outbox.status_counts())
     if channel is not None and channel not in known:
         raise fail(f"--channel: no channel named {channel!r} (configured or in the outbox: "
@@ -259,13 +232,11 @@ def alerts_retry(
             refused.append(f"alert #{row_id}: belongs to channel {item.channel}, not {channel}")
     if refused:
         raise fail("\n".join(refused))
-    try:
-        count = outbox.retry_dead(now_utc(), ids=ids or None, channel=channel)
-    except MonitorError as exc:
-        raise fail(str(exc)) from None
+    count = outbox.retry_dead(now_utc(), ids=ids or None, channel=channel)
     typer.echo(f"{count} dead alert(s) queued again")
     if send and count:
-        reports = Deliverer(engine, senders_from_settings(settings.alerts), settings.alerts.delivery).deliver()
+        reports = Deliverer(opened.store.engine, senders_from_settings(settings.alerts),
+                            settings.alerts.delivery).deliver()
         failed = False
         for name, report in sorted(reports.items()):
             typer.echo(f"{name}: {report.sent} sent, {report.retrying} to retry, {report.dead} dead")

@@ -5,21 +5,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TextIO
+from typing import Annotated, TextIO
 
 import typer
 
-from monitor.cli._app import PUBLISHED_SINCE_HELP, app, fail, parse_when, site_option
+from monitor.cli._app import PUBLISHED_SINCE_HELP, SINCE, app, fail, site_option
 from monitor.errors import MonitorError
-
-if TYPE_CHECKING:
-    from monitor.archive import Archive
-    from monitor.settings import Settings
-    from monitor.store import Store
 
 _SITE_HELP = "Only this site: a host (www.rferl.org, www.dw.com) or the site it belongs to (rferl.org)."
 
@@ -29,43 +23,19 @@ app.add_typer(db_app, name="db")
 app.add_typer(archive_app, name="archive")
 
 
-@contextmanager
-def _opened(*, check_only: bool = False) -> Iterator[tuple[Settings, Store, Archive]]:
-    from monitor.archive import Archive
-    from monitor.settings import load_settings
-    from monitor.store import Store
-
-    settings = load_settings()
-    archive = Archive.from_settings(settings.storage)
-    store = Store.open(settings.storage, upgrade=not check_only)
-    try:
-        yield settings, store, archive
-    finally:
-        store.close()
-
-
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create the database or bring its schema to the version this monitor needs."""
-    from monitor.archive import Archive
-    from monitor.settings import load_settings
-    from monitor.store import database_url, describe, make_engine
+    from monitor.services import Opened
     from monitor.store import migrate as migrations
 
     try:
-        settings = load_settings()
-        if not settings.storage.url:
-            Archive(settings.storage.archive_root)  # the default SQLite file lives there
-        url = database_url(settings.storage)
-        engine = make_engine(url)
-        try:
-            migrations.upgrade(engine)
-            current = migrations.current_revision(engine)
-        finally:
-            engine.dispose()
+        with Opened.from_config() as opened:
+            where = opened.store.where  # opening the store brings its schema up to date
+            current = migrations.current_revision(opened.store.engine)
     except MonitorError as exc:
         raise fail(str(exc)) from None
-    typer.echo(f"database {describe(url)} is at schema {current}")
+    typer.echo(f"database {where} is at schema {current}")
 
 
 @archive_app.command("verify")
@@ -74,14 +44,14 @@ def archive_verify(
 ) -> None:
     """Check that every row has its files with the right hash and every file has its row (exit 1 if not)."""
     from monitor.archive import repair, verify
-    from monitor.sites import default_registry
+    from monitor.services import Opened
 
     try:
-        with _opened() as (settings, store, archive):
+        with Opened.from_config() as opened:
             if do_repair:
-                report = repair(store, archive, default_registry(settings.pangea_hosts))
+                report = repair(opened.store, opened.archive, opened.registry)
             else:
-                report = verify(store, archive)
+                report = verify(opened.store, opened.archive)
     except MonitorError as exc:
         raise fail(str(exc)) from None
     for line in report.repaired:
@@ -109,10 +79,9 @@ def ingest(
 
     Alerts are muted: what ingest archives is recorded with its alerts done, and the daemon never alerts it later.
     """
-    from monitor.http import HttpClient
     from monitor.pipeline import Failure, http_fetcher, ingest_urls
     from monitor.prepare import ParsePool
-    from monitor.sites import default_registry
+    from monitor.services import Opened
 
     todo = list(urls or [])
     if file is not None:
@@ -126,12 +95,11 @@ def ingest(
         raise fail("no URLs given (arguments or --file)")
     counts = {"new": 0, "revised": 0, "seen": 0, "failed": 0}
     try:
-        with _opened() as (settings, store, archive):
+        with Opened.from_config() as opened:
+            store, archive, registry = opened.store, opened.archive, opened.registry
             archive.clean_temporary()
-            registry = default_registry(settings.pangea_hosts)
-            with (HttpClient(settings.http, validators=store.validators()) as client,
-                  ParsePool.optional(registry, processes, story_threshold=store.story_threshold) as pool):
-                for outcome in ingest_urls(store, archive, registry, todo, http_fetcher(client),
+            with ParsePool.optional(registry, processes, story_threshold=store.story_threshold) as pool:
+                for outcome in ingest_urls(store, archive, registry, todo, http_fetcher(opened.client),
                                            skip_seen=not refetch, parse_pool=pool, origin="ingest",
                                            workers=workers or (pool.pages_in_flight if pool else 1)):
                     if isinstance(outcome, Failure):
@@ -146,14 +114,10 @@ def ingest(
     typer.echo(", ".join(f"{n} {k}" for k, n in counts.items()), err=True)
 
 
-def _since(value: str | None) -> datetime | None:
-    return None if value is None else parse_when(value, "--since")
-
-
 @app.command()
 def reparse(
     site: Annotated[str | None, typer.Option("--site", help=_SITE_HELP, callback=site_option)] = None,
-    since: Annotated[str | None, typer.Option("--since", help=PUBLISHED_SINCE_HELP)] = None,
+    since: Annotated[datetime | None, typer.Option("--since", help=PUBLISHED_SINCE_HELP, parser=SINCE)] = None,
     processes: Annotated[int, typer.Option(
         "--processes", min=0, max=64,
         help="Parse in this many worker processes (0: in this one), P + 2 articles at a time.")] = 0,
@@ -161,15 +125,14 @@ def reparse(
     """Re-render stored raw HTML with the current parsers; record a revision only where the text changed."""
     from monitor.pipeline import reparse_articles
     from monitor.prepare import ParsePool
-    from monitor.sites import default_registry
+    from monitor.services import Opened
 
-    when = _since(since)
     changed = unchanged = failed = 0
     try:
-        with _opened() as (settings, store, archive):
-            registry = default_registry(settings.pangea_hosts)
+        with Opened.from_config() as opened:
+            store, archive, registry = opened.store, opened.archive, opened.registry
             with ParsePool.optional(registry, processes, story_threshold=store.story_threshold) as pool:
-                results = reparse_articles(store, archive, registry, store.iter_articles(site=site, since=when),
+                results = reparse_articles(store, archive, registry, store.iter_articles(site=site, since=since),
                                            workers=pool.pages_in_flight if pool else 1, parse_pool=pool)
                 for stored, result in results:
                     if isinstance(result, MonitorError):  # one page the current parsers refuse: report it, go on
@@ -191,20 +154,22 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help="Output format (jsonl).")] = "jsonl",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
     site: Annotated[str | None, typer.Option("--site", help=_SITE_HELP, callback=site_option)] = None,
-    since: Annotated[str | None, typer.Option("--since", help=PUBLISHED_SINCE_HELP)] = None,
+    since: Annotated[datetime | None, typer.Option("--since", help=PUBLISHED_SINCE_HELP, parser=SINCE)] = None,
 ) -> None:
     """Stream every article as one JSON line: metadata, URLs, revisions and the latest archive text."""
+    from monitor.services import Opened
+
     if fmt != "jsonl":
         raise fail(f"--format: unknown format {fmt!r} (known: jsonl)")
-    when = _since(since)
     try:
         out: TextIO = sys.stdout if output is None else output.open("w", encoding="utf-8")
     except OSError as exc:
         raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
     try:
-        with out if output is not None else nullcontext(out), _opened() as (_settings, store, archive):
+        with out if output is not None else nullcontext(out), Opened.from_config() as opened:
+            store, archive = opened.store, opened.archive
             encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps with options makes one per call
-            for stored, urls, revisions in store.iter_article_records(site=site, since=when):
+            for stored, urls, revisions in store.iter_article_records(site=site, since=since):
                 latest = revisions[-1] if revisions else None
                 record = {
                     "key": stored.key, "site": stored.site, "article_id": stored.article_id,

@@ -22,28 +22,24 @@ def web(
 ) -> None:
     """Serve the web pages over the archive until Ctrl-C. Read-only except queueing dead alerts again."""
     from monitor.logs import configure_logging
-    from monitor.settings import load_settings
+    from monitor.services import Opened
     from monitor.store import describe
     from monitor.web import create_app
     from monitor.web.security import Credentials, check_bind
-    from monitor.web.server import WebServer, open_store
+    from monitor.web.server import WebServer
 
     try:
-        settings = load_settings()
-        configure_logging(settings.daemon.log_format, level=logging.WARNING)
-        host = host or settings.web.host
-        port = settings.web.port if port is None else port
-        credentials = Credentials.from_env(settings.web)
-        check_bind(host, credentials, settings.web)
-        store = open_store(settings)
+        with Opened.from_config(existing=True) as opened:
+            settings = opened.settings
+            configure_logging(settings.daemon.log_format, level=logging.WARNING)
+            host = host or settings.web.host
+            port = settings.web.port if port is None else port
+            credentials = Credentials.from_env(settings.web)
+            check_bind(host, credentials, settings.web)
+            store = opened.store
+            server = WebServer(create_app(settings, store, credentials=credentials), host, port)
+            typer.echo(f"monitor web: the archive at {describe(store.engine.url)} on {server.url} "
+                       f"({'authentication on' if credentials.configured else 'loopback only'}; Ctrl-C stops)")
+            server.serve_forever()
     except MonitorError as exc:
         raise fail(str(exc)) from None
-    try:
-        server = WebServer(create_app(settings, store, credentials=credentials), host, port)
-        typer.echo(f"monitor web: the archive at {describe(store.engine.url)} on {server.url} "
-                   f"({'authentication on' if credentials.configured else 'loopback only'}; Ctrl-C stops)")
-        server.serve_forever()
-    except MonitorError as exc:
-        raise fail(str(exc)) from None
-    finally:
-        store.close()

@@ -1,7 +1,7 @@
 """``monitor demo``: the real daemon, offline, against local stand-ins for the sites, Slack and a mail server.
 
 The shipped config (config/monitor.toml and its rules file) is loaded with overrides that only say *where* things
-are: every source host mapped to a :class:`~monitor.localsite.LocalSite` serving the snapshot
+are: every source host mapped to a :class:`~monitor.demo.site.LocalSite` serving the snapshot
 (:mod:`monitor.demo.snapshot`), storage under the demo directory, the Slack channel's webhook variable pointing at a
 :class:`~monitor.demo.sinks.SlackSink`, the email channel at an :class:`~monitor.demo.sinks.SmtpSink`, and short
 intervals so two polling cycles take seconds. Nothing in the pipeline knows it is a demo.
@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from monitor.demo.sinks import SlackSink, SmtpSink
+from monitor.demo.site import LocalSite
 from monitor.demo.snapshot import Snapshot, build_snapshot, fixtures_dir
 from monitor.errors import ConfigError
-from monitor.localsite import LocalSite
 from monitor.notify.content import content_of
 from monitor.pipeline import RunReport
 from monitor.scheduler import Daemon
@@ -161,9 +161,7 @@ def _by_cycle(runs: list[RunReport]) -> list[list[RunReport]]:
 
 def _overrides(base: Settings, snapshot: Snapshot, site: LocalSite, smtp: SmtpSink,
                directory: Path) -> dict[str, Any]:
-    rules_file = base.alerts.rules_file
-    if not rules_file.is_absolute():  # relative to the repository, so the demo runs from any directory
-        rules_file = DEFAULT_CONFIG.parent.parent / rules_file
+    rules_file = _shipped_rules(base)
     channels: dict[str, Any] = {}
     for name, channel in base.alerts.channels.items():
         if isinstance(channel, EmailChannel):
@@ -177,6 +175,12 @@ def _overrides(base: Settings, snapshot: Snapshot, site: LocalSite, smtp: SmtpSi
         "alerts": {"rules_file": str(rules_file), "channels": channels},
         "sources": [{**source.model_dump(), "interval": INTERVAL, "jitter": 0.0} for source in base.sources],
     }
+
+
+def _shipped_rules(base: Settings) -> Path:
+    """The shipped config's rule file, beside it whatever the working directory holds: the demo runs anywhere."""
+    rules_file = base.alerts.rules_file
+    return rules_file if rules_file.is_absolute() else DEFAULT_CONFIG.parent.parent / rules_file
 
 
 @contextlib.contextmanager
@@ -207,9 +211,7 @@ def web_settings(directory: Path) -> Settings:
     directory = directory.resolve()
     with _demo_environment():
         base = load_settings(DEFAULT_CONFIG)
-        rules_file = base.alerts.rules_file
-        if not rules_file.is_absolute():
-            rules_file = DEFAULT_CONFIG.parent.parent / rules_file
+        rules_file = _shipped_rules(base)
         return load_settings(DEFAULT_CONFIG, overrides={
             "storage": {"archive_root": str(directory / "archive"), "url": f"sqlite:///{directory / 'monitor.db'}"},
             "alerts": {"rules_file": str(rules_file)}, "web": {"host": "127.0.0.1"}})
@@ -221,11 +223,12 @@ def serve_web(directory: Path, *, keep: bool, echo: Echo, port: int | None = Non
     address."""
     import httpx
 
+    from monitor.services import open_existing_store
     from monitor.web import create_app
-    from monitor.web.server import WebServer, open_store
+    from monitor.web.server import WebServer
 
     settings = web_settings(directory)
-    store = open_store(settings)
+    store = open_existing_store(settings)
     try:
         app = create_app(settings, store)
         try:

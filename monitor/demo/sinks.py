@@ -16,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from monitor.errors import ConfigError
+
 # A test may script the sink's answers: a callable given the request number returns (status, headers, delay).
 Responder = Callable[[int], tuple[int, dict[str, str], float]]
 
@@ -107,7 +109,12 @@ class SmtpSink:
     """An SMTP server (aiosmtpd) on 127.0.0.1 that saves each received message as ``NNN.eml`` in ``folder``."""
 
     def __init__(self, folder: Path) -> None:
-        from aiosmtpd.controller import Controller
+        try:
+            from aiosmtpd.controller import Controller
+        except ImportError:
+            # An optional dependency (the `demo` extra): say how to get it rather than end in a traceback.
+            raise ConfigError("the demo needs aiosmtpd for its local mail server: install the demo extra "
+                              "(pip install 'monitor[demo]', or from a checkout: pip install '.[demo]')") from None
 
         self.folder = folder
         self.messages: list[bytes] = []

@@ -1,9 +1,10 @@
 """The demo's offline copy of the watched sites: the repository's fixture pages at their real URL paths, with feeds,
-sitemaps and robots.txt generated for the configured sources, laid out for :class:`monitor.localsite.LocalSite`.
+sitemaps and robots.txt generated for the configured sources, laid out for :class:`monitor.demo.site.LocalSite`.
 
-Pages come from ``tests/fixtures`` of the source checkout (the seeds, with their ``.url``, and the fixture pages
-whose ``.expect.json`` names a URL), and for watched services the fixtures hold no real page of, from
-``tests/fixtures/demo/pages.toml``: real page templates with another article poured in (:mod:`monitor.demo.synthesis`).
+Pages come from ``tests/fixtures`` of the source checkout, or from their copy in an installed package (the seeds,
+with their ``.url``, and the fixture pages whose ``.expect.json`` names a URL), and for watched services the
+fixtures hold no real page of, from ``tests/fixtures/demo/pages.toml``: real page templates with another article
+poured in (:mod:`monitor.demo.synthesis`).
 A source serves the pages on its site in its ``languages`` (all of them when it names none). Feeds and sitemaps are
 written at the sources' own URLs and dated "now", so the sources' lookback window keeps their entries; they list
 the pages under their URLs as found (tracking parameters included), the pages themselves lie at the canonical
@@ -49,12 +50,16 @@ class Snapshot:
 
 
 def fixtures_dir() -> Path:
-    """``tests/fixtures`` of the source checkout this package runs from (ConfigError when installed without it)."""
-    fixtures = Path(monitor.__file__).resolve().parents[1] / "tests" / "fixtures"
-    if not (fixtures / "seeds").is_dir():
-        raise ConfigError(f"the demo needs a source checkout of monitor: {fixtures} not found "
-                          "(clone the repository and run `make demo` there)")
-    return fixtures
+    """Where the demo's pages are: ``tests/fixtures`` of the source checkout this package runs from, else the copy an
+    installed package carries in ``monitor/demo/data`` (setup.py's build step; same layout). ConfigError when
+    neither is there."""
+    package = Path(monitor.__file__).resolve().parent
+    candidates = (package.parent / "tests" / "fixtures", package / "demo" / "data")
+    for fixtures in candidates:
+        if (fixtures / "seeds").is_dir():
+            return fixtures
+    raise ConfigError(f"the demo's pages are missing (neither {candidates[0]} nor {candidates[1]}): reinstall "
+                      "monitor from its source (pip install '.[demo]') or run `make demo` in a checkout")
 
 
 def fixture_pages(fixtures: Path) -> list[tuple[str, Path]]:

@@ -31,9 +31,9 @@ from monitor.archive import Archive
 from monitor.errors import ArchiveError, MonitorError, RuleFileError
 from monitor.rules import QuerySyntaxError, Rule, mark, parse_rules
 from monitor.search import SearchFilters, SearchHit, SearchService
-from monitor.settings import DEFAULT_CONFIG, Settings
+from monitor.settings import Settings
 from monitor.sites import default_registry
-from monitor.status import source_statuses
+from monitor.status import assemble
 from monitor.store import Store
 from monitor.store.outbox import Outbox, OutboxState, now_utc
 from monitor.web import queries
@@ -72,9 +72,7 @@ class Workbench:
 
     def rules(self) -> tuple[list[Rule], str | None]:
         """The rule file's rules (enabled or not), or an error line; read on every call so edits show at once."""
-        path = self.settings.alerts.rules_file
-        if not path.is_absolute() and not path.exists():
-            path = DEFAULT_CONFIG.parent.parent / path
+        path = self.settings.alerts.rules_path()
         try:
             return parse_rules(path.read_text(encoding="utf-8"), str(path)), None
         except OSError as exc:
@@ -358,15 +356,15 @@ def _pages(app: FastAPI, bench: Workbench) -> None:
     @app.get("/sources", response_class=HTMLResponse, include_in_schema=False)
     def sources_page(request: Request) -> HTMLResponse:
         now = datetime.now(UTC)
-        rows = source_statuses(bench.settings, bench.store, default_registry(bench.settings.pangea_hosts), now)
+        status = assemble(bench.settings, bench.store, default_registry(bench.settings.pangea_hosts), now)
         charts = {}
-        for row in rows:
+        for row in status.sources:
             if row["archive_site"]:
                 per_day = queries.articles_per_day(bench.store, row["archive_site"], SOURCE_DAYS, now.date())
                 charts[row["source"]] = bar_chart(per_day, title=f"{row['source']}: articles per day", width=280,
                                                   height=70, css_class="chart small")
-        return _render(bench, request, "sources.html", sources=rows, charts=charts, counts=Outbox(
-            bench.store.engine).status_counts(), where=bench.store.where)
+        return _render(bench, request, "sources.html", sources=status.sources, charts=charts, counts=status.outbox,
+                       problems=status.problems, where=bench.store.where)
 
 
 def _line_kind(line: str) -> str:

@@ -6,32 +6,12 @@ from __future__ import annotations
 
 import socket
 import threading
-from pathlib import Path
 from types import TracebackType
 
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy.engine import make_url
 
-from monitor.errors import ConfigError, StoreError
-from monitor.settings import Settings
-from monitor.store import Store, database_url, describe
-
-
-def open_store(settings: Settings) -> Store:
-    """The archive's database for reading, or StoreError in one line: missing, unreachable or not migrated. A
-    missing SQLite file is not created."""
-    url = make_url(database_url(settings.storage))
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
-            and not Path(url.database).exists():
-        raise StoreError(f"no database at {url.database}: run `monitor db upgrade` and the daemon (or "
-                         "`monitor demo --dir DIR`) first")
-    try:
-        return Store.open(settings.storage, upgrade=False)
-    except StoreError:
-        raise
-    except Exception as exc:  # a driver error before the store could translate it
-        raise StoreError(f"database {describe(url)}: {type(exc).__name__}: {exc}") from None
+from monitor.errors import ConfigError
 
 
 class _Server(uvicorn.Server):
@@ -109,4 +89,4 @@ class WebServer:
         self.stop()
 
 
-__all__ = ["WebServer", "open_store"]
+__all__ = ["WebServer"]

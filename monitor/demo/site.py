@@ -1,5 +1,5 @@
-"""A local stand-in for the real sites: an HTTP server on 127.0.0.1 serving a snapshot directory, for the end-to-end
-tests, the offline demo and anyone who needs "the internet" without the internet.
+"""A local stand-in for the real sites: an HTTP server on 127.0.0.1 serving a snapshot directory, for the offline demo,
+the benchmarks and the end-to-end tests (whose fault hooks, tests/_localsite.py, build on this server).
 
 Snapshot layout: one directory per real host, files under their URL paths (percent-decoded, UTF-8 names)::
 
@@ -18,7 +18,6 @@ Usage::
     with LocalSite(Path("snapshot")) as site:
         settings = HttpSettings(host_map=site.host_map(), min_delay=0.2)
         ...                                   # the client sends www.rferl.org requests to site.base_url
-        site.requests("www.rferl.org")        # [LoggedRequest(time, host, path, method, status, headers), ...]
 
 The request picks its host from the ``Host`` header (what :class:`monitor.http.HttpClient` sends under host_map); a
 browser can use ``http://127.0.0.1:<port>/<host>/<path>`` instead. Query strings are ignored when looking up files.
@@ -27,15 +26,10 @@ Behaviour: a path ending in ``/`` serves ``index.html``; types come from the ext
 sitemap, html); every file has an ``ETag`` and ``Last-Modified`` and conditional requests get 304; bodies over 1 KB
 are gzip-encoded for clients that accept it; ``robots.txt`` is a file like any other (absent: 404, "allow all").
 
-Test hooks (thread-safe, may be changed while the server runs):
+A subclass may answer otherwise (:meth:`LocalSite._intercept`: an :class:`Answer` instead of the file, or extra
+headers and a delay on it) and see every request (:meth:`LocalSite._record`).
 
-- :meth:`LocalSite.fault` ``(host, path, Fault(...))``: answer ``status`` (with ``retry_after``, extra ``headers``,
-  a replacement ``body`` — ``b""`` for an empty 200), after ``delay`` seconds (a delay longer than the client's read
-  timeout is a hang), for the next ``times`` requests (None: all of them). ``path`` may include a query.
-- :meth:`LocalSite.redirect` ``(host, path, location, status=301)``: a redirect (``location`` absolute or relative).
-- :attr:`LocalSite.log`: every request with its arrival time (``time.monotonic()``), to prove pacing per host.
-
-From a shell: ``python -m monitor.localsite SNAPSHOT [--port N]`` serves until Ctrl-C and prints the
+From a shell: ``python -m monitor.demo.site SNAPSHOT [--port N]`` serves until Ctrl-C and prints the
 ``MONITOR_HTTP__HOST_MAP`` value to export.
 """
 
@@ -66,29 +60,18 @@ _TYPES = {
 }
 _GZIP_MIN = 1024
 
-log = logging.getLogger("monitor.localsite")
+log = logging.getLogger("monitor.demo.site")
 
 
 @dataclass
-class Fault:
-    """A scripted misbehaviour for one path (see the module docstring)."""
+class Answer:
+    """What a subclass answers instead of the file (a ``status`` other than 200, or a ``body``), or adds to it
+    (``headers``, and a ``delay`` in seconds before the response goes out)."""
 
     status: int = 200
     body: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
-    retry_after: float | str | None = None
     delay: float = 0.0
-    times: int | None = None
-
-
-@dataclass(frozen=True)
-class LoggedRequest:
-    time: float  # time.monotonic() when the request arrived
-    host: str
-    path: str  # path and query as sent
-    method: str
-    status: int
-    headers: dict[str, str]
 
 
 class LocalSite:
@@ -98,9 +81,6 @@ class LocalSite:
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise FileNotFoundError(f"snapshot directory {self.root} does not exist")
-        self.log: list[LoggedRequest] = []
-        self._faults: dict[tuple[str, str], Fault] = {}
-        self._lock = threading.Lock()
         self._server = _QuietServer((bind, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -144,43 +124,14 @@ class LocalSite:
         """``[http] host_map`` pointing every snapshot host (or the given ones) at this server."""
         return {host: self.base_url for host in (hosts or self.hosts)}
 
-    def fault(self, host: str, path: str, fault: Fault) -> None:
-        with self._lock:
-            self._faults[(host, path)] = fault
+    # --- for subclasses ----------------------------------------------------------------------------------------------
 
-    def redirect(self, host: str, path: str, location: str, status: int = 301) -> None:
-        self.fault(host, path, Fault(status=status, body=b"", headers={"Location": location}))
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def requests(self, host: str | None = None) -> list[LoggedRequest]:
-        with self._lock:
-            return [r for r in self.log if host is None or r.host == host]
-
-    def clear_log(self) -> None:
-        with self._lock:
-            self.log.clear()
-
-    # --- used by the handler -----------------------------------------------------------------------------------------
-
-    def _take_fault(self, host: str, path: str) -> Fault | None:
-        with self._lock:
-            for key in ((host, path), (host, path.split("?", 1)[0])):
-                fault = self._faults.get(key)
-                if fault is None:
-                    continue
-                if fault.times is not None:
-                    if fault.times <= 0:
-                        continue
-                    fault.times -= 1
-                return fault
+    def _intercept(self, host: str, path: str) -> Answer | None:
+        """Another answer for a request of ``path`` (with its query) on ``host``, or None to serve the file."""
         return None
 
-    def _record(self, entry: LoggedRequest) -> None:
-        with self._lock:
-            self.log.append(entry)
+    def _record(self, arrived: float, host: str, path: str, method: str, status: int, headers: dict[str, str]) -> None:
+        """Called for every request (``arrived``: ``time.monotonic()`` when it came in)."""
 
     def _locate(self, host: str, path: str) -> tuple[str, Path | None, bytes | None]:
         """(host, file, body) for a request: the file when it exists, or gzip bytes made from ``X`` for ``X.gz``."""
@@ -248,9 +199,9 @@ def _handler_for(site: LocalSite) -> type[BaseHTTPRequestHandler]:
             arrived = time.monotonic()
             host = (self.headers.get("Host") or "").split(":")[0].lower()
             host, path, generated = site._locate(host, self.path)
-            fault = site._take_fault(host, self.path)
+            fault = site._intercept(host, self.path)
             status, headers, body = self._answer(path, generated, fault)
-            site._record(LoggedRequest(arrived, host, self.path, self.command, status, dict(self.headers.items())))
+            site._record(arrived, host, self.path, self.command, status, dict(self.headers.items()))
             if fault is not None and fault.delay:
                 time.sleep(fault.delay)
             try:
@@ -264,13 +215,11 @@ def _handler_for(site: LocalSite) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
                 pass
 
-        def _answer(self, path: Path | None, generated: bytes | None, fault: Fault | None) -> tuple[
+        def _answer(self, path: Path | None, generated: bytes | None, fault: Answer | None) -> tuple[
             int, dict[str, str], bytes
         ]:
             if fault is not None and (fault.status != 200 or fault.body is not None):
                 headers = dict(fault.headers)
-                if fault.retry_after is not None:
-                    headers["Retry-After"] = str(fault.retry_after)
                 body = fault.body if fault.body is not None else f"status {fault.status}\n".encode()
                 headers.setdefault("Content-Type", "text/plain; charset=utf-8")
                 return fault.status, headers, body
@@ -311,12 +260,12 @@ def _handler_for(site: LocalSite) -> type[BaseHTTPRequestHandler]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m monitor.localsite SNAPSHOT [--port N]``: serve a snapshot until interrupted, printing the
+    """``python -m monitor.demo.site SNAPSHOT [--port N]``: serve a snapshot until interrupted, printing the
     host_map to export (``MONITOR_HTTP__HOST_MAP``)."""
     import argparse
     import json
 
-    parser = argparse.ArgumentParser(prog="python -m monitor.localsite", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m monitor.demo.site", description=main.__doc__)
     parser.add_argument("snapshot", type=Path)
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
@@ -331,4 +280,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["Fault", "LocalSite", "LoggedRequest"]
+__all__ = ["Answer", "LocalSite"]
