@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from monitor.decoding import decode_html
+from monitor.decoding import bom_encoding, declared_encoding, decode_html
 from monitor.errors import ParseError
 
 PAGE = '<html><head><meta charset="windows-1251"></head><body><p>Лавров и Украина</p></body></html>'
@@ -82,3 +85,37 @@ def test_a_header_overruled_by_a_valid_meta_declaration_is_logged(caplog: pytest
         assert decode_html(PAGE.encode("windows-1251"), "utf-8", where="https://www.svoboda.org/a/1.html") == PAGE
     [line] = [r.getMessage() for r in caplog.records if r.name == "monitor.decoding"]
     assert "header utf-8" in line and "cp1251 (meta)" in line
+
+
+# --- the declarations read without Beautiful Soup (start-up time), as Beautiful Soup reads them ------------------
+
+_CRAFTED = [
+    b"", b"\xfe\xff", b"\xfe\xff\x00\x00", b"\xfe\xff\x00<", b"\xff\xfe<\x00", b"\xff\xfe\x00\x00<\x00\x00\x00",
+    b"\x00\x00\xfe\xff\x00\x00\x00<", b"\xef\xbb\xbf<html>", b"<?xml version='1.0' encoding='windows-1251'?><a/>",
+    b"  <?XML version=\"1.0\" ENCODING=\"KOI8-R\" ?>", b'<meta charset="utf-8">', b"<META CHARSET=cp1251 />",
+    b'<meta http-equiv="Content-Type" content="text/html; charset=windows-1251">', b"<meta charset=>",
+    b"<html>" + b" " * 3000 + b'<meta charset="latin-1">', b"<p>no declaration</p>",
+    b'<meta name="x" content="charset=iso-8859-5;">',
+]
+
+
+def _pages() -> list[bytes]:
+    root = Path(__file__).parent / "fixtures"
+    return [p.read_bytes() for p in sorted(root.rglob("*.html"))] + _CRAFTED
+
+
+def test_declarations_are_read_as_beautiful_soup_reads_them() -> None:
+    from bs4.dammit import EncodingDetector
+
+    pages = _pages()
+    assert len(pages) > 30
+    for data in pages:
+        assert bom_encoding(data) == EncodingDetector.strip_byte_order_mark(data)[1], data[:60]
+        assert declared_encoding(data) == EncodingDetector.find_declared_encoding(data, is_html=True), data[:60]
+
+
+def test_decoding_does_not_import_beautiful_soup() -> None:
+    code = ("import sys; from monitor.decoding import decode_html; "
+            "decode_html(b'<meta charset=\"utf-8\"><p>x</p>'); print('bs4' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
