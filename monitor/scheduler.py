@@ -1,5 +1,9 @@
 """The daemon: one APScheduler job per source at its interval with jitter, one delivery thread per alert channel, a
-digest flush and housekeeping, in one process holding the daemon lock of its database.
+digest flush and housekeeping.
+
+SQLite: one process, holding the daemon lock of its database. PostgreSQL: any number of processes share the work
+through leases in the database (monitor/sharing.py): a source's job runs only in the process holding its host
+group, and only when the shared schedule says it is due; digests and housekeeping run in the leader only.
 
 A channel's delivery thread runs a round when an alert is queued for it (woken at once) and every
 ``delivery_interval`` seconds (retries whose back-off has ended); a slow round delays only that channel's next one.
@@ -15,11 +19,12 @@ timing, for tests with a controlled clock and for soak benchmarks.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,6 +40,7 @@ from monitor.notify.delivery import ChannelReport
 from monitor.pipeline import RunReport, queue_pending_alerts, run_source
 from monitor.services import Services
 from monitor.settings import SourceSettings
+from monitor.sharing import Coordinator
 from monitor.signals import stop_on_signals
 from monitor.store.engine import database_url
 
@@ -86,6 +92,8 @@ class Daemon:
         self._lock = threading.Lock()  # guards summary and the per-source run counts
         self._runs: dict[str, int] = {}
         self._source_locks = {s.name: threading.Lock() for s in self.sources}
+        self.coordinator: Coordinator | None = None  # set by run() on PostgreSQL: several daemons share the work
+        self._scheduler: BackgroundScheduler | None = None
 
     # --- jobs ---------------------------------------------------------------------------------------------------
 
@@ -167,8 +175,12 @@ class Daemon:
             self.summary.delivered += report.sent
         return report
 
+    def _leading(self) -> bool:
+        """Whether this process does the work done once for all (alone on SQLite, the leader on PostgreSQL)."""
+        return self.coordinator is None or self.coordinator.is_leader
+
     def flush_digests(self) -> None:
-        if self.services.alerts is None:
+        if self.services.alerts is None or not self._leading():
             return
         try:
             self.services.alerts.flush_digests()
@@ -180,7 +192,10 @@ class Daemon:
     def catch_up(self) -> None:
         """Alerts a crash left unqueued (archived, rules not run) and half-sent, at start."""
         try:
-            if self.services.alerts is not None:
+            if self.services.alerts is not None and self.coordinator is not None:
+                # Others may be sending right now: only what dead processes left half-sent goes back.
+                requeued = self.requeue_abandoned()
+            elif self.services.alerts is not None:
                 requeued = self.services.alerts.recover()
                 if requeued:
                     log.warning("requeued %d alerts a previous run left half-sent", requeued)
@@ -190,9 +205,31 @@ class Daemon:
         except MonitorError as exc:
             log.error("catch-up after restart failed: %s", exc)
 
+    def requeue_abandoned(self) -> int:
+        """Alerts left ``sending`` by processes not seen for two lease times go back to the queue."""
+        if self.coordinator is None or self.services.alerts is None:
+            return 0
+        live = self.coordinator.leases.live_processes(2 * self.coordinator.ttl)
+        count = self.services.alerts.outbox.requeue_abandoned(self.services.clock(), live)
+        if count:
+            log.warning("queued again %d alert(s) a stopped process left half-sent", count)
+        return count
+
+    def _abandoned_job(self) -> None:
+        if not self._leading():
+            return
+        try:
+            self.requeue_abandoned()
+        except MonitorError as exc:
+            log.error("requeueing abandoned alerts failed: %s", exc)
+
     def housekeeping(self) -> None:
+        if not self._leading():
+            return
         try:
             self.services.store.prune_fetch_log(self.services.clock() - FETCH_LOG_KEPT)
+            if self.coordinator is not None:
+                self.coordinator.leases.prune_processes(FETCH_LOG_KEPT.total_seconds())
         except MonitorError as exc:
             log.error("housekeeping failed: %s", exc)
 
@@ -226,51 +263,113 @@ class Daemon:
         lock: AbstractContextManager[object] = DaemonLock(database_url(self.settings.storage)) if take_lock \
             else nullcontext()
         with lock, stop_on_signals(self._stop, _announce_stop, enabled=handle_signals):
-            self.catch_up()
             scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
-            now = datetime.now(UTC)
-            for source in self.sources:
-                scheduler.add_job(
-                    self._poll_job, IntervalTrigger(seconds=source.interval, jitter=source.jitter or None),
-                    args=[source, cycles], id=f"source:{source.name}", name=f"poll {source.name}",
-                    next_run_time=now, misfire_grace_time=max(1, int(source.interval)),
-                )
-            daemon = self.settings.daemon
-            loops = {channel: _ChannelLoop(self, channel, daemon.delivery_interval) for channel in self.channels}
-            if self.services.alerts is not None:
-                self.services.alerts.on_queued(lambda channel: loops[channel].wake() if channel in loops else None)
-            scheduler.add_job(self.flush_digests, IntervalTrigger(seconds=daemon.digest_interval), id="digests")
-            scheduler.add_job(self.housekeeping, IntervalTrigger(hours=6), id="housekeeping", next_run_time=now)
-            log.info("daemon started: %d sources (%s), channels: %s", len(self.sources),
-                     ", ".join(s.name for s in self.sources) or "none", ", ".join(self.channels) or "none")
-            scheduler.start()
-            for loop in loops.values():
-                loop.start()
+            self._scheduler = scheduler
+            if self.services.store.engine.dialect.name == "postgresql":
+                self._share(scheduler)
             try:
-                while not self._stop.wait(0.5):
-                    if cycles is not None and self._done(cycles):
-                        break
+                self._run_scheduled(scheduler, cycles)
             finally:
-                log.info("daemon stopping: waiting for running jobs to finish")
-                self._stop.set()
-                for loop in loops.values():
-                    loop.wake()
-                scheduler.shutdown(wait=True)
-                for loop in loops.values():
-                    loop.join()
-            if cycles is not None:
-                # The last runs' alerts: digests due and one more round per channel, so a bounded run delivers
-                # what it found.
-                self.flush_digests()
-                for channel in self.channels:
-                    self.deliver(channel)
+                if self.coordinator is not None:
+                    self.coordinator.stop()
             log.info("daemon stopped")
         return self.summary
+
+    def _share(self, scheduler: BackgroundScheduler) -> None:
+        """Join the processes sharing this database: register, take a share of the host groups, heartbeat."""
+        daemon = self.settings.daemon
+        coordinator = Coordinator(self.services.store.engine, self.sources, ttl=daemon.lease_ttl,
+                                  host_delay=self.settings.http.min_delay, on_gained=self._gained,
+                                  metrics=self.metrics)
+        if self.services.alerts is not None:
+            self.services.alerts.deliverer.claimer = coordinator.process_id
+        short = [s.name for s in self.sources if s.interval < daemon.lease_ttl * 4 / 3]
+        if short:
+            log.warning("daemon.lease_ttl %.0f s is long for the intervals of %s: a dead process's sources may wait "
+                        "up to interval + %.0f s", daemon.lease_ttl, ", ".join(short), daemon.lease_ttl * 4 / 3)
+        coordinator.start()
+        self.coordinator = coordinator
+        log.info("sharing the work with other daemons as %s: %d host groups, holding %s", coordinator.process_id,
+                 len(coordinator.groups), ", ".join(coordinator.held_groups()) or "none yet")
+
+    def _gained(self, sources: list[SourceSettings]) -> None:
+        """Groups just taken over: their sources' jobs run now (each claims its run only if it is due)."""
+        scheduler = self._scheduler
+        if scheduler is None or not scheduler.running:
+            return
+        for source in sources:
+            with suppress(LookupError):  # JobLookupError: stopping
+                scheduler.modify_job(f"source:{source.name}", next_run_time=datetime.now(UTC))
+
+    def _run_scheduled(self, scheduler: BackgroundScheduler, cycles: int | None) -> None:
+        self.catch_up()
+        now = datetime.now(UTC)
+        for source in self.sources:
+            scheduler.add_job(
+                self._poll_job, IntervalTrigger(seconds=source.interval, jitter=source.jitter or None),
+                args=[source, cycles], id=f"source:{source.name}", name=f"poll {source.name}",
+                next_run_time=now, misfire_grace_time=max(1, int(source.interval)),
+            )
+        daemon = self.settings.daemon
+        loops = {channel: _ChannelLoop(self, channel, daemon.delivery_interval) for channel in self.channels}
+        if self.services.alerts is not None:
+            self.services.alerts.on_queued(lambda channel: loops[channel].wake() if channel in loops else None)
+        scheduler.add_job(self.flush_digests, IntervalTrigger(seconds=daemon.digest_interval), id="digests")
+        scheduler.add_job(self.housekeeping, IntervalTrigger(hours=6), id="housekeeping", next_run_time=now)
+        if self.coordinator is not None:
+            scheduler.add_job(self._abandoned_job, IntervalTrigger(seconds=self.coordinator.ttl), id="abandoned")
+        log.info("daemon started: %d sources (%s), channels: %s", len(self.sources),
+                 ", ".join(s.name for s in self.sources) or "none", ", ".join(self.channels) or "none")
+        scheduler.start()
+        for loop in loops.values():
+            loop.start()
+        try:
+            while not self._stop.wait(0.5):
+                if cycles is not None and self._done(cycles):
+                    break
+        finally:
+            log.info("daemon stopping: waiting for running jobs to finish")
+            self._stop.set()
+            for loop in loops.values():
+                loop.wake()
+            scheduler.shutdown(wait=True)
+            for loop in loops.values():
+                loop.join()
+        if cycles is not None:
+            # The last runs' alerts: digests due and one more round per channel, so a bounded run delivers
+            # what it found.
+            self.flush_digests()
+            for channel in self.channels:
+                self.deliver(channel)
 
     def _poll_job(self, source: SourceSettings, cycles: int | None) -> None:
         if self._stop.is_set() or (cycles is not None and self._runs.get(source.name, 0) >= cycles):
             return
-        self.poll(source)
+        if self.coordinator is None:
+            self.poll(source)
+            return
+        with self.coordinator.running(source.name) as ours:
+            if not ours:
+                return  # another process holds the source's hosts
+            try:
+                claim = self.coordinator.claim_run(source, source.interval + random.uniform(0, source.jitter))
+            except MonitorError as exc:
+                log.error("source=%s not run: %s", source.name, exc)
+                return
+            claimed_at = time.monotonic()
+            if claim.claimed:
+                self.poll(source)
+            # The next run when the shared schedule says, on this host's clock.
+            self._next_run(source, claim.next_due - claim.db_now, since=claimed_at)
+
+    def _next_run(self, source: SourceSettings, wait: timedelta, *, since: float) -> None:
+        scheduler = self._scheduler
+        if scheduler is None or self._stop.is_set():
+            return
+        elapsed = time.monotonic() - since
+        with suppress(LookupError):  # the job is gone: stopping
+            scheduler.modify_job(f"source:{source.name}", next_run_time=datetime.now(UTC) + wait
+                                 - timedelta(seconds=elapsed))
 
     def _done(self, cycles: int) -> bool:
         with self._lock:
