@@ -79,18 +79,21 @@ def host_groups(sources: list[SourceSettings]) -> dict[str, list[SourceSettings]
 
     for source in sources:
         first, *rest = sorted(source_hosts(source))
+        find(first)
         for host in rest:
             a, b = find(first), find(host)
             if a != b:
-                parent[max(a, b)] = min(a, b)
-    members: dict[str, set[str]] = {}
-    for host in list(parent):
-        members.setdefault(find(host), set()).add(host)
+                parent[max(a, b)] = min(a, b)  # a set's root stays its least host: the group's name
     groups: dict[str, list[SourceSettings]] = {}
     for source in sources:
-        root = find(min(source_hosts(source)))
-        groups.setdefault(GROUP_PREFIX + min(members[root]), []).append(source)
+        groups.setdefault(GROUP_PREFIX + find(min(source_hosts(source))), []).append(source)
     return groups
+
+
+def source_holders_of(sources: list[SourceSettings], holders: dict[str, str]) -> dict[str, str]:
+    """Source -> the process holding its group, from the lease holders (``monitor status``, the metrics)."""
+    return {s.name: holders[group] for group, members in host_groups(sources).items() if group in holders
+            for s in members}
 
 
 def new_process_id() -> str:

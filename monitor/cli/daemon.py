@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -105,24 +105,48 @@ def status(
                                               datetime.now(UTC))]
         outbox = alerts.status()
         problems = _problems(settings, store, alerts)
+        # Several daemons on PostgreSQL: who holds which source, and each process's heartbeat.
+        from monitor.sharing import source_holders_of
+        from monitor.store.leases import LeaseStore
+
+        leases = LeaseStore(store.engine, "")
+        holders = source_holders_of([s for s in settings.sources if s.enabled], leases.holders())
+        seen_now = leases.now()
+        processes: list[dict[str, Any]] = [{"id": p.id, "host": p.host, "pid": p.pid, "started": _iso(p.started),
+                      "last_seen": _iso(p.last_seen),
+                      "alive": (seen_now - p.last_seen).total_seconds() < settings.daemon.lease_ttl,
+                      "sources": sorted(name for name, holder in holders.items() if holder == p.id)}
+                     for p in leases.processes()]
+        for row in sources:
+            row["held_by"] = holders.get(str(row["source"]))
     except MonitorError as exc:
         raise fail(str(exc)) from None
     finally:
         store.close()
     if as_json:
-        typer.echo(json.dumps({"sources": sources, "outbox": outbox, "problems": problems}, indent=2))
+        typer.echo(json.dumps({"sources": sources, "outbox": outbox, "problems": problems,
+                               "processes": processes}, indent=2))
         return
     console = Console(width=160)
     table = Table(title=f"sources ({store.where})")
-    for column in ("source", "last run", "last success", "today", "errors", "problem"):
+    for column in ("source", "last run", "last success", "today", "errors", "problem", "held by"):
         table.add_column(column)
     for row in sources:
         errors = str(row["consecutive_failures"])
         if row["last_error"]:
             errors += f" ({row['last_error']})"
         table.add_row(str(row["source"]), _short(row["last_run"]), _short(row["last_success"]),
-                      str(row["articles_today"]), errors, str(row["problem"] or "-"))
+                      str(row["articles_today"]), errors, str(row["problem"] or "-"), str(row["held_by"] or "-"))
     console.print(table)
+    if processes:
+        daemons = Table(title="daemons")
+        for column in ("process", "host", "pid", "started", "last seen", "alive", "sources"):
+            daemons.add_column(column)
+        for p in processes:
+            daemons.add_row(str(p["id"]), str(p["host"]), str(p["pid"]), _short(p["started"]),
+                            str(p["last_seen"]).replace("T", " ").replace("+00:00", ""), "yes" if p["alive"] else "NO",
+                            str(len(p["sources"])))
+        console.print(daemons)
     backlog = Table(title="alert outbox")
     for column in ("channel", "queued", "sending", "buffered", "sent", "dead"):
         backlog.add_column(column)
@@ -149,15 +173,27 @@ def health() -> None:
     finally:
         store.close()
     lock = DaemonLock(database_url(settings.storage))
-    try:
-        lock.acquire()
-    except DaemonAlreadyRunning:
-        pass  # the daemon holds it: running
-    except MonitorError as exc:
-        problems.append(str(exc))
+    if not lock.exclusive:  # PostgreSQL: running when some daemon's heartbeat is recent
+        from monitor.store.leases import daemon_running
+
+        try:
+            running = daemon_running(store.engine, settings.daemon.lease_ttl)
+        except MonitorError as exc:
+            raise fail(str(exc), code=1) from None
+        finally:
+            store.close()
+        if not running:
+            problems.insert(0, "no daemon is running (no heartbeat within daemon.lease_ttl)")
     else:
-        lock.release()
-        problems.insert(0, "the daemon is not running (nobody holds its lock)")
+        try:
+            lock.acquire()
+        except DaemonAlreadyRunning:
+            pass  # the daemon holds it: running
+        except MonitorError as exc:
+            problems.append(str(exc))
+        else:
+            lock.release()
+            problems.insert(0, "the daemon is not running (nobody holds its lock)")
     if problems:
         for problem in problems:
             typer.echo(f"unhealthy: {problem}")
