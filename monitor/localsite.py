@@ -34,6 +34,8 @@ Test hooks (thread-safe, may be changed while the server runs):
   timeout is a hang), for the next ``times`` requests (None: all of them). ``path`` may include a query.
 - :meth:`LocalSite.redirect` ``(host, path, location, status=301)``: a redirect (``location`` absolute or relative).
 - :attr:`LocalSite.log`: every request with its arrival time (``time.monotonic()``), to prove pacing per host.
+- :meth:`LocalSite.spans` ``(host)``: (arrival, answered) of every request answered, to prove that no two requests to
+  one host were in flight at once (several processes share a site's politeness).
 
 From a shell: ``python -m monitor.localsite SNAPSHOT [--port N]`` serves until Ctrl-C and prints the
 ``MONITOR_HTTP__HOST_MAP`` value to export.
@@ -99,6 +101,7 @@ class LocalSite:
         if not self.root.is_dir():
             raise FileNotFoundError(f"snapshot directory {self.root} does not exist")
         self.log: list[LoggedRequest] = []
+        self._spans: list[tuple[str, float, float]] = []
         self._faults: dict[tuple[str, str], Fault] = {}
         self._lock = threading.Lock()
         self._server = _QuietServer((bind, port), _handler_for(self))
@@ -159,9 +162,15 @@ class LocalSite:
         with self._lock:
             return [r for r in self.log if host is None or r.host == host]
 
+    def spans(self, host: str | None = None) -> list[tuple[float, float]]:
+        """(arrival, answer written) of each answered request to ``host`` (or all), in order of arrival."""
+        with self._lock:
+            return sorted((a, b) for h, a, b in self._spans if host is None or h == host)
+
     def clear_log(self) -> None:
         with self._lock:
             self.log.clear()
+            self._spans.clear()
 
     # --- used by the handler -----------------------------------------------------------------------------------------
 
@@ -261,8 +270,11 @@ def _handler_for(site: LocalSite) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 if send_body and status not in (204, 304):
                     self.wfile.write(body)
+                self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
                 pass
+            with site._lock:
+                site._spans.append((host, arrived, time.monotonic()))
 
         def _answer(self, path: Path | None, generated: bytes | None, fault: Fault | None) -> tuple[
             int, dict[str, str], bytes
