@@ -10,8 +10,8 @@ veth links on a bridge, and cuts one daemon's link."""
 from __future__ import annotations
 
 import ipaddress
-import json
 import itertools
+import json
 import os
 import shutil
 import signal
