@@ -4,8 +4,9 @@
 A local replay of both site families (four Pangea services on hosts of their own, two DW languages on www.dw.com:
 five host groups, six sources; tests/_replay_support.py) with pacing off (``http.min_delay = 0``). For each number
 of daemons, in a fresh schema: the daemons start, share the groups, then ``--articles`` articles appear at once
-(spread over the feeds) and the run is timed from their appearance until every one is archived (articles/s) and until
-every alert has reached the local Slack sink (alerts/s, from the first delivery to the last).
+(spread over the feeds) and the run is timed from their appearance until every one is archived (articles/s). The
+Slack sink holds its answers meanwhile; once every alert is queued it lets them through, and the time until all have
+arrived gives the delivery rate (alerts/s, every daemon's sender claiming from the one outbox).
 
 Then, with three daemons in steady state, the holder of www.rferl.org's group is SIGKILLed: printed are the time
 until another daemon holds the group (goal: at most 4/3 of ``daemon.lease_ttl``) and until the group's feed is
@@ -21,6 +22,7 @@ import argparse
 import os
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -73,6 +75,7 @@ def _config(tmp: Path, site: LocalSite, replay: Replay, url: str) -> Settings:
     data = config.model_dump()
     data["storage"]["url"] = url
     data["alerts"]["operations_channel"] = None
+    data["alerts"]["delivery"]["timeout"] = 600.0  # the sink holds its first answers until the benchmark lets go
     rules = tmp / "rules.toml"
     rules.write_text('[[rule]]\nname = "lavrov-ukraine"\nquery = "Lavrov* AND Ukrain*"\nchannels = ["slack"]\n'
                      'mode = "immediate"\nupdates = false\n', encoding="utf-8")
@@ -93,7 +96,13 @@ def run(base: str, daemons: int, articles: int, *, failover: bool) -> dict[str, 
     with tempfile.TemporaryDirectory() as folder, schema(base) as url:
         tmp = Path(folder)
         replay = Replay(tmp / "site")
-        with LocalSite(replay.root) as site, SlackSink(tmp / "slack.jsonl") as slack:
+        gate = threading.Event()
+
+        def held(_number: int) -> tuple[int, dict[str, str], float]:
+            gate.wait()
+            return 200, {}, 0.0
+
+        with LocalSite(replay.root) as site, SlackSink(tmp / "slack.jsonl", responder=held) as slack:
             network = Network(prefixes=[[] for _ in range(daemons)])
             fleet = Fleet(tmp, _config(tmp, site, replay, url), {"MONITOR_SLACK_WEBHOOK_URL": slack.url}, network)
             engine = create_engine(url)
@@ -120,12 +129,14 @@ def run(base: str, daemons: int, articles: int, *, failover: bool) -> dict[str, 
                 replay.add(*range(articles))
                 _wait(lambda: _count(url, "SELECT count(*) FROM articles") >= articles, 600, "the articles", fleet)
                 archived = time.monotonic()
+                _wait(lambda: _count(url, "SELECT count(*) FROM alert_outbox WHERE state IN ('queued', 'sending')")
+                      >= articles, 600, "every alert queued", fleet)
+                released = time.monotonic()
+                gate.set()
                 _wait(lambda: len(slack.requests) >= articles, 600, "the alerts", fleet)
                 delivered = time.monotonic()
                 figures["archive_per_s"] = articles / (archived - appeared)
-                first = min(slack.received_at)
-                figures["deliver_per_s"] = articles / max(1e-3, delivered - first)
-                figures["appeared_to_delivered_s"] = delivered - appeared
+                figures["deliver_per_s"] = articles / max(1e-3, delivered - released)
                 if failover:
                     figures.update(_failover(fleet, leases, site))
                 fleet.stop()
@@ -161,12 +172,11 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("a PostgreSQL URL is needed: --database-url or MONITOR_TEST_DATABASE_URL")
     print(f"replay: {len(feeds())} sources in 5 host groups, {args.articles} articles appearing at once, "
           f"pacing off; interval {INTERVAL:.0f} s, lease_ttl {TTL} s")
-    print(f"{'daemons':>7}  {'archived/s':>10}  {'delivered/s':>11}  {'appeared->all delivered':>23}")
+    print(f"{'daemons':>7}  {'archived/s':>10}  {'delivered/s':>11}")
     last: dict[str, float] = {}
     for count in args.daemons:
         last = run(args.database_url, count, args.articles, failover=count == max(args.daemons))
-        print(f"{count:>7}  {last['archive_per_s']:>10.1f}  {last['deliver_per_s']:>11.1f}  "
-              f"{last['appeared_to_delivered_s']:>21.1f} s", flush=True)
+        print(f"{count:>7}  {last['archive_per_s']:>10.1f}  {last['deliver_per_s']:>11.1f}", flush=True)
     if "failover_lease_s" in last:
         print(f"failover after SIGKILL of one of {max(args.daemons)}: group taken over after "
               f"{last['failover_lease_s']:.2f} s (bound 4/3 x lease_ttl = {4 / 3 * TTL:.2f} s), its feed polled "
