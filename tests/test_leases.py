@@ -4,6 +4,7 @@ the others, the leader, outbox claims that two processes never share. PostgreSQL
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -235,3 +236,46 @@ def test_the_heartbeat_comes_back_after_the_database_dropped_its_connections(pg_
     finally:
         store.close()
         admin.dispose()
+
+
+@pg
+def test_status_and_metrics_show_who_holds_which_source(engine: Engine, pg_url: str, tmp_path: Path) -> None:
+    from prometheus_client import generate_latest
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+    from monitor.metrics import Metrics
+    from monitor.settings import Settings
+    from tests.test_daemon_cli import to_toml
+
+    sources = [_source(f"s{n}", f"www.site{n}.org", f"https://www.site{n}.org/feed") for n in range(4)]
+    metrics = Metrics()
+    first = Coordinator(engine, sources, ttl=30.0, host_delay=0.0, process_id="alpha:101:a", metrics=metrics)
+    second = Coordinator(engine, sources, ttl=30.0, host_delay=0.0, process_id="beta:202:b")
+    first.leases.register("alpha", 101)
+    second.leases.register("beta", 202)
+    for _ in range(2):
+        first.tick()
+        second.tick()
+    held = {s.name: c.process_id for c in (first, second) for s in sources if c.holds(s.name)}
+    assert sorted(held.values()) == ["alpha:101:a"] * 2 + ["beta:202:b"] * 2
+
+    config = Settings(storage={"url": pg_url, "archive_root": tmp_path / "archive"}, sources=sources)
+    (tmp_path / "monitor.toml").write_text(to_toml(config), encoding="utf-8")
+    env = {"MONITOR_CONFIG": str(tmp_path / "monitor.toml")}
+    result = CliRunner().invoke(app, ["status", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    state = json.loads(result.output)
+    assert {row["source"]: row["held_by"] for row in state["sources"]} == held
+    daemons = {p["id"]: p for p in state["processes"]}
+    assert set(daemons) == {"alpha:101:a", "beta:202:b"}
+    assert daemons["alpha:101:a"]["host"] == "alpha" and daemons["alpha:101:a"]["pid"] == 101
+    assert daemons["beta:202:b"]["alive"] and daemons["beta:202:b"]["last_seen"]
+    assert sorted(daemons["beta:202:b"]["sources"]) == sorted(n for n, h in held.items() if h == "beta:202:b")
+    table = CliRunner().invoke(app, ["status"], env=env)
+    assert table.exit_code == 0 and "daemons" in table.output and "beta:202:b" in table.output
+
+    exported = generate_latest(metrics.registry).decode()
+    assert 'monitor_process_last_seen_timestamp_seconds{host="beta",pid="202",process="beta:202:b"}' in exported
+    for source, holder in held.items():
+        assert f'monitor_source_held{{process="{holder}",source="{source}"}} 1.0' in exported
