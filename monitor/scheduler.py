@@ -47,6 +47,8 @@ from monitor.store.engine import database_url
 log = logging.getLogger("monitor.daemon")
 
 FETCH_LOG_KEPT = timedelta(days=30)
+#: A daemon not seen for this long leaves ``monitor status`` (the leader forgets it).
+PROCESSES_KEPT = timedelta(days=1)
 
 
 #: Run reports a daemon keeps in memory: enough for ``--cycles`` runs and the demo, bounded for one that runs for
@@ -229,7 +231,7 @@ class Daemon:
         try:
             self.services.store.prune_fetch_log(self.services.clock() - FETCH_LOG_KEPT)
             if self.coordinator is not None:
-                self.coordinator.leases.prune_processes(FETCH_LOG_KEPT.total_seconds())
+                self.coordinator.leases.prune_processes(PROCESSES_KEPT.total_seconds())
         except MonitorError as exc:
             log.error("housekeeping failed: %s", exc)
 
