@@ -279,3 +279,12 @@ def test_status_and_metrics_show_who_holds_which_source(engine: Engine, pg_url: 
     assert 'monitor_process_last_seen_timestamp_seconds{host="beta",pid="202",process="beta:202:b"}' in exported
     for source, holder in held.items():
         assert f'monitor_source_held{{process="{holder}",source="{source}"}} 1.0' in exported
+
+    # `health` on PostgreSQL: a daemon runs while some heartbeat is recent; none once they all stopped.
+    running = CliRunner().invoke(app, ["health"], env=env)
+    assert running.exit_code == 1 and "no daemon is running" not in running.output  # the sources were never polled
+    first.stop()
+    second.stop()
+    stopped = CliRunner().invoke(app, ["health"], env=env)
+    assert stopped.exit_code == 1 and "unhealthy: no daemon is running" in stopped.output
+    assert json.loads(CliRunner().invoke(app, ["status", "--json"], env=env).output)["processes"] == []

@@ -24,12 +24,12 @@ processes on several machines with skewed clocks agree on who holds what. (SQLit
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Column, DateTime, Text, delete, func, or_, text, update
+from sqlalchemy import Column, DateTime, Text, delete, or_, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
@@ -248,24 +248,7 @@ class LeaseStore:
         except IntegrityError:
             return self.claim_run(source, interval, slack)
 
-    def schedule(self) -> dict[str, tuple[datetime, datetime | None, str | None]]:
-        """Source -> (next due, last started, by which process)."""
-        with self._begin("read the schedule") as connection:
-            return {r.source: (_utc(r.next_due), _utc(r.last_started) if r.last_started else None, r.last_by)
-                    for r in connection.execute(select(SourceSchedule)).all()}
-
 
 def daemon_running(engine: Engine, ttl: float) -> bool:
     """Whether any daemon has been seen within ``ttl`` seconds (``monitor health`` on PostgreSQL)."""
     return bool(LeaseStore(engine, "").live_processes(ttl))
-
-
-def forget_sources(engine: Engine, names: Iterable[str]) -> None:
-    """Drop the schedule of sources (tests and ``monitor`` tooling reset a source's cadence)."""
-    with database_errors(describe(engine.url), "reset the schedule"), engine.begin() as connection:
-        connection.execute(delete(SourceSchedule).where(col(SourceSchedule.source).in_(list(names))))
-
-
-def count_processes(engine: Engine) -> int:
-    with database_errors(describe(engine.url), "count processes"), engine.begin() as connection:
-        return int(connection.execute(select(func.count()).select_from(MonitorProcess)).scalar_one())
