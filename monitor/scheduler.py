@@ -99,8 +99,11 @@ class Daemon:
 
     # --- jobs ---------------------------------------------------------------------------------------------------
 
-    def poll(self, source: SourceSettings) -> RunReport:
-        """One run of one source, never raising: failures become the report's errors and the source's health."""
+    def poll(self, source: SourceSettings, lost: threading.Event | None = None) -> RunReport:
+        """One run of one source, never raising: failures become the report's errors and the source's health.
+
+        ``lost``: set when this process no longer holds the source (several daemons): the run ends after the
+        article in flight, as on a stop."""
         guard = self._source_locks[source.name]
         if not guard.acquire(blocking=False):  # APScheduler's max_instances already says so; cycle() may not
             log.info("source=%s skipped: still running", source.name)
@@ -111,14 +114,14 @@ class Daemon:
             # of what it did before, and the summary says so.
             report = RunReport(source=source.name, started=self.services.clock())
             try:
-                run_source(self.services, source, stop=self._stop, report=report)
+                run_source(self.services, source, stop=lost or self._stop, report=report)
             except MonitorError as exc:
                 report.errors.append(str(exc))
             except Exception as exc:  # a bug must not kill the daemon: log it with its traceback and go on
                 log.exception("source=%s run crashed", source.name)
                 report.errors.append(f"internal error: {type(exc).__name__}: {exc}")
             report.finished = report.finished or self.services.clock()
-            if self._stop.is_set():
+            if self._stop.is_set() or (lost is not None and lost.is_set()):
                 # Stopped during discovery or before the article loop noticed: its errors may be the stop's own
                 # (cut-short waits), so the run says nothing about the source's health.
                 report.interrupted = True
@@ -282,7 +285,7 @@ class Daemon:
         daemon = self.settings.daemon
         coordinator = Coordinator(self.services.store.engine, self.sources, ttl=daemon.lease_ttl,
                                   host_delay=self.settings.http.min_delay, on_gained=self._gained,
-                                  metrics=self.metrics)
+                                  metrics=self.metrics, daemon_stop=self._stop)
         if self.services.alerts is not None:
             self.services.alerts.deliverer.claimer = coordinator.process_id
         short = [s.name for s in self.sources if s.interval < daemon.lease_ttl * 4 / 3]
@@ -350,8 +353,8 @@ class Daemon:
         if self.coordinator is None:
             self.poll(source)
             return
-        with self.coordinator.running(source.name) as ours:
-            if not ours:
+        with self.coordinator.running(source.name) as lost:
+            if lost is None:
                 return  # another process holds the source's hosts
             try:
                 claim = self.coordinator.claim_run(source, source.interval + random.uniform(0, source.jitter))
@@ -360,7 +363,7 @@ class Daemon:
                 return
             claimed_at = time.monotonic()
             if claim.claimed:
-                self.poll(source)
+                self.poll(source, lost)
             # The next run when the shared schedule says, on this host's clock.
             self._next_run(source, claim.next_due - claim.db_now, since=claimed_at)
 

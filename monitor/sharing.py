@@ -22,10 +22,10 @@ Delivery is not leased: every process sends, claiming outbox rows with ``FOR UPD
 ``ttl`` seconds after its last heartbeat; the others look every ``ttl / 3`` seconds, so a dead process's groups are
 taken within ``4/3 × ttl`` of its death, and each of its sources is polled again at its next due time or at the
 take-over, whichever is later: the gap between two polls of a source is at most ``interval + 4/3 × ttl``, which is
-within 2 × interval whenever ``ttl ≤ 3/4 × interval`` (the daemon warns at start when a source's interval is
-shorter than that). A process that
-cannot renew (the database or the network gone) stops starting runs once ``ttl`` seconds have passed since the
-heartbeat it last *sent* — before anyone else may take its groups.
+within 2 × interval whenever ``ttl ≤ 3/4 × interval`` (the daemon warns at start when a source's interval is shorter
+than that). A process that cannot renew (the database or the network gone, a stall) considers its groups lost
+``2/3 × ttl`` after the heartbeat it last *sent*: it starts no run of them and cuts its runs in progress short after
+the article in flight, a third of the lease before anyone else may take them.
 
 **Sharing.** Every process aims at an equal share: ``ceil(groups / live processes)``. One over its share hands back
 a group it is not running; one under it takes free groups. A new process thus gets work within a few heartbeats.
@@ -109,7 +109,7 @@ class Coordinator:
     def __init__(self, engine: Engine, sources: list[SourceSettings], *, ttl: float, host_delay: float,
                  on_gained: Callable[[list[SourceSettings]], None] | None = None,
                  process_id: str | None = None, monotonic: Callable[[], float] = time.monotonic,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, daemon_stop: threading.Event | None = None) -> None:
         self.process_id = process_id or new_process_id()
         self.leases = LeaseStore(engine, self.process_id)
         self.ttl = ttl
@@ -123,8 +123,11 @@ class Coordinator:
         self._held: set[str] = set()
         self._valid_until = 0.0  # our monotonic clock: when our leases may have lapsed for the others
         self._running: dict[str, int] = {}  # group -> runs in progress
+        self._runs: dict[threading.Event, str] = {}  # each run's "group lost" event -> its group
+        self._daemon_stop = daemon_stop
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="leases", daemon=True)
+        self._watcher = threading.Thread(target=self._watch, name="leases-watch", daemon=True)
         self.live: list[str] = []
 
     # --- lifecycle ----------------------------------------------------------------------------------------------
@@ -134,12 +137,14 @@ class Coordinator:
         self.leases.register(socket.gethostname(), os.getpid())
         self.tick()
         self._thread.start()
+        self._watcher.start()
 
     def stop(self) -> None:
         """Stop heartbeating and hand every lease back (the others need not wait for the deadline)."""
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
+        for thread in (self._thread, self._watcher):
+            if thread.is_alive():
+                thread.join()
         with self._lock:
             self._held.clear()
         try:
@@ -175,20 +180,35 @@ class Coordinator:
             return sorted(g for g in self._held if g != LEADER) if self._valid() else []
 
     @contextmanager
-    def running(self, source: str) -> Iterator[bool]:
-        """Mark a run of ``source`` in progress (its group is not handed back meanwhile); yields whether this
-        process holds the source's group (False: do not run it)."""
+    def running(self, source: str) -> Iterator[threading.Event | None]:
+        """A run of ``source`` in progress (its group is not handed back meanwhile). Yields None when this process
+        does not hold the source's group (do not run it), else an event set when the group is lost (a late
+        heartbeat, the database out of reach) or the daemon stops: the run ends after the article in flight."""
         group = self.group_of.get(source)
+        lost = threading.Event()
         with self._lock:
             ok = group is not None and self._valid() and group in self._held
             if ok and group is not None:
                 self._running[group] = self._running.get(group, 0) + 1
+                self._runs[lost] = group
         try:
-            yield ok
+            yield lost if ok else None
         finally:
             if ok and group is not None:
                 with self._lock:
                     self._running[group] -= 1
+                    self._runs.pop(lost, None)
+
+    def _watch(self) -> None:
+        """Cut short the runs whose group this process may no longer hold, as soon as that is so (the heartbeat
+        thread may itself be stuck on a database out of reach)."""
+        while not self._stop.wait(0.1):
+            with self._lock:
+                valid = self._valid()
+                for event, group in self._runs.items():
+                    if not valid or group not in self._held or (self._daemon_stop is not None
+                                                                and self._daemon_stop.is_set()):
+                        event.set()
 
     def claim_run(self, source: SourceSettings, interval: float) -> Claim:
         # A timer firing a little early (the hosts' clocks and the database's tick apart) still claims its run.
@@ -203,7 +223,9 @@ class Coordinator:
         with self._lock:
             lost = (self._held - held) if self._valid() else set()
             self._held = held
-            self._valid_until = sent + self.ttl
+            # Our own deadline comes a third of the lease before the database's: the article in flight when it
+            # passes (the watcher cuts the run short) ends before anyone else may take the group.
+            self._valid_until = sent + self.ttl * 2 / 3
         for name in sorted(lost):
             log.warning("lease %s lapsed (a heartbeat came too late): its sources are left to the others", name)
         live = self.leases.live_processes(self.ttl)

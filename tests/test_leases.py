@@ -174,8 +174,8 @@ def test_a_new_process_gets_its_share_from_one_that_held_everything(engine: Engi
     assert len(alone.held_groups()) == 4 and alone.is_leader
     (newcomer,) = [Coordinator(engine, sources, ttl=5.0, host_delay=0.0, process_id="late:9:q")]
     newcomer.leases.register("late", 9)
-    with alone.running("s0") as ours:  # a run in progress: that group is not handed back meanwhile
-        assert ours
+    with alone.running("s0") as lost:  # a run in progress: that group is not handed back meanwhile
+        assert lost is not None and not lost.is_set()
         alone.tick()
         newcomer.tick()
         assert "group:www.site0.org" in alone.held_groups()
@@ -288,3 +288,30 @@ def test_status_and_metrics_show_who_holds_which_source(engine: Engine, pg_url: 
     stopped = CliRunner().invoke(app, ["health"], env=env)
     assert stopped.exit_code == 1 and "unhealthy: no daemon is running" in stopped.output
     assert json.loads(CliRunner().invoke(app, ["status", "--json"], env=env).output)["processes"] == []
+
+
+@pg
+def test_a_run_is_cut_short_when_its_lease_may_have_lapsed(engine: Engine) -> None:
+    class Clock:
+        now = 1000.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    clock = Clock()
+    sources = [_source("s0", "www.site0.org")]
+    coordinator = Coordinator(engine, sources, ttl=30.0, host_delay=0.0, process_id="h:1:c", monotonic=clock)
+    coordinator.start()
+    try:
+        with coordinator.running("s0") as lost:
+            assert lost is not None and not lost.is_set()
+            # No heartbeat got through for 2/3 of the lease (a stalled process, a database out of reach): the run
+            # stops after its article in flight, before the database lets anyone else take the group at 30 s.
+            clock.now += 19.0
+            assert not lost.wait(0.5)
+            clock.now += 2.0
+            assert lost.wait(5), "the watcher cuts the run short"
+        with coordinator.running("s0") as refused:
+            assert refused is None  # and no new run starts
+    finally:
+        coordinator.stop()
