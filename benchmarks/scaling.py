@@ -40,8 +40,8 @@ from tests._daemon_support import settings
 from tests._replay_support import Replay, feeds, sources
 from tests.test_scaling_e2e import Fleet, Network
 
-INTERVAL = 1.0
-TTL = 0.75
+INTERVAL = 4.0
+TTL = 3.0
 
 
 @contextmanager
