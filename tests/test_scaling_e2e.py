@@ -218,7 +218,8 @@ def scenario(tmp: Path, database_url: str, network: Network) -> None:
                   why=lambda: (victim_id, its_groups, leases.holders(), leases.processes(),
                                [_sharing_lines(fleet.log(i)) for i in range(DAEMONS) if i != victim]))
             _wait(everything_in(total), INTERVAL + 4 / 3 * TTL + 30, "the dead daemon's articles",
-                  alive=lambda: fleet.check_alive(but=victim))
+                  alive=lambda: fleet.check_alive(but=victim),
+                  why=lambda: _missing(engine, slack, replay, total, leases, fleet, victim))
             # Its sources were polled again within the bound.
             for feed in its_feeds:
                 after = [r.time for r in site.requests(feed.host) if r.path == feed.path and r.time > killed]
@@ -269,6 +270,21 @@ def scenario(tmp: Path, database_url: str, network: Network) -> None:
         for (_a_start, a_end), (b_start, _b_end) in itertools.pairwise(spans):
             assert b_start >= a_end, (host, "overlap", a_end - b_start)
             assert b_start - a_end >= MIN_DELAY * 0.8, (host, "too close", b_start - a_end)
+
+
+def _missing(engine: Engine, slack: SlackSink, replay: Replay, total: int, leases: LeaseStore, fleet: Fleet,
+             victim: int) -> object:
+    """What a timed-out wait for the articles still lacks, and the state it is in."""
+    keys = set(_archived_keys(engine))
+    unarchived = [url for url in replay.urls if not any(url.rstrip(".html").endswith(k.split(":")[1])
+                                                        for k in keys)]
+    unalerted = [n for n in range(total) if _alerted(slack, n) == 0]
+    with engine.connect() as connection:
+        outbox = connection.execute(text("SELECT state, claimed_by, count(*) FROM alert_outbox "
+                                         "WHERE state <> 'sent' GROUP BY state, claimed_by")).all()
+    return {"unarchived": unarchived[:5], "unalerted": unalerted[:10], "outbox": outbox,
+            "holders": leases.holders(), "victim": fleet.processes[victim].pid,
+            "logs": [_sharing_lines(fleet.log(i)) for i in range(DAEMONS) if i != victim]}
 
 
 def _sharing_lines(log: str) -> list[str]:
