@@ -221,12 +221,18 @@ class Daemon:
         return count
 
     def _abandoned_job(self) -> None:
+        """The leader, every lease time: what a dead process left undone goes on. Its half-sent alerts back to the
+        queue, and the alerts of texts it archived but died before queueing (at start-up is not enough: the others
+        keep running). Queueing is idempotent, so a live process between archiving and queueing costs nothing."""
         if not self._leading():
             return
         try:
             self.requeue_abandoned()
+            queued = queue_pending_alerts(self.services)
+            if queued:
+                log.warning("queued %d alert(s) of texts a stopped process archived but did not queue", queued)
         except MonitorError as exc:
-            log.error("requeueing abandoned alerts failed: %s", exc)
+            log.error("taking over a stopped process's alerts failed: %s", exc)
 
     def housekeeping(self) -> None:
         if not self._leading():
