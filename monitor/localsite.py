@@ -273,8 +273,9 @@ def _handler_for(site: LocalSite) -> type[BaseHTTPRequestHandler]:
                 self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
                 pass
+            answered = time.monotonic()
             with site._lock:
-                site._spans.append((host, arrived, time.monotonic()))
+                site._spans.append((host, arrived, answered))
 
         def _answer(self, path: Path | None, generated: bytes | None, fault: Fault | None) -> tuple[
             int, dict[str, str], bytes

@@ -315,3 +315,45 @@ def test_a_run_is_cut_short_when_its_lease_may_have_lapsed(engine: Engine) -> No
             assert refused is None  # and no new run starts
     finally:
         coordinator.stop()
+
+
+@pg
+def test_the_leader_queues_the_alerts_a_dead_process_archived_but_never_queued(
+        pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.localsite import LocalSite
+    from monitor.pipeline import run_source
+    from monitor.scheduler import Daemon
+    from monitor.services import Services
+    from monitor.settings import Settings
+    from tests._daemon_support import Clock, Snapshot, settings
+
+    monkeypatch.setenv("MONITOR_SLACK_WEBHOOK_URL", "http://127.0.0.1:9/unused")
+    snapshot = Snapshot(tmp_path / "site", Clock(datetime.now(UTC)))
+    snapshot.add(1, 2)
+    with LocalSite(snapshot.root) as site:
+        data = settings(tmp_path, site.host_map(), smtp_port=1).model_dump()  # nothing is sent here
+        data["storage"]["url"] = pg_url
+        config = Settings(**data)
+        with Services.open(config) as services:
+            run_source(services, config.sources[0])
+            outbox = Outbox(services.store.engine)
+            assert len(outbox.rows()) == 4  # two articles, two channels
+            # What a process killed between archiving two texts and queueing their alerts leaves behind.
+            with services.store.engine.begin() as connection:
+                connection.execute(text("UPDATE revisions SET alerts_done_at = NULL"))
+                connection.execute(text("DELETE FROM alert_outbox"))
+            follower, leader = Daemon(services), Daemon(services)
+            for n, daemon in enumerate((leader, follower)):
+                coordinator = Coordinator(services.store.engine, daemon.sources, ttl=30.0, host_delay=0.0,
+                                          process_id=f"h:{n}:l")
+                coordinator.leases.register("h", n)
+                coordinator.tick()
+                daemon.coordinator = coordinator
+            assert leader.coordinator is not None and leader.coordinator.is_leader
+            follower._abandoned_job()
+            assert outbox.rows() == []  # only the leader does it
+            leader._abandoned_job()
+            assert sorted(r.article_key for r in outbox.rows()) == sorted(
+                f"voanews.com:{9_000_000 + n}" for n in (1, 2) for _channel in range(2))
+            leader._abandoned_job()  # idempotent
+            assert len(outbox.rows()) == 4
