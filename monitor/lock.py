@@ -1,8 +1,10 @@
-"""One daemon per database: a lock held for the daemon's lifetime.
+"""One daemon per SQLite database: a lock held for the daemon's lifetime.
 
-SQLite: an exclusive ``flock`` on a file beside the database (released by the kernel if the process dies).
-PostgreSQL: a session-level advisory lock, one per schema, on a connection kept open for the daemon's lifetime
-(released by the server when the connection drops). Backfill does not take this lock: it may run beside the daemon.
+SQLite: an exclusive ``flock`` on a file beside the database (released by the kernel if the process dies). SQLite
+stays single-process: several daemons need PostgreSQL.
+PostgreSQL: no lock. Any number of daemons share one database through leases in it (monitor/store/leases.py,
+monitor/sharing.py), so :meth:`DaemonLock.acquire` takes nothing there. Backfill does not take this lock: it may run
+beside any number of daemons.
 """
 
 from __future__ import annotations
@@ -12,29 +14,26 @@ import errno
 import fcntl
 import os
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from monitor.errors import DaemonAlreadyRunning, StoreError
 from monitor.store.engine import sqlite_file
-
-# The advisory key: a hash of the schema the monitor's tables live in (the search_path's first), so installations
-# in different schemas of one database each have their daemon, and one schema never has two.
-_ADVISORY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended('monitor daemon ' || current_schema(), 0))"
 
 
 class DaemonLock:
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
         self._file: IO[str] | None = None
-        self._connection: Any = None
-        self._engine: Any = None
+
+    @property
+    def exclusive(self) -> bool:
+        """Whether this database allows one daemon only (SQLite); PostgreSQL shares the work among any number."""
+        return sqlite_file(self.database_url) is not None
 
     def acquire(self) -> None:
         database = sqlite_file(self.database_url)  # without SQLAlchemy: `monitor health` takes this lock
         if database is not None:
             self._acquire_file(database.with_suffix(".daemon.lock"))
-        else:
-            self._acquire_advisory()
 
     def _acquire_file(self, path: Path) -> None:
         try:
@@ -49,7 +48,8 @@ class DaemonLock:
             holder = handle.read().strip() or "another process"
             handle.close()
             raise DaemonAlreadyRunning(
-                f"another monitor daemon (pid {holder}) is already running on this database (lock {path})"
+                f"another monitor daemon (pid {holder}) is already running on this database (lock {path}); "
+                "SQLite takes one daemon: several daemons on one database need PostgreSQL (storage.url)"
             ) from None
         try:
             handle.seek(0)
@@ -65,39 +65,11 @@ class DaemonLock:
             raise StoreError(f"{path}: cannot write the daemon lock: {_reason(exc)}") from None
         self._file = handle
 
-    def _acquire_advisory(self) -> None:
-        from sqlalchemy import create_engine, text
-
-        try:
-            self._engine = create_engine(self.database_url, pool_size=1, max_overflow=0)
-            self._connection = self._engine.connect()
-            got = self._connection.execute(text(_ADVISORY_LOCK)).scalar()
-        except Exception as exc:
-            self.release()
-            raise StoreError(f"cannot reach the database to take the daemon lock: {exc}") from None
-        if not got:
-            self.release()
-            raise DaemonAlreadyRunning("another monitor daemon is already running on this database (same schema)")
-
     def release(self) -> None:
         if self._file is not None:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()
             self._file = None
-        if self._connection is not None:
-            from sqlalchemy.exc import SQLAlchemyError  # only a PostgreSQL lock has a connection
-
-            try:
-                self._connection.close()
-            except SQLAlchemyError:
-                # The connection is gone already (the database restarted or dropped it): so is the advisory lock,
-                # which the server releases with its session. Nothing is left to release, and a stop must not fail.
-                pass
-            finally:
-                self._connection = None
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
 
     def __enter__(self) -> DaemonLock:
         self.acquire()

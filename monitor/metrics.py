@@ -20,6 +20,7 @@ from monitor.errors import ConfigError
 if TYPE_CHECKING:
     from monitor.notify.delivery import ChannelReport
     from monitor.pipeline import RunReport
+    from monitor.store.leases import ProcessRow
 
 log = logging.getLogger("monitor.metrics")
 
@@ -44,6 +45,14 @@ class Metrics:
         self.dead = Counter("monitor_alerts_dead", "Alert messages given up", ["channel"], registry=r)
         self.channel_failing = Gauge("monitor_channel_failing", "1 while the channel's deliveries fail", ["channel"],
                                      registry=r)
+        # Several daemons on one PostgreSQL (monitor/sharing.py): every process's heartbeat and who holds each
+        # source, as this process last read them (each process exports the same picture).
+        self.process_last_seen = Gauge("monitor_process_last_seen_timestamp_seconds",
+                                       "Last heartbeat of each daemon sharing the database",
+                                       ["process", "host", "pid"], registry=r)
+        self.source_holder = Gauge("monitor_source_held", "1 for the process holding the source's lease",
+                                   ["source", "process"], registry=r)
+        self.is_self = Gauge("monitor_process_self", "1 for this process's id", ["process"], registry=r)
         self._channel_problems: dict[str, str] = {}  # channel -> why it fails, while it does
         self._channels_lock = threading.Lock()
 
@@ -62,6 +71,17 @@ class Metrics:
 
     def observe_health(self, source: str, problem: str | None) -> None:
         self.problem.labels(source).set(1 if problem else 0)
+
+    def observe_sharing(self, me: str, processes: list[ProcessRow], holders: dict[str, str]) -> None:
+        self.process_last_seen.clear()
+        for process in processes:
+            self.process_last_seen.labels(process.id, process.host, str(process.pid)).set(
+                process.last_seen.timestamp())
+        self.source_holder.clear()
+        for source, holder in holders.items():
+            self.source_holder.labels(source, holder).set(1)
+        self.is_self.clear()
+        self.is_self.labels(me).set(1)
 
     def observe_delivery(self, channel: str, report: ChannelReport) -> None:
         """A round's outcome: a channel fails from a round that sent nothing and met errors (or was stopped by a

@@ -1,5 +1,9 @@
 """The daemon: one APScheduler job per source at its interval with jitter, one delivery thread per alert channel, a
-digest flush and housekeeping, in one process holding the daemon lock of its database.
+digest flush and housekeeping.
+
+SQLite: one process, holding the daemon lock of its database. PostgreSQL: any number of processes share the work
+through leases in the database (monitor/sharing.py): a source's job runs only in the process holding its host
+group, and only when the shared schedule says it is due; digests and housekeeping run in the leader only.
 
 A channel's delivery thread runs a round when an alert is queued for it (woken at once) and every
 ``delivery_interval`` seconds (retries whose back-off has ended); a slow round delays only that channel's next one.
@@ -15,11 +19,12 @@ timing, for tests with a controlled clock and for soak benchmarks.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,12 +40,15 @@ from monitor.notify.delivery import ChannelReport
 from monitor.pipeline import RunReport, queue_pending_alerts, run_source
 from monitor.services import Services
 from monitor.settings import SourceSettings
+from monitor.sharing import Coordinator
 from monitor.signals import stop_on_signals
 from monitor.store.engine import database_url
 
 log = logging.getLogger("monitor.daemon")
 
 FETCH_LOG_KEPT = timedelta(days=30)
+#: A daemon not seen for this long leaves ``monitor status`` (the leader forgets it).
+PROCESSES_KEPT = timedelta(days=1)
 
 
 #: Run reports a daemon keeps in memory: enough for ``--cycles`` runs and the demo, bounded for one that runs for
@@ -90,11 +98,16 @@ class Daemon:
         # that reaches the database queues them (a delivery round, every delivery_interval), not the next start.
         self._stranded = threading.Event()
         self._mending = threading.Lock()
+        self.coordinator: Coordinator | None = None  # set by run() on PostgreSQL: several daemons share the work
+        self._scheduler: BackgroundScheduler | None = None
 
     # --- jobs ---------------------------------------------------------------------------------------------------
 
-    def poll(self, source: SourceSettings) -> RunReport:
-        """One run of one source, never raising: failures become the report's errors and the source's health."""
+    def poll(self, source: SourceSettings, lost: threading.Event | None = None) -> RunReport:
+        """One run of one source, never raising: failures become the report's errors and the source's health.
+
+        ``lost``: set when this process no longer holds the source (several daemons): the run ends after the
+        article in flight, as on a stop."""
         guard = self._source_locks[source.name]
         if not guard.acquire(blocking=False):  # APScheduler's max_instances already says so; cycle() may not
             log.info("source=%s skipped: still running", source.name)
@@ -106,7 +119,7 @@ class Daemon:
             report = RunReport(source=source.name, started=self.services.clock())
             self.mend_stranded()
             try:
-                run_source(self.services, source, stop=self._stop, report=report)
+                run_source(self.services, source, stop=lost or self._stop, report=report)
             except MonitorError as exc:
                 report.errors.append(str(exc))
                 if isinstance(exc, StoreError):
@@ -115,7 +128,7 @@ class Daemon:
                 log.exception("source=%s run crashed", source.name)
                 report.errors.append(f"internal error: {type(exc).__name__}: {exc}")
             report.finished = report.finished or self.services.clock()
-            if self._stop.is_set():
+            if self._stop.is_set() or (lost is not None and lost.is_set()):
                 # Stopped during discovery or before the article loop noticed: its errors may be the stop's own
                 # (cut-short waits), so the run says nothing about the source's health.
                 report.interrupted = True
@@ -194,8 +207,12 @@ class Daemon:
             self.summary.delivered += report.sent
         return report
 
+    def _leading(self) -> bool:
+        """Whether this process does the work done once for all (alone on SQLite, the leader on PostgreSQL)."""
+        return self.coordinator is None or self.coordinator.is_leader
+
     def flush_digests(self) -> None:
-        if self.services.alerts is None:
+        if self.services.alerts is None or not self._leading():
             return
         try:
             self.services.alerts.flush_digests()
@@ -207,7 +224,10 @@ class Daemon:
     def catch_up(self) -> None:
         """Alerts a crash left unqueued (archived, rules not run) and half-sent, at start."""
         try:
-            if self.services.alerts is not None:
+            if self.services.alerts is not None and self.coordinator is not None:
+                # Others may be sending right now: only what dead processes left half-sent goes back.
+                requeued = self.requeue_abandoned()
+            elif self.services.alerts is not None:
                 requeued = self.services.alerts.recover()
                 if requeued:
                     log.warning("requeued %d alerts a previous run left half-sent", requeued)
@@ -218,8 +238,8 @@ class Daemon:
             log.error("catch-up after restart failed: %s", exc)
 
     def clean_leftovers(self) -> None:
-        """Temporary files an earlier crash left in the archive (their writer is gone), at start: with the daemon
-        lock held, no other daemon can be writing them."""
+        """Temporary files an earlier crash left in the archive, at start: those whose writer is gone (no such process
+        on this host) or that are older than an hour; a live writer's, another daemon's included, stay."""
         try:
             removed = self.services.archive.clean_temporary()
         except MonitorError as exc:
@@ -228,9 +248,37 @@ class Daemon:
         if removed:
             log.warning("removed %d temporary files a previous run left in the archive", len(removed))
 
+    def requeue_abandoned(self) -> int:
+        """Alerts left ``sending`` by processes not seen for two lease times go back to the queue."""
+        if self.coordinator is None or self.services.alerts is None:
+            return 0
+        live = self.coordinator.leases.live_processes(2 * self.coordinator.ttl)
+        count = self.services.alerts.outbox.requeue_abandoned(self.services.clock(), live)
+        if count:
+            log.warning("queued again %d alert(s) a stopped process left half-sent", count)
+        return count
+
+    def _abandoned_job(self) -> None:
+        """The leader, every lease time: what a dead process left undone goes on. Its half-sent alerts back to the
+        queue, and the alerts of texts it archived but died before queueing (at start-up is not enough: the others
+        keep running). Queueing is idempotent, so a live process between archiving and queueing costs nothing."""
+        if not self._leading():
+            return
+        try:
+            self.requeue_abandoned()
+            queued = queue_pending_alerts(self.services)
+            if queued:
+                log.warning("queued %d alert(s) of texts a stopped process archived but did not queue", queued)
+        except MonitorError as exc:
+            log.error("taking over a stopped process's alerts failed: %s", exc)
+
     def housekeeping(self) -> None:
+        if not self._leading():
+            return
         try:
             self.services.store.prune_fetch_log(self.services.clock() - FETCH_LOG_KEPT)
+            if self.coordinator is not None:
+                self.coordinator.leases.prune_processes(PROCESSES_KEPT.total_seconds())
         except MonitorError as exc:
             log.error("housekeeping failed: %s", exc)
 
@@ -265,51 +313,113 @@ class Daemon:
             else nullcontext()
         with lock, stop_on_signals(self._stop, _announce_stop, enabled=handle_signals):
             self.clean_leftovers()
-            self.catch_up()
             scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
-            now = datetime.now(UTC)
-            for source in self.sources:
-                scheduler.add_job(
-                    self._poll_job, IntervalTrigger(seconds=source.interval, jitter=source.jitter or None),
-                    args=[source, cycles], id=f"source:{source.name}", name=f"poll {source.name}",
-                    next_run_time=now, misfire_grace_time=max(1, int(source.interval)),
-                )
-            daemon = self.settings.daemon
-            loops = {channel: _ChannelLoop(self, channel, daemon.delivery_interval) for channel in self.channels}
-            if self.services.alerts is not None:
-                self.services.alerts.on_queued(lambda channel: loops[channel].wake() if channel in loops else None)
-            scheduler.add_job(self.flush_digests, IntervalTrigger(seconds=daemon.digest_interval), id="digests")
-            scheduler.add_job(self.housekeeping, IntervalTrigger(hours=6), id="housekeeping", next_run_time=now)
-            log.info("daemon started: %d sources (%s), channels: %s", len(self.sources),
-                     ", ".join(s.name for s in self.sources) or "none", ", ".join(self.channels) or "none")
-            scheduler.start()
-            for loop in loops.values():
-                loop.start()
+            self._scheduler = scheduler
+            if self.services.store.engine.dialect.name == "postgresql":
+                self._share(scheduler)
             try:
-                while not self._stop.wait(0.5):
-                    if cycles is not None and self._done(cycles):
-                        break
+                self._run_scheduled(scheduler, cycles)
             finally:
-                log.info("daemon stopping: waiting for running jobs to finish")
-                self._stop.set()
-                for loop in loops.values():
-                    loop.wake()
-                scheduler.shutdown(wait=True)
-                for loop in loops.values():
-                    loop.join()
-            if cycles is not None:
-                # The last runs' alerts: digests due and one more round per channel, so a bounded run delivers
-                # what it found.
-                self.flush_digests()
-                for channel in self.channels:
-                    self.deliver(channel)
+                if self.coordinator is not None:
+                    self.coordinator.stop()
             log.info("daemon stopped")
         return self.summary
+
+    def _share(self, scheduler: BackgroundScheduler) -> None:
+        """Join the processes sharing this database: register, take a share of the host groups, heartbeat."""
+        daemon = self.settings.daemon
+        coordinator = Coordinator(self.services.store.engine, self.sources, ttl=daemon.lease_ttl,
+                                  host_delay=self.settings.http.min_delay, on_gained=self._gained,
+                                  metrics=self.metrics, daemon_stop=self._stop)
+        if self.services.alerts is not None:
+            self.services.alerts.deliverer.claimer = coordinator.process_id
+        short = [s.name for s in self.sources if s.interval < daemon.lease_ttl * 4 / 3]
+        if short:
+            log.warning("daemon.lease_ttl %.0f s is long for the intervals of %s: a dead process's sources may wait "
+                        "up to interval + %.0f s", daemon.lease_ttl, ", ".join(short), daemon.lease_ttl * 4 / 3)
+        coordinator.start()
+        self.coordinator = coordinator
+        log.info("sharing the work with other daemons as %s: %d host groups, holding %s", coordinator.process_id,
+                 len(coordinator.groups), ", ".join(coordinator.held_groups()) or "none yet")
+
+    def _gained(self, sources: list[SourceSettings]) -> None:
+        """Groups just taken over: their sources' jobs run now (each claims its run only if it is due)."""
+        scheduler = self._scheduler
+        if scheduler is None or not scheduler.running:
+            return
+        for source in sources:
+            with suppress(LookupError):  # JobLookupError: stopping
+                scheduler.modify_job(f"source:{source.name}", next_run_time=datetime.now(UTC))
+
+    def _run_scheduled(self, scheduler: BackgroundScheduler, cycles: int | None) -> None:
+        self.catch_up()
+        now = datetime.now(UTC)
+        for source in self.sources:
+            scheduler.add_job(
+                self._poll_job, IntervalTrigger(seconds=source.interval, jitter=source.jitter or None),
+                args=[source, cycles], id=f"source:{source.name}", name=f"poll {source.name}",
+                next_run_time=now, misfire_grace_time=max(1, int(source.interval)),
+            )
+        daemon = self.settings.daemon
+        loops = {channel: _ChannelLoop(self, channel, daemon.delivery_interval) for channel in self.channels}
+        if self.services.alerts is not None:
+            self.services.alerts.on_queued(lambda channel: loops[channel].wake() if channel in loops else None)
+        scheduler.add_job(self.flush_digests, IntervalTrigger(seconds=daemon.digest_interval), id="digests")
+        scheduler.add_job(self.housekeeping, IntervalTrigger(hours=6), id="housekeeping", next_run_time=now)
+        if self.coordinator is not None:
+            scheduler.add_job(self._abandoned_job, IntervalTrigger(seconds=self.coordinator.ttl), id="abandoned")
+        log.info("daemon started: %d sources (%s), channels: %s", len(self.sources),
+                 ", ".join(s.name for s in self.sources) or "none", ", ".join(self.channels) or "none")
+        scheduler.start()
+        for loop in loops.values():
+            loop.start()
+        try:
+            while not self._stop.wait(0.5):
+                if cycles is not None and self._done(cycles):
+                    break
+        finally:
+            log.info("daemon stopping: waiting for running jobs to finish")
+            self._stop.set()
+            for loop in loops.values():
+                loop.wake()
+            scheduler.shutdown(wait=True)
+            for loop in loops.values():
+                loop.join()
+        if cycles is not None:
+            # The last runs' alerts: digests due and one more round per channel, so a bounded run delivers
+            # what it found.
+            self.flush_digests()
+            for channel in self.channels:
+                self.deliver(channel)
 
     def _poll_job(self, source: SourceSettings, cycles: int | None) -> None:
         if self._stop.is_set() or (cycles is not None and self._runs.get(source.name, 0) >= cycles):
             return
-        self.poll(source)
+        if self.coordinator is None:
+            self.poll(source)
+            return
+        with self.coordinator.running(source.name) as lost:
+            if lost is None:
+                return  # another process holds the source's hosts
+            try:
+                claim = self.coordinator.claim_run(source, source.interval + random.uniform(0, source.jitter))
+            except MonitorError as exc:
+                log.error("source=%s not run: %s", source.name, exc)
+                return
+            claimed_at = time.monotonic()
+            if claim.claimed:
+                self.poll(source, lost)
+            # The next run when the shared schedule says, on this host's clock.
+            self._next_run(source, claim.next_due - claim.db_now, since=claimed_at)
+
+    def _next_run(self, source: SourceSettings, wait: timedelta, *, since: float) -> None:
+        scheduler = self._scheduler
+        if scheduler is None or self._stop.is_set():
+            return
+        elapsed = time.monotonic() - since
+        with suppress(LookupError):  # the job is gone: stopping
+            scheduler.modify_job(f"source:{source.name}", next_run_time=datetime.now(UTC) + wait
+                                 - timedelta(seconds=elapsed))
 
     def _done(self, cycles: int) -> bool:
         with self._lock:

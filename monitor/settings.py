@@ -145,6 +145,9 @@ class DaemonSettings(_Section):
     digest_interval: float = Field(default=60.0, gt=0, le=86400)
     health_listen: str | None = None  # "127.0.0.1:9108" serves /healthz and /metrics
     log_format: Literal["json", "text"] = "text"
+    # PostgreSQL, several daemons: seconds a process's leases outlive its last heartbeat (it heartbeats every third
+    # of this). A dead process's sources move within 4/3 of it; keep it at most 3/4 of the shortest interval.
+    lease_ttl: float = Field(default=30.0, gt=0)
 
 
 class WebSettings(_Section):

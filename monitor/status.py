@@ -25,11 +25,13 @@ class Status:
     sources: list[dict[str, Any]]  # one row per configured source, see source_statuses
     outbox: dict[str, dict[str, int]]  # per channel, rows per state
     problems: list[str]  # what `monitor health` and /healthz report as wrong
+    # Several daemons on PostgreSQL: each process's heartbeat and the sources it holds (empty on SQLite).
+    processes: list[dict[str, Any]]
 
     def to_json(self) -> dict[str, Any]:
         """``monitor status --json``: the rows without the web's extra keys."""
         return {"sources": [{k: v for k, v in row.items() if k not in _WEB_ONLY} for row in self.sources],
-                "outbox": self.outbox, "problems": self.problems}
+                "outbox": self.outbox, "problems": self.problems, "processes": self.processes}
 
 
 #: Keys of a source row only the web page shows (the CLI's JSON keeps its documented keys).
@@ -72,12 +74,34 @@ def problems(settings: Settings, store: Store, now: datetime) -> list[str]:
                            dead_reasons=outbox.last_errors([OutboxState.DEAD]))
 
 
+def processes(settings: Settings, store: Store, sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Which daemon holds which source and when each was last seen (PostgreSQL; SQLite has one daemon and none of
+    this). Sets each source row's ``held_by``."""
+    for row in sources:
+        row["held_by"] = None
+    if store.engine.dialect.name != "postgresql":
+        return []
+    from monitor.sharing import source_holders_of
+    from monitor.store.leases import LeaseStore
+
+    leases = LeaseStore(store.engine, "")
+    holders = source_holders_of([s for s in settings.sources if s.enabled], leases.holders())
+    seen_now = leases.now()
+    for row in sources:
+        row["held_by"] = holders.get(str(row["source"]))
+    return [{"id": p.id, "host": p.host, "pid": p.pid, "started": _iso(p.started), "last_seen": _iso(p.last_seen),
+             "alive": (seen_now - p.last_seen).total_seconds() < settings.daemon.lease_ttl,
+             "sources": sorted(name for name, holder in holders.items() if holder == p.id)}
+            for p in leases.processes()]
+
+
 def assemble(settings: Settings, store: Store, registry: SiteRegistry, now: datetime) -> Status:
-    """The whole status: sources, the outbox backlog per channel, problems."""
+    """The whole status: sources, the outbox backlog per channel, problems, and the daemons sharing the work."""
     from monitor.store.outbox import Outbox
 
-    return Status(sources=source_statuses(settings, store, registry, now),
-                  outbox=Outbox(store.engine).status_counts(), problems=problems(settings, store, now))
+    sources = source_statuses(settings, store, registry, now)
+    return Status(sources=sources, outbox=Outbox(store.engine).status_counts(),
+                  problems=problems(settings, store, now), processes=processes(settings, store, sources))
 
 
-__all__ = ["Status", "assemble", "problems", "source_statuses"]
+__all__ = ["Status", "assemble", "problems", "processes", "source_statuses"]

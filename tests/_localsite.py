@@ -71,6 +71,7 @@ class LocalSite(site.LocalSite):
     def __init__(self, root: Path | str, *, bind: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__(root, bind=bind, port=port)
         self.log: list[LoggedRequest] = []
+        self._spans: list[tuple[str, float, float]] = []
         self._faults: dict[tuple[str, str], Fault] = {}
         self._lock = threading.Lock()
         self._logged = threading.Condition(self._lock)
@@ -100,9 +101,16 @@ class LocalSite(site.LocalSite):
         with self._logged:
             return self._logged.wait_for(lambda: condition(self.log), timeout)
 
+    def spans(self, host: str | None = None) -> list[tuple[float, float]]:
+        """(arrival, answer written) of each answered request to ``host`` (or all), in order of arrival: to prove
+        that no two requests to one host were in flight at once (several daemons share a site's politeness)."""
+        with self._lock:
+            return sorted((a, b) for h, a, b in self._spans if host is None or h == host)
+
     def clear_log(self) -> None:
         with self._lock:
             self.log.clear()
+            self._spans.clear()
 
     def _intercept(self, host: str, path: str) -> site.Answer | None:
         fault = self._take_fault(host, path)
@@ -127,6 +135,10 @@ class LocalSite(site.LocalSite):
                     fault.times -= 1
                 return fault
         return None
+
+    def _answered(self, host: str, arrived: float, answered: float) -> None:
+        with self._lock:
+            self._spans.append((host, arrived, answered))
 
     def _record(self, arrived: float, host: str, path: str, method: str, status: int, headers: dict[str, str]) -> None:
         with self._logged:

@@ -31,7 +31,6 @@ from monitor.store import Store
 from monitor.store.engine import database_url
 from tests._daemon_support import FEED_PATH, ROOT, Clock, Snapshot, settings, source
 from tests._localsite import Fault, Gate, LocalSite
-from tests._store_support import pg_url_fixture  # noqa: F401  (fixture)
 from tests._synth import HOST, article_path
 
 pytestmark = pytest.mark.slow
@@ -297,22 +296,3 @@ def test_secrets_never_reach_the_log_or_the_status(tmp_path: Path, sinks: tuple[
     for text in (out, err, status.output, status_json.output, health.output):
         assert SLACK_SECRET not in text and "SECRET" not in text
         assert SMTP_SECRET not in text
-
-
-@pytest.mark.postgres
-def test_a_second_daemon_on_one_postgresql_database_refuses_to_start(tmp_path: Path, pg_url: str) -> None:
-    config = settings(tmp_path, {}, smtp_port=1, sources=[source()])
-    data = config.model_dump()
-    data["storage"]["url"] = pg_url
-    config = Settings(**data)
-    operator = Operator(tmp_path, config, {})
-    Store.open(config.storage).close()  # the schema, so that `health` gets as far as asking for the lock
-    with DaemonLock(database_url(config.storage)):
-        second = operator.start("--cycles", "1")
-        _out, err = second.communicate(timeout=60)
-        assert second.returncode == 2, err
-        assert "monitor: error: another monitor daemon is already running on this database" in err
-        running = operator.cli("health")
-        assert running.exit_code == 1 and running.output == "unhealthy: source voa: never polled\n"
-    stopped = operator.cli("health")
-    assert stopped.exit_code == 1 and "the daemon is not running" in stopped.output

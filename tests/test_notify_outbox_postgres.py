@@ -14,7 +14,6 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from monitor.errors import StoreError
-from monitor.lock import DaemonLock
 from monitor.model import Match
 from monitor.notify import Deliverer, enqueue_matches
 from monitor.rules import parse_rules
@@ -107,13 +106,3 @@ def test_the_outbox_mends_itself_after_its_connections_are_cut(engine: Engine) -
     assert deliverer.deliver_channel("slack").sent == 2
     assert sorted(sent) == sorted(set(sent)) and len(sent) == 3
     assert Outbox(engine).status_counts() == {"slack": {OutboxState.SENT: 3}}
-
-
-def test_the_daemon_lock_lets_go_quietly_after_its_connection_was_cut() -> None:
-    assert URL
-    name = f"lock_test_{uuid.uuid4().hex[:12]}"
-    lock = DaemonLock(str(create_engine(URL).url.update_query_dict({"application_name": name})
-                          .render_as_string(hide_password=False)))
-    lock.acquire()
-    assert _kill(name) == 1
-    lock.release()  # a stop after an outage: no traceback, no exit 1

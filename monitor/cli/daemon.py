@@ -96,17 +96,27 @@ def status(
     if as_json:
         typer.echo(json.dumps(now.to_json(), indent=2))
         return
+    processes = now.processes
     console = Console(width=160)
     table = Table(title=f"sources ({where})")
-    for column in ("source", "last run", "last success", "today", "errors", "problem"):
+    for column in ("source", "last run", "last success", "today", "errors", "problem", "held by"):
         table.add_column(column)
     for row in now.sources:
         errors = str(row["consecutive_failures"])
         if row["last_error"]:
             errors += f" ({row['last_error']})"
         table.add_row(str(row["source"]), _short(row["last_run"]), _short(row["last_success"]),
-                      str(row["articles_today"]), errors, str(row["problem"] or "-"))
+                      str(row["articles_today"]), errors, str(row["problem"] or "-"), str(row["held_by"] or "-"))
     console.print(table)
+    if processes:
+        daemons = Table(title="daemons")
+        for column in ("process", "host", "pid", "started", "last seen", "alive", "sources"):
+            daemons.add_column(column)
+        for p in processes:
+            daemons.add_row(str(p["id"]), str(p["host"]), str(p["pid"]), _short(p["started"]),
+                            str(p["last_seen"]).replace("T", " ").replace("+00:00", ""), "yes" if p["alive"] else "NO",
+                            str(len(p["sources"])))
+        console.print(daemons)
     backlog = Table(title="alert outbox")
     for column in ("channel", "queued", "sending", "buffered", "sent", "dead"):
         backlog.add_column(column)
@@ -137,15 +147,29 @@ def health() -> None:
     problems = source_health.problems(settings.sources, seen.healths, seen.outbox, now=datetime.now(UTC),
                                       failures_before_alert=settings.daemon.failures_before_alert)
     lock = DaemonLock(database_url(settings.storage))
-    try:
-        lock.acquire()
-    except DaemonAlreadyRunning:
-        pass  # the daemon holds it: running
-    except MonitorError as exc:
-        problems.append(str(exc))
+    if not lock.exclusive:  # PostgreSQL: running when some daemon's heartbeat is recent
+        from monitor.store.engine import make_engine
+        from monitor.store.leases import daemon_running
+
+        engine = make_engine(database_url(settings.storage))
+        try:
+            running = daemon_running(engine, settings.daemon.lease_ttl)
+        except MonitorError as exc:
+            raise fail(str(exc), code=1) from None
+        finally:
+            engine.dispose()
+        if not running:
+            problems.insert(0, "no daemon is running (no heartbeat within daemon.lease_ttl)")
     else:
-        lock.release()
-        problems.insert(0, "the daemon is not running (nobody holds its lock)")
+        try:
+            lock.acquire()
+        except DaemonAlreadyRunning:
+            pass  # the daemon holds it: running
+        except MonitorError as exc:
+            problems.append(str(exc))
+        else:
+            lock.release()
+            problems.insert(0, "the daemon is not running (nobody holds its lock)")
     if problems:
         for problem in problems:
             typer.echo(f"unhealthy: {problem}")

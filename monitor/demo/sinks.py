@@ -25,7 +25,8 @@ Responder = Callable[[int], tuple[int, dict[str, str], float]]
 class SlackSink:
     """A Slack incoming-webhook stand-in that records every accepted request body in ``path`` (JSON lines)."""
 
-    def __init__(self, path: Path, responder: Responder | None = None) -> None:
+    def __init__(self, path: Path, responder: Responder | None = None, *, bind: str = "127.0.0.1") -> None:
+        """``bind``: the address to listen on (a test whose daemons live in network namespaces gives its link's)."""
         self.path = path
         self.responder = responder
         self.requests: list[dict[str, Any]] = []
@@ -67,7 +68,7 @@ class SlackSink:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((bind, 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="slack-sink", daemon=True)
 

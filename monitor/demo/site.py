@@ -130,6 +130,9 @@ class LocalSite:
         """Another answer for a request of ``path`` (with its query) on ``host``, or None to serve the file."""
         return None
 
+    def _answered(self, host: str, arrived: float, answered: float) -> None:
+        """Called once the answer to a request is written (times from ``time.monotonic()``)."""
+
     def _record(self, arrived: float, host: str, path: str, method: str, status: int, headers: dict[str, str]) -> None:
         """Called for every request (``arrived``: ``time.monotonic()`` when it came in)."""
 
@@ -213,7 +216,8 @@ def _handler_for(site: LocalSite) -> type[BaseHTTPRequestHandler]:
                 if send_body and status not in (204, 304):
                     self.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
-                pass
+                return
+            site._answered(host, arrived, time.monotonic())
 
         def _answer(self, path: Path | None, generated: bytes | None, fault: Answer | None) -> tuple[
             int, dict[str, str], bytes

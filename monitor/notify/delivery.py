@@ -76,6 +76,9 @@ class Deliverer:
         self.settings = settings
         self.clock = clock
         self.batch = batch
+        # The process claiming rows, when several daemons share the outbox (the daemon sets it): rows this process
+        # left ``sending`` are told from those of others, so it requeues only its own after an outage.
+        self.claimer: str | None = None
         self._guard = threading.Lock()  # the dicts below, shared by the channels' threads
         self._lost: dict[str, datetime] = {}  # channel -> when a round of it lost the database
         self._unrecorded: dict[str, dict[int, tuple[datetime, str | None]]] = {}  # sent, "sent" not yet written
@@ -137,7 +140,8 @@ class Deliverer:
             self.outbox.mark_sent(row_id, sent_at, provider_id)
             with self._guard:
                 self._unrecorded[channel].pop(row_id, None)
-        count = self.outbox.recover_interrupted(self.clock(), claimed_until=lost, channel=channel)
+        count = self.outbox.recover_interrupted(self.clock(), claimed_until=lost, channel=channel,
+                                                 claimer=self.claimer)
         with self._guard:
             self._lost.pop(channel, None)
         log.log(logging.WARNING if unrecorded or count else logging.INFO,
@@ -147,7 +151,7 @@ class Deliverer:
     def _round(self, channel: str, report: ChannelReport) -> None:
         sender = self.senders[channel]
         while True:
-            items = self.outbox.claim_due(channel, self.clock(), self.batch)
+            items = self.outbox.claim_due(channel, self.clock(), self.batch, claimer=self.claimer)
             if not items:
                 return
             for index, item in enumerate(items):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, DateTime, Text, UniqueConstraint, func, update
+from sqlalchemy import Column, DateTime, Text, UniqueConstraint, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -64,6 +64,7 @@ class AlertOutbox(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     next_attempt_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
     claimed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    claimed_by: str | None = Field(default=None, sa_column=Column(Text))  # the process sending it (monitor_processes)
     sent_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     provider_id: str | None = Field(default=None, max_length=400)  # what the provider answered (SMTP queue id, ...)
@@ -160,24 +161,30 @@ class Outbox:
             row = session.get(AlertOutbox, row_id)
             return _item(row) if row else None
 
-    def claim_due(self, channel: str, now: datetime, limit: int = 50) -> list[OutboxItem]:
+    def claim_due(self, channel: str, now: datetime, limit: int = 50, *,
+                  claimer: str | None = None) -> list[OutboxItem]:
         """Move due queued rows of one channel to ``sending`` and return them; a row another worker took is skipped.
 
         One transaction: either every claim is made and returned, or none is (a claim the caller never heard of
-        would stay ``sending`` while the database is back)."""
+        would stay ``sending`` while the database is back). On PostgreSQL the rows are selected ``FOR UPDATE SKIP
+        LOCKED``: several daemons claiming at once each get other rows instead of waiting for one another (the
+        conditional update below keeps any engine from taking a row twice). ``claimer``: the process claiming, so
+        that what a dead process left ``sending`` can be told from what a live one is sending."""
         with self._session("claim due alerts") as session:
             ids = session.exec(
                 select(AlertOutbox.id).where(AlertOutbox.channel == channel,
                                              AlertOutbox.state == OutboxState.QUEUED,
                                              col(AlertOutbox.next_attempt_at) <= now)
                 .order_by(col(AlertOutbox.next_attempt_at), col(AlertOutbox.id)).limit(limit)
+                .with_for_update(skip_locked=True)
             ).all()
             taken: list[int] = []
             for row_id in ids:
                 result = session.execute(
                     update(AlertOutbox)
                     .where(col(AlertOutbox.id) == row_id, col(AlertOutbox.state) == OutboxState.QUEUED)
-                    .values(state=OutboxState.SENDING, claimed_at=now, attempts=AlertOutbox.attempts + 1)
+                    .values(state=OutboxState.SENDING, claimed_at=now, claimed_by=claimer,
+                            attempts=AlertOutbox.attempts + 1)
                 )
                 if result.rowcount == 1:  # type: ignore[attr-defined]
                     assert row_id is not None
@@ -218,16 +225,31 @@ class Outbox:
             session.commit()
 
     def recover_interrupted(self, now: datetime, *, claimed_until: datetime | None = None,
-                            channel: str | None = None) -> int:
+                            channel: str | None = None, claimer: str | None = None) -> int:
         """Put ``sending`` rows back in the queue: all of them (a crash left them), or those of one channel claimed
-        at or before a time (a database outage cut their round short)."""
+        at or before a time (a database outage cut their round short); with ``claimer``, only that process's."""
         with self._session("queue interrupted alerts again") as session:
             stmt = update(AlertOutbox).where(col(AlertOutbox.state) == OutboxState.SENDING)
+            if claimer is not None:
+                stmt = stmt.where(col(AlertOutbox.claimed_by) == claimer)
             if claimed_until is not None:
                 stmt = stmt.where(col(AlertOutbox.claimed_at) <= claimed_until)
             if channel is not None:
                 stmt = stmt.where(col(AlertOutbox.channel) == channel)
             result = session.execute(stmt.values(state=OutboxState.QUEUED, next_attempt_at=now))
+            session.commit()
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def requeue_abandoned(self, now: datetime, live: Sequence[str]) -> int:
+        """Put back in the queue the ``sending`` rows of processes that are no longer alive (several daemons share
+        the outbox: a starting daemon must not requeue what a running one is sending). Rows with no claimer were
+        left by a daemon of a version before claims were recorded: abandoned too."""
+        with self._session("queue abandoned alerts again") as session:
+            stmt = update(AlertOutbox).where(col(AlertOutbox.state) == OutboxState.SENDING)
+            claimer = col(AlertOutbox.claimed_by)
+            gone = claimer.not_in(list(live)) if live else claimer.is_not(None)
+            result = session.execute(stmt.where(or_(claimer.is_(None), gone))
+                                     .values(state=OutboxState.QUEUED, next_attempt_at=now))
             session.commit()
             return int(result.rowcount)  # type: ignore[attr-defined]
 
