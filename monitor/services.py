@@ -165,6 +165,18 @@ class Opened:
 
         return glance(database_url(self.settings.storage))
 
+    def daemon_running(self) -> bool:
+        """PostgreSQL: whether some daemon's heartbeat is younger than ``[daemon] lease_ttl`` (``monitor health``;
+        several daemons share the database, so no lock tells)."""
+        from monitor.store.engine import database_url, make_engine
+        from monitor.store.leases import daemon_running
+
+        engine = make_engine(database_url(self.settings.storage))
+        try:
+            return daemon_running(engine, self.settings.daemon.lease_ttl)
+        finally:
+            engine.dispose()
+
     def pipeline(self, *, alerts: bool = True, detached: bool = False,
                  sleep: Callable[[float], None] = time.sleep) -> Services:
         """The pipeline's :class:`Services` (the daemon, backfill) on these settings. ``detached``: with an HTTP

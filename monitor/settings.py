@@ -147,7 +147,7 @@ class DaemonSettings(_Section):
     log_format: Literal["json", "text"] = "text"
     # PostgreSQL, several daemons: seconds a process's leases outlive its last heartbeat (it heartbeats every third
     # of this). A dead process's sources move within 4/3 of it; keep it at most 3/4 of the shortest interval.
-    lease_ttl: float = Field(default=30.0, gt=0)
+    lease_ttl: float = Field(default=30.0, gt=0, le=3600)
 
 
 class WebSettings(_Section):

@@ -40,10 +40,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
-# The monitors started on the one database, each a service of deploy/compose.yaml. Two monitors are a one-line
-# change, ["monitor", "monitor-2"], once daemons share the work (issue 15); today the second refuses to start
-# because the first holds the daemon lock.
-MONITORS = ["monitor"]
+# The monitors started on the one database, each a service of deploy/compose.yaml: they share the work through
+# leases in PostgreSQL.
+MONITORS = ["monitor", "monitor-2"]
 LABEL = "org.example.monitor.test"  # on the images this test builds, to prune only its own stale ones
 PASSWORD = "test-only-password"
 WAIT = 240.0  # seconds: the most a monitor may take to archive what the site shows (it polls every 2 s)
@@ -351,6 +350,10 @@ def test_compose_runs_the_monitor_on_postgresql_against_the_local_site(
     status = _wait_archived(deployment, service, 5)
     assert [s["source"] for s in status["sources"]] == ["voa"]
     assert status["sources"][0]["consecutive_failures"] == 0
+    # Both daemons are alive on the one database, and the source is held by one of them.
+    alive = [p for p in status["processes"] if p["alive"]]
+    assert len(alive) == len(MONITORS), status["processes"]
+    assert status["sources"][0]["held_by"] in {p["id"] for p in alive}, status
     _wait_alerts(slack, [1, 2, 3, 4, 5])
     # Served by the test's site through host_map, the one way to it from the container.
     fetched = {request.path for request in local.requests(HOST)}

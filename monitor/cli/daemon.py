@@ -148,16 +148,10 @@ def health() -> None:
                                       failures_before_alert=settings.daemon.failures_before_alert)
     lock = DaemonLock(database_url(settings.storage))
     if not lock.exclusive:  # PostgreSQL: running when some daemon's heartbeat is recent
-        from monitor.store.engine import make_engine
-        from monitor.store.leases import daemon_running
-
-        engine = make_engine(database_url(settings.storage))
         try:
-            running = daemon_running(engine, settings.daemon.lease_ttl)
+            running = opened.daemon_running()
         except MonitorError as exc:
             raise fail(str(exc), code=1) from None
-        finally:
-            engine.dispose()
         if not running:
             problems.insert(0, "no daemon is running (no heartbeat within daemon.lease_ttl)")
     else:
