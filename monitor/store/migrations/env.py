@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import text
 
-from monitor.store.metadata import metadata
+from monitor.store.metadata import include_name, metadata
 
 # Two processes starting on a fresh PostgreSQL database (daemon and a backfill) must not both create the tables:
 # the second waits for the first's transaction, then finds the schema current. ("monitor-migrate" as a bigint.)
@@ -18,7 +18,7 @@ target_metadata = metadata()
 def run_migrations_online() -> None:
     engine = context.config.attributes["engine"]
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata,
+        context.configure(connection=connection, target_metadata=target_metadata, include_name=include_name,
                           render_as_batch=connection.dialect.name == "sqlite")
         with context.begin_transaction():
             if connection.dialect.name == "postgresql":

@@ -1,0 +1,365 @@
+"""The search index: each article's latest text as analysed tokens (:mod:`monitor.search.tokens`), in SQLite FTS5 or
+PostgreSQL full text, and the :class:`IndexCandidates` that answer a query from it.
+
+A query of the rule language is translated into an index query that finds a *superset* of its matches: words,
+wildcards, fields, AND and OR as they are; a phrase or NEAR as AND of its words (the index keeps no positions: the
+evaluator checks order and distance); NOT as no restriction (a superset of the words it excludes may hold articles
+that do match). :class:`~monitor.search.SearchService` then evaluates the rule language on each candidate for the
+exact match and the highlights, so results are the same as with a linear scan, whatever the backend.
+
+Written on ingest (new and revised texts: :func:`index_recorded`, called by the pipeline), on reparse, and by
+:meth:`SearchIndex.rebuild` for an archive that predates it (``monitor index rebuild``, resumable).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Table, and_, func, or_, select, text
+from sqlalchemy.engine import Connection, Engine
+
+from monitor.errors import ArchiveError, StoreError
+from monitor.rules.query import And, Near, Node, Not, Or, Phrase
+from monitor.search.tokens import FIELDS, AllOf, AnyOf, IndexQuery, Term, all_of, any_of, field_tokens, word_tokens
+from monitor.store.engine import database_errors, describe
+from monitor.store.tables import ArticleRow, Revision
+
+if TYPE_CHECKING:
+    from monitor.archive import Archive
+    from monitor.search.service import Candidate, SearchFilters
+    from monitor.store import Store, StoredArticle
+
+_ARTICLES: Table = ArticleRow.__table__  # type: ignore[attr-defined]
+_REVISIONS: Table = Revision.__table__  # type: ignore[attr-defined]
+_WEIGHTS = {"title": "A", "teaser": "B", "body": "D"}
+_REBUILD_NEXT = "rebuild_next_pk"
+_REBUILD_STARTED = "rebuild_started"
+
+
+# --- the index query as FTS5 MATCH and as tsquery ---------------------------------------------------------------
+
+
+def index_query(node: Node) -> IndexQuery | None:
+    """What the index is asked for ``node``: a superset of its matches (None: no restriction)."""
+    if isinstance(node, Phrase):
+        return all_of(_term(word, node.field) for word in node.words)
+    if isinstance(node, And):
+        return all_of(index_query(c) for c in node.children)
+    if isinstance(node, Or):
+        return any_of(index_query(c) for c in node.children)
+    if isinstance(node, Near):
+        return all_of((index_query(node.left), index_query(node.right)))
+    assert isinstance(node, Not)
+    return None
+
+
+def _term(word: Any, field: str | None) -> Term:
+    tokens, prefix = word_tokens(word)
+    return Term(tokens, prefix, field)
+
+
+def fts5_match(query: IndexQuery) -> str:
+    """``query`` as an FTS5 MATCH expression."""
+    if isinstance(query, Term):
+        star = "*" if query.prefix else ""
+        alternatives = " OR ".join(f'"{t}"{star}' for t in sorted(query.tokens))
+        inner = f"({alternatives})" if len(query.tokens) > 1 else alternatives
+        return f"{{{query.field}}} : {inner}" if query.field else inner
+    joiner = " AND " if isinstance(query, AllOf) else " OR "
+    return "(" + joiner.join(fts5_match(c) for c in query.children) + ")"
+
+
+def tsquery(query: IndexQuery) -> str:
+    """``query`` as a tsquery literal (lexemes as they are; weights for fields)."""
+    if isinstance(query, Term):
+        suffix = ("*" if query.prefix else "") + (_WEIGHTS[query.field] if query.field else "")
+        marks = f":{suffix}" if suffix else ""
+        alternatives = " | ".join(f"'{t}'{marks}" for t in sorted(query.tokens))
+        return f"({alternatives})" if len(query.tokens) > 1 else alternatives
+    joiner = " & " if isinstance(query, AllOf) else " | "
+    return "(" + joiner.join(tsquery(c) for c in query.children) + ")"
+
+
+def _tsvector(fields: dict[str, list[str]]) -> str:
+    """A tsvector literal: every token once per field, the field as weight (one shared position per field)."""
+    by_token: dict[str, list[str]] = {}
+    for position, name in enumerate(FIELDS, 1):
+        for token in fields[name]:
+            by_token.setdefault(token, []).append(f"{position}{_WEIGHTS[name]}")
+    return " ".join(f"'{t}':{','.join(p)}" for t, p in sorted(by_token.items()))
+
+
+# --- the index ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStatus:
+    backend: str  # "sqlite-fts5" or "postgresql"
+    articles: int
+    indexed: int  # articles with an index entry
+    stale: int  # whose entry is of an older revision than their latest
+    rebuild_next_pk: int | None  # an unfinished rebuild goes on from this article id
+    size_bytes: int | None  # what the index takes on disk, where the database says
+
+    @property
+    def missing(self) -> int:
+        return self.articles - self.indexed
+
+
+@dataclass(frozen=True, slots=True)
+class Indexable:
+    """What is indexed of one article: the search evaluates the headline as title and the latest archive text as
+    body (see SearchService), so those are what the index holds."""
+
+    pk: int
+    revision: int
+    headline: str
+    language: str | None
+    text: str
+
+
+def tokens_of(item: Indexable) -> dict[str, list[str]]:
+    return {"title": field_tokens(item.headline, item.language), "teaser": [],
+            "body": field_tokens(item.text, item.language)}
+
+
+class SearchIndex:
+    """Reads and writes the search tables of one database (created by migration 0005)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.postgres = engine.dialect.name == "postgresql"
+        self._where = describe(engine.url)
+
+    # writes
+
+    def put_many(self, items: Sequence[Indexable]) -> None:
+        """Index (or re-index) these articles' texts, in one transaction. An entry is never replaced by one of an
+        older revision (two writers racing over one article)."""
+        if not items:
+            return
+        rows = []
+        for item in items:
+            fields = tokens_of(item)
+            if self.postgres:
+                rows.append({"pk": item.pk, "revision": item.revision, "tokens": _tsvector(fields)})
+            else:
+                rows.append({"pk": item.pk, "revision": item.revision, **{k: " ".join(v) for k, v in fields.items()}})
+        if self.postgres:
+            statement = text("INSERT INTO search_documents (article_pk, revision, tokens) "
+                             "VALUES (:pk, :revision, CAST(:tokens AS tsvector)) ON CONFLICT (article_pk) DO UPDATE "
+                             "SET revision = excluded.revision, tokens = excluded.tokens "
+                             "WHERE excluded.revision >= search_documents.revision")
+        else:
+            statement = text("INSERT INTO search_documents (article_pk, revision, title, teaser, body) "
+                             "VALUES (:pk, :revision, :title, :teaser, :body) ON CONFLICT (article_pk) DO UPDATE "
+                             "SET revision = excluded.revision, title = excluded.title, teaser = excluded.teaser, "
+                             "body = excluded.body WHERE excluded.revision >= search_documents.revision")
+        with database_errors(self._where, "write the search index"), self.engine.begin() as connection:
+            connection.execute(statement, rows)
+
+    def put(self, item: Indexable) -> None:
+        self.put_many([item])
+
+    # reads
+
+    def contents(self) -> dict[int, tuple[int, str]]:
+        """Every entry: article id -> (revision, tokens as stored), to compare two builds."""
+        columns = "tokens::text" if self.postgres else "title || '|' || teaser || '|' || body"
+        with self.engine.connect() as connection:
+            rows = connection.execute(text(f"SELECT article_pk, revision, {columns} FROM search_documents"))
+            return {pk: (revision, tokens) for pk, revision, tokens in rows}
+
+    def matching(self, query: IndexQuery) -> Any:
+        """A subquery of the article ids ``query`` finds."""
+        if self.postgres:
+            return (select(text("article_pk")).select_from(text("search_documents"))
+                    .where(text("tokens @@ CAST(:index_query AS tsquery)").bindparams(index_query=tsquery(query))))
+        return (select(text("rowid")).select_from(text("search_fts"))
+                .where(text("search_fts MATCH :index_query").bindparams(index_query=fts5_match(query))))
+
+    def status(self) -> IndexStatus:
+        with database_errors(self._where, "read the search index"), self.engine.connect() as connection:
+            articles = connection.execute(select(func.count()).select_from(_ARTICLES)).scalar_one()
+            indexed, stale = connection.execute(text(
+                "SELECT count(*), coalesce(sum(CASE WHEN d.revision < a.revision_count - 1 THEN 1 ELSE 0 END), 0) "
+                "FROM search_documents d JOIN articles a ON a.id = d.article_pk")).one()
+            state = dict(connection.execute(text("SELECT name, value FROM search_state")).tuples().all())
+            size = self._size(connection)
+        following = state.get(_REBUILD_NEXT)
+        return IndexStatus("postgresql" if self.postgres else "sqlite-fts5", articles, indexed, stale,
+                           int(following) if following is not None else None, size)
+
+    def _size(self, connection: Connection) -> int | None:
+        if self.postgres:
+            size: int = connection.execute(text("SELECT pg_total_relation_size('search_documents')")).scalar_one()
+            return size
+        try:  # dbstat is compiled into most SQLite builds, not all
+            found = connection.execute(text(
+                "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'search%' OR name = 'sqlite_autoindex_search_state_1'"
+            )).scalar_one()
+        except Exception:  # noqa: BLE001 - no dbstat: the size is unknown, not an error
+            return None
+        return int(found or 0)
+
+    # rebuild
+
+    def rebuild(self, archive: Archive, *, restart: bool = False, batch: int = 500,
+                progress: Callable[[int, int], None] | None = None) -> int:
+        """Index every article's latest text, in article id order, remembering after each batch how far it got: an
+        interrupted rebuild goes on from there (``restart``: from the start). Entries of articles no longer stored
+        are removed at the end. Returns how many articles were indexed; ``progress(done, total)`` after each batch."""
+        with database_errors(self._where, "rebuild the search index"):
+            with self.engine.begin() as connection:
+                state = dict(connection.execute(text("SELECT name, value FROM search_state")).tuples().all())
+                if restart or _REBUILD_NEXT not in state:
+                    start = 0
+                    connection.execute(text("DELETE FROM search_state"))
+                    connection.execute(text("INSERT INTO search_state (name, value) VALUES (:n, :v)"),
+                                       [{"n": _REBUILD_NEXT, "v": "0"},
+                                        {"n": _REBUILD_STARTED, "v": datetime.now().astimezone().isoformat()}])
+                else:
+                    start = int(state[_REBUILD_NEXT])
+                total = connection.execute(select(func.count()).select_from(_ARTICLES)).scalar_one()
+                done = connection.execute(select(func.count()).select_from(_ARTICLES)
+                                          .where(_ARTICLES.c.id < start)).scalar_one()
+            if progress:
+                progress(done, total)
+            indexed = 0
+            for items, next_pk, seen in self._batches(archive, start, batch):
+                self.put_many(items)
+                with self.engine.begin() as connection:
+                    connection.execute(text("UPDATE search_state SET value = :v WHERE name = :n"),
+                                       {"v": str(next_pk), "n": _REBUILD_NEXT})
+                indexed += len(items)
+                done += seen
+                if progress:
+                    progress(done, total)
+            with self.engine.begin() as connection:
+                connection.execute(text("DELETE FROM search_documents WHERE article_pk NOT IN "
+                                        "(SELECT id FROM articles)"))
+                connection.execute(text("DELETE FROM search_state"))
+        return indexed
+
+    def _batches(self, archive: Archive, start: int, batch: int) -> Iterator[tuple[list[Indexable], int, int]]:
+        latest = (select(_REVISIONS.c.text_path)
+                  .where(_REVISIONS.c.article_pk == _ARTICLES.c.id,
+                         _REVISIONS.c.number == _ARTICLES.c.revision_count - 1).scalar_subquery())
+        after = start - 1
+        while True:
+            with self.engine.connect() as connection:
+                rows = connection.execute(
+                    select(_ARTICLES.c.id, _ARTICLES.c.revision_count, _ARTICLES.c.headline, _ARTICLES.c.language,
+                           latest.label("text_path"))
+                    .where(_ARTICLES.c.id > after).order_by(_ARTICLES.c.id).limit(batch)).all()
+            if not rows:
+                return
+            items = []
+            for pk, count, headline, language, path in rows:
+                body = _read(archive, path)
+                if body is not None:
+                    items.append(Indexable(pk, count - 1, headline, language, body))
+            after = rows[-1][0]
+            yield items, after + 1, len(rows)
+
+
+def _read(archive: Archive, path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return archive.read_text(path)
+    except ArchiveError:
+        return None  # `monitor archive verify` reports missing files; the index leaves them out
+
+
+def index_recorded(store: Store, stored: StoredArticle, revision: int, text_: str) -> None:
+    """Index the text just recorded as ``revision`` of ``stored`` (what the pipeline calls after each new or
+    revised text, and after a reparse)."""
+    SearchIndex(store.engine).put(Indexable(stored.pk, revision, stored.headline, stored.language, text_))
+
+
+# --- candidates ----------------------------------------------------------------------------------------------------
+
+
+class IndexCandidates:
+    """The articles the index finds for a query and the filters, newest first (a superset of the matches). A query
+    the index cannot narrow (none, or only NOT) is every article the filters select, as :class:`StoreScan` gives.
+
+    Articles stored before the index existed (or by a writer that could not index them) are not in it: while the
+    index holds fewer articles than the archive (checked at most every ``coverage_seconds``), the search scans
+    instead, so it never misses one; ``monitor index status`` tells, ``monitor index rebuild`` fills the gap."""
+
+    def __init__(self, store: Store, *, batch: int = 200, max_batch: int = 5000, coverage_seconds: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        from monitor.search.service import StoreScan
+
+        self._store = store
+        self._index = SearchIndex(store.engine)
+        self._scan = StoreScan(store, batch)
+        self._batch = batch
+        self._max_batch = max_batch
+        self._coverage_seconds = coverage_seconds
+        self._clock = clock
+        self._covered: tuple[float, bool] | None = None
+
+    def covers_archive(self) -> bool:
+        now = self._clock()
+        if self._covered is None or now - self._covered[0] >= self._coverage_seconds:
+            with self._store.engine.connect() as connection:
+                articles, indexed = connection.execute(text(
+                    "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM search_documents)")).one()
+            self._covered = (now, indexed >= articles)
+        return self._covered[1]
+
+    def candidates(self, node: Node | None, filters: SearchFilters) -> Iterator[Candidate]:
+        query = index_query(node) if node is not None else None
+        if query is None or not self.covers_archive():
+            yield from self._scan.candidates(node, filters)
+            return
+        yield from self._matching(query, filters)
+
+    def _matching(self, query: IndexQuery, filters: SearchFilters) -> Iterator[Candidate]:
+        from monitor.search.service import ARTICLE_COLUMNS, STORIES, article_date, candidate_from_row
+
+        latest = (select(_REVISIONS.c.text_path)
+                  .where(_REVISIONS.c.article_pk == _ARTICLES.c.id,
+                         _REVISIONS.c.number == _ARTICLES.c.revision_count - 1).scalar_subquery())
+        base = (select(*ARTICLE_COLUMNS, STORIES.c.key.label("story_key"), latest.label("text_path"),
+                       article_date.label("at"))
+                .select_from(_ARTICLES.outerjoin(STORIES, STORIES.c.id == _ARTICLES.c.story_id)))
+        conditions: list[Any] = [_ARTICLES.c.id.in_(self._index.matching(query))]
+        if filters.site:
+            conditions.append(_ARTICLES.c.site == filters.site)
+        if filters.language:
+            conditions.append(_ARTICLES.c.language == filters.language)
+        if filters.section:
+            conditions.append(_ARTICLES.c.section == filters.section)
+        if filters.start:
+            conditions.append(article_date >= filters.start)
+        if filters.end:
+            conditions.append(article_date < filters.end)
+        after: tuple[datetime, int] | None = None
+        batch = self._batch
+        while True:
+            stmt = base.where(*conditions)
+            if after is not None:
+                at, pk = after
+                stmt = stmt.where(or_(article_date < at, and_(article_date == at, _ARTICLES.c.id < pk)))
+            stmt = stmt.order_by(article_date.desc(), _ARTICLES.c.id.desc()).limit(batch)
+            try:
+                with self._store.engine.connect() as connection:
+                    rows = connection.execute(stmt).all()
+            except Exception as exc:  # noqa: BLE001 - a database without the index tables, or unreachable
+                raise StoreError(f"database {describe(self._store.engine.url)}: cannot search the index: "
+                                 f"{str(getattr(exc, 'orig', exc)).strip().splitlines()[0]}") from None
+            for row in rows:
+                yield candidate_from_row(row._mapping)
+            if len(rows) < batch:
+                return
+            last = rows[-1]._mapping
+            after = (last["at"], last["id"])
+            batch = min(batch * 2, self._max_batch)  # a long backtest: fewer, larger index queries
