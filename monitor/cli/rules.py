@@ -18,6 +18,8 @@ from monitor.errors import MonitorError, RuleFileError
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from monitor.rules.query import Node
+
     from monitor.settings import Settings
 
 rules_app = typer.Typer(help="Alert rules: validate the rule file, try a query on the archive.", no_args_is_help=True)
@@ -95,20 +97,24 @@ def _files(root: Path, since: datetime | None) -> Iterator[_ArchivedText]:
         yield _ArchivedText(str(path), "", path.read_text(encoding="utf-8", errors="replace"), None, None, mtime)
 
 
-def _database(settings: Settings, since: datetime | None) -> Iterator[_ArchivedText]:
-    """The latest text of every stored article (published, or first seen, since ``since``), through the store."""
+def _database(settings: Settings, since: datetime | None, node: Node, *, scan: bool) -> Iterator[_ArchivedText]:
+    """The latest text of every stored article that may match ``node`` (published, or first seen, since
+    ``since``), newest first: the candidates the search index gives (``scan``: every article, read one by one)."""
+    from monitor.archive import Archive
+    from monitor.search import SearchFilters, SearchService, StoreScan
     from monitor.store import Store
 
     store = Store.open(settings.storage, upgrade=False)
-    root = settings.storage.archive_root
     try:
-        for article in store.iter_articles(since=since):
-            revisions = store.revisions(article.key)
-            if not revisions:
+        service = SearchService(store, Archive.from_settings(settings.storage),
+                                StoreScan(store) if scan else None)
+        filters = SearchFilters(since=since.astimezone(UTC).date() if since else None)
+        for candidate in service.candidates.candidates(node, filters):
+            article = candidate.article
+            if since and candidate.when < since:
                 continue
-            try:
-                text = (root / revisions[-1].text_path).read_text(encoding="utf-8")
-            except OSError:
+            text = service.text(candidate)
+            if text is None:
                 continue  # `monitor archive verify` reports missing files; a search just skips them
             yield _ArchivedText(article.canonical_url, article.headline, text, article.site, article.language,
                                 article.published)
@@ -161,7 +167,8 @@ def rules_test(
         database = settings.storage.archive_root / "monitor.db"
         if settings.storage.url is None and not database.exists():
             raise fail(f"no database at {database} (set storage.url, or search archive files with --path)")
-        texts = _database(settings, when)
+        # The index was built with each article's own language: another one given, every text is read.
+        texts = _database(settings, when, node, scan=language is not None)
     seen = found = 0
     try:
         for item in texts:

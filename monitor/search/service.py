@@ -244,7 +244,7 @@ class SearchService:
             if node is None:
                 yield SearchHit(candidate)
                 continue
-            text = self._text(candidate)
+            text = self.text(candidate)
             if text is None:
                 continue
             doc = Document.from_fields(title=article.headline, body=text, site=article.site,
@@ -288,7 +288,8 @@ class SearchService:
                 hits.append(hit)
         return Backtest(query, filters, per_day, hits, total, count[0], bounded, notes)
 
-    def _text(self, candidate: Candidate) -> str | None:
+    def text(self, candidate: Candidate) -> str | None:
+        """The candidate's latest archive text (None: its file is missing)."""
         if candidate.text_path is None:
             return None
         try:
