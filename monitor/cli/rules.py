@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from monitor.rules.query import Node
-
     from monitor.settings import Settings
 
 rules_app = typer.Typer(help="Alert rules: validate the rule file, try a query on the archive.", no_args_is_help=True)

@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, and_, func, or_, select, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import ArchiveError, StoreError
 from monitor.rules.query import And, Near, Node, Not, Or, Phrase
-from monitor.search.tokens import FIELDS, AllOf, AnyOf, IndexQuery, Term, all_of, any_of, field_tokens, word_tokens
+from monitor.search.tokens import FIELDS, AllOf, IndexQuery, Term, all_of, any_of, field_tokens, word_tokens
 from monitor.store.engine import database_errors, describe
 from monitor.store.tables import ArticleRow, Revision
 
@@ -188,7 +189,7 @@ class SearchIndex:
             indexed, stale = connection.execute(text(
                 "SELECT count(*), coalesce(sum(CASE WHEN d.revision < a.revision_count - 1 THEN 1 ELSE 0 END), 0) "
                 "FROM search_documents d JOIN articles a ON a.id = d.article_pk")).one()
-            state = dict(connection.execute(text("SELECT name, value FROM search_state")).tuples().all())
+            state = _state(connection)
             size = self._size(connection)
         following = state.get(_REBUILD_NEXT)
         return IndexStatus("postgresql" if self.postgres else "sqlite-fts5", articles, indexed, stale,
@@ -202,7 +203,7 @@ class SearchIndex:
             found = connection.execute(text(
                 "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'search%' OR name = 'sqlite_autoindex_search_state_1'"
             )).scalar_one()
-        except Exception:  # noqa: BLE001 - no dbstat: the size is unknown, not an error
+        except SQLAlchemyError:  # no dbstat: the size is unknown, not an error
             return None
         return int(found or 0)
 
@@ -215,7 +216,7 @@ class SearchIndex:
         are removed at the end. Returns how many articles were indexed; ``progress(done, total)`` after each batch."""
         with database_errors(self._where, "rebuild the search index"):
             with self.engine.begin() as connection:
-                state = dict(connection.execute(text("SELECT name, value FROM search_state")).tuples().all())
+                state = _state(connection)
                 if restart or _REBUILD_NEXT not in state:
                     start = 0
                     connection.execute(text("DELETE FROM search_state"))
@@ -265,6 +266,10 @@ class SearchIndex:
                     items.append(Indexable(pk, count - 1, headline, language, body))
             after = rows[-1][0]
             yield items, after + 1, len(rows)
+
+
+def _state(connection: Connection) -> dict[str, str]:
+    return {name: value for name, value in connection.execute(text("SELECT name, value FROM search_state"))}
 
 
 def _read(archive: Archive, path: str | None) -> str | None:
@@ -353,7 +358,7 @@ class IndexCandidates:
             try:
                 with self._store.engine.connect() as connection:
                     rows = connection.execute(stmt).all()
-            except Exception as exc:  # noqa: BLE001 - a database without the index tables, or unreachable
+            except SQLAlchemyError as exc:  # a database without the index tables, or unreachable
                 raise StoreError(f"database {describe(self._store.engine.url)}: cannot search the index: "
                                  f"{str(getattr(exc, 'orig', exc)).strip().splitlines()[0]}") from None
             for row in rows:

@@ -74,11 +74,10 @@ def _check_fts5(bind: sa.Connection) -> None:
 
 def upgrade() -> None:
     bind = op.get_bind()
+    statements: tuple[str, ...] = _POSTGRES
     if bind.dialect.name == "sqlite":
         _check_fts5(bind)
         statements = _SQLITE
-    else:
-        statements = _POSTGRES
     for statement in (*statements, _STATE):
         bind.exec_driver_sql(statement)
 
