@@ -45,12 +45,23 @@ def field_tokens(text: str, language: str | None) -> list[str]:
     surfaces = set(split(text)[1::2])
     if not surfaces:
         return []
-    forms = {normalize_word(s) for s in surfaces}
+    forms = set(map(normalize_word, surfaces))
+    # Forms and stems are letters and digits already (a word is a run of them); only name keys need cleaning.
     tokens = {"f" + f for f in forms}
     if bare and morphology.has_stemmer(bare):
-        tokens.update("s" + s for s in morphology.stems(list(forms), bare))
-    tokens.update("n" + name_key(s) for s in surfaces if s[:1].isupper())
-    return sorted({clean(t) for t in tokens} - {"", "f", "s", "n"})
+        tokens.update(["s" + s for s in morphology.stems(list(forms), bare)])
+    tokens.update([_name_token(s) for s in surfaces if s[:1].isupper()])
+    tokens -= _EMPTY
+    return sorted(tokens)
+
+
+_EMPTY = frozenset({"", "f", "s", "n"})
+
+
+@lru_cache(maxsize=1 << 15)
+def _name_token(surface: str) -> str:
+    key = name_key(surface)
+    return "n" + (key if key.isalnum() else clean(key))
 
 
 @lru_cache(maxsize=1 << 12)
