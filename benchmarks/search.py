@@ -26,6 +26,7 @@ import argparse
 import hashlib
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -246,17 +247,20 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def search_timings(service: SearchService, repeat: int) -> tuple[list[float], dict[str, int]]:
+def search_timings(service: SearchService, repeat: int) -> tuple[list[float], list[float], dict[str, int]]:
+    """Wall-clock and CPU seconds of each search (on a shared machine the CPU time says what the search costs)."""
     timings: list[float] = []
+    cpu: list[float] = []
     hits: dict[str, int] = {}
     for query, filters in QUERIES:
         service.search(query, filters)  # the first run loads the dictionaries and warms the caches
         for _ in range(repeat):
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             page = service.search(query, filters)
             timings.append(time.perf_counter() - began)
+            cpu.append(time.process_time() - began_cpu)
         hits[query] = len(page.hits)
-    return timings, hits
+    return timings, cpu, hits
 
 
 def scan_search_timings(service: SearchService, cap: int, total: int) -> tuple[list[float], bool]:
@@ -281,19 +285,23 @@ def scan_search_timings(service: SearchService, cap: int, total: int) -> tuple[l
     return timings, extrapolated
 
 
-def rules_test_command(settings: StorageSettings, rule: str = RULE) -> tuple[float, int]:
-    """``monitor rules test RULE`` over the whole archive, in a process of its own: seconds and matches."""
+def rules_test_command(settings: StorageSettings, rule: str = RULE) -> tuple[float, float, int]:
+    """``monitor rules test RULE`` over the whole archive, in a process of its own: seconds, CPU seconds and
+    matches."""
     env = {**os.environ, "MONITOR_STORAGE__ARCHIVE_ROOT": str(settings.archive_root)}
     if settings.url:
         env["MONITOR_STORAGE__URL"] = settings.url
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "monitor", "rules", "test", rule, "--limit", "1000000"],
                           env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"monitor rules test failed: {done.stderr.strip()}")
     summary = done.stderr.strip().splitlines()[-1]  # "N match(es) in M article(s)"
-    return elapsed, int(summary.split()[0])
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return elapsed, cpu, int(summary.split()[0])
 
 
 def scan_rule(service: SearchService, cap: int, total: int) -> tuple[float, int, bool]:
@@ -321,7 +329,8 @@ def _until(items: Iterator[Any], stop: Callable[[], bool]) -> Iterator[Any]:
             return
 
 
-def ingest_throughput(workdir: Path, url: str | None, count: int, *, indexing: bool) -> float:
+def ingest_throughput(workdir: Path, url: str | None, count: int, *, indexing: bool) -> tuple[float, float]:
+    """Articles per second, wall-clock and per CPU second of this process."""
     from benchmarks.ingest import _pages
 
     _, pages = _pages(workdir / f"pages-{indexing}", count)
@@ -336,14 +345,14 @@ def ingest_throughput(workdir: Path, url: str | None, count: int, *, indexing: b
         if patch:
             patch.start()
         try:
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             for page_url, html in pages:
                 ingest_page(store, archive, registry, html, page_url, datetime.now(UTC))
-            elapsed = time.perf_counter() - began
+            elapsed, cpu = time.perf_counter() - began, time.process_time() - began_cpu
         finally:
             if patch:
                 patch.stop()
-    return count / elapsed
+    return count / elapsed, count / cpu
 
 
 def main() -> None:
@@ -379,16 +388,19 @@ def main() -> None:
             print(f"index size: {size / max(status.indexed, 1):,.0f} bytes per article "
                   f"({size / 1e6:,.0f} MB for {status.indexed:,} articles)")
             service = SearchService(store, archive, IndexCandidates(store))
-            timings, hits = search_timings(service, args.repeat)
+            timings, cpu, hits = search_timings(service, args.repeat)
             print(f"search p50: {statistics.median(timings) * 1000:.0f} ms")
             print(f"search p95: {_percentile(timings, 0.95) * 1000:.0f} ms  (goal 200 ms; {len(QUERIES)} queries "
                   f"x {args.repeat} runs, first page of {service.page_size})")
+            print(f"search CPU time p50: {statistics.median(cpu) * 1000:.0f} ms, p95: "
+                  f"{_percentile(cpu, 0.95) * 1000:.0f} ms (what the wall-clock times come to on an idle machine; "
+                  f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
             print("  first-page hits: " + ", ".join(f"{q!r}: {n}" for q, n in hits.items()))
-            rule_seconds, matches = rules_test_command(settings)
-            idle, _ = rules_test_command(settings, "=qqqzzzq")
+            rule_seconds, rule_cpu, matches = rules_test_command(settings)
+            idle, idle_cpu, _ = rules_test_command(settings, "=qqqzzzq")
             print(f"monitor rules test {RULE!r}: {rule_seconds:.2f} s for {matches} matches over "
-                  f"{args.articles:,} articles (goal 2 s; a command in its own process: {idle:.2f} s of it is "
-                  "start-up, as the same command finding nothing takes)")
+                  f"{args.articles:,} articles (goal 2 s; CPU time {rule_cpu:.2f} s; a command in its own process: "
+                  f"start-up is {idle:.2f} s, CPU {idle_cpu:.2f} s, as the same command finding nothing takes)")
             scan = SearchService(store, archive, StoreScan(store))
             cap = args.scan_articles
             scan_timings, extrapolated = scan_search_timings(scan, cap, args.articles)
@@ -401,9 +413,9 @@ def main() -> None:
             print(f"linear scan rules test: {scan_seconds:,.1f} s{note}")
         on = ingest_throughput(work, args.database_url, args.ingest_articles, indexing=True)
         off = ingest_throughput(work, args.database_url, args.ingest_articles, indexing=False)
-        print(f"ingest with indexing on: {on:,.0f} articles/s (goal 100; one thread, fsync on, "
-              f"{args.ingest_articles} pages)")
-        print(f"ingest with indexing off: {off:,.0f} articles/s (for comparison)")
+        print(f"ingest with indexing on: {on[0]:,.0f} articles/s (goal 100; {on[1]:,.0f} per CPU second; one "
+              f"thread, fsync on, {args.ingest_articles} pages)")
+        print(f"ingest with indexing off: {off[0]:,.0f} articles/s ({off[1]:,.0f} per CPU second; for comparison)")
 
 
 if __name__ == "__main__":
