@@ -73,6 +73,7 @@ QUERIES = [
     ("~US", {"Лавров заявил о новых санкциях", "Ukraine talks resume"}),
     ("(~Lavrov OR Berlin) AND NOT (Kyiv OR Киев)", {"Лавров заявил о новых санкциях", "Sanktionen gegen Russland",
                                                    "Markets rally", "Wetter in Berlin", "Лавров і Україна"}),
+    ("Berlin OR (sunny AND NOT Kyiv)", {"Wetter in Berlin", "Weather report"}),
     ('sun* NEAR/5 "light breeze"', set()),
     ('sun* NEAR/8 "light breeze"', {"Weather report"}),
 ]

@@ -58,9 +58,9 @@ def index_query(node: Node) -> IndexQuery | None:
     return None
 
 
-def _term(word: Any, field: str | None) -> Term:
+def _term(word: Any, field: str | None) -> Term | None:
     tokens, prefix = word_tokens(word)
-    return Term(tokens, prefix, field)
+    return Term(tokens, prefix, field) if tokens else None  # no token to ask for: no restriction
 
 
 def fts5_match(query: IndexQuery) -> str:

@@ -6,7 +6,8 @@ Each distinct word of a field becomes up to three tokens, each a one-letter kind
 ``f<form>``  the normalised written form (case and accents folded): what ``=word``, Russian and Ukrainian words
              (expanded to every form of their dictionary word), words of texts without a stemmer and ``word*``
              (a prefix query on ``f``) compare by;
-``s<stem>``  the Snowball stem in the text's language, where it has a stemmer (German, English, ...);
+``s<stem>``  the Snowball stem in the text's language, where it has a stemmer (German, English, ...) and the stem
+             differs from the form (else the ``f`` token stands for it, and a query asks for a stem as both);
 ``n<name>``  the name key of a word written with a capital (``~Lavrov`` finds Лавров, Lawrow, Лаўроў).
 
 A query word's keys depend on the language of the text it is compared with; the index does not know which
@@ -49,7 +50,9 @@ def field_tokens(text: str, language: str | None) -> list[str]:
     # Forms and stems are letters and digits already (a word is a run of them); only name keys need cleaning.
     tokens = {"f" + f for f in forms}
     if bare and morphology.has_stemmer(bare):
-        tokens.update(["s" + s for s in morphology.stems(list(forms), bare)])
+        listed = list(forms)
+        # A stem that is the form itself is there as the form (a query asks for a stem as both): a third fewer tokens.
+        tokens.update(["s" + s for f, s in zip(listed, morphology.stems(listed, bare), strict=True) if s != f])
     tokens.update([_name_token(s) for s in surfaces if s[:1].isupper()])
     tokens -= _EMPTY
     return sorted(tokens)
@@ -74,6 +77,8 @@ def word_tokens(word: QueryWord) -> tuple[frozenset[str], bool]:
         keys = word.keys(language)
         letter = _KIND_LETTER[keys.kind]
         found.update(clean(letter + value) for value in keys.values)
+        if keys.kind == "stem":  # a text holds a stem equal to its word's form as that form (see field_tokens)
+            found.update("f" + value for value in keys.values)
     return frozenset(found - {"", "f", "s", "n"}), False
 
 
