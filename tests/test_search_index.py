@@ -312,3 +312,27 @@ def test_rules_test_takes_its_candidates_from_the_index(archived: Archived) -> N
     # Texts taken in another language than stored are all read (the index was built with the stored ones).
     scanned = CliRunner().invoke(app, ["rules", "test", "Berlin", "--language", "de"], env=env)
     assert "Wetter in Berlin" in scanned.output and f"in {len(CORPUS)} article(s)" in scanned.output
+
+
+def test_a_sqlite_without_fts5_is_refused_in_one_line() -> None:
+    """The migration asks SQLite for FTS5 before creating anything, and says what to do without it."""
+    import importlib.util
+
+    from sqlalchemy.exc import OperationalError
+
+    from monitor.errors import StoreError
+    from monitor.store.migrate import MIGRATIONS
+
+    spec = importlib.util.spec_from_file_location("search_migration", MIGRATIONS / "versions/0005_search_index.py")
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+
+    class NoFts5:
+        def exec_driver_sql(self, statement: str) -> object:
+            if "fts5" in statement:
+                raise OperationalError(statement, {}, Exception("no such module: fts5"))
+            return type("Result", (), {"scalar": staticmethod(lambda: "3.31.0")})()
+
+    with pytest.raises(StoreError, match=r"SQLite \(3\.31\.0\) has no FTS5.*PostgreSQL"):
+        migration._check_fts5(NoFts5())
