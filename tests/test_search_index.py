@@ -87,10 +87,11 @@ class Archived:
 
 
 def add(store: Store, archive: Archive, n: int, language: str | None, headline: str, body: str,
-        *, index: bool = True) -> StoredArticle:
+        *, index: bool = True, published: datetime | None = None) -> StoredArticle:
     """An article stored as the pipeline stores it (text file, row, then the index entry)."""
     article = Article(url=f"https://example.org/a/{n}.html", site="example.org", family="pangea", template="t",
-                      article_id=str(n), language=language, headline=headline, published=T0 - timedelta(hours=n))
+                      article_id=str(n), language=language, headline=headline,
+                      published=published or T0 - timedelta(hours=n))
     path = f"example.org/2024/03/01/{n}.txt"
     archive.put(path, body, None, claimed=store.path_claimed)
     stored = store.add_article(article, canonical=article.url, url_hash=f"{n:016d}", folder="example.org/2024/03/01",
@@ -148,6 +149,20 @@ def test_filters_apply_to_the_candidates(archived: Archived) -> None:
     service = SearchService(archived.store, archived.archive)
     assert [h.article.headline for h in service.search("~Lavrov", SearchFilters(language="de")).hits] == [
         "Sanktionen gegen Russland"]
+
+
+def test_candidates_come_newest_first_as_a_scan_gives_them_across_batches(archived: Archived) -> None:
+    """Many articles within one second (and in the next), read two at a time: the same order as the scan's."""
+    for n in range(20, 31):
+        at = T0 + timedelta(days=1, microseconds=(n * 7919) % 1000) if n < 28 else T0 + timedelta(days=1, seconds=1)
+        add(archived.store, archived.archive, n, "de", f"Berlin {n}", "Berlin Berlin", published=at)
+    node = parse_query("Berlin")
+    for filters in (SearchFilters(), SearchFilters(since=T0.date() + timedelta(days=1)),
+                    SearchFilters(until=T0.date())):
+        scanned = [c.article.key for c in StoreScan(archived.store, batch=3).candidates(node, filters)
+                   if "Berlin" in c.article.headline]
+        indexed = [c.article.key for c in IndexCandidates(archived.store, batch=2).candidates(node, filters)]
+        assert indexed == scanned and scanned, filters
 
 
 def test_an_article_the_index_lacks_is_still_found(archived: Archived) -> None:

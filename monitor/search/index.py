@@ -13,10 +13,11 @@ Written on ingest (new and revised texts: :func:`index_recorded`, called by the 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, and_, func, or_, select, text
@@ -121,6 +122,37 @@ class Indexable:
     headline: str
     language: str | None
     text: str
+    at: datetime  # the article's date (published, else first seen): where it stands in newest-first order
+
+
+_ID_BITS = 30  # article ids below 2^30 (a billion); seconds from 1902 to 2106 above them
+_SECOND = 1 << _ID_BITS
+
+
+def date_order(at: datetime, pk: int) -> int:
+    """The SQLite index's rowid for an article: its date's second, then its id, so FTS5 can give a query's matches
+    newest first without sorting them (the search orders by the exact date; ties within a second are settled then).
+    """
+    if not 0 < pk < _SECOND:
+        raise StoreError(f"article id {pk}: the search index orders ids below {_SECOND} only")
+    return _second_order(at) | pk
+
+
+_EDGE = 1 << 31
+
+
+def _seconds(at: datetime) -> int:
+    return math.floor((at.replace(tzinfo=UTC) if at.tzinfo is None else at).timestamp())
+
+
+def _second_order(at: datetime) -> int:
+    """The order of ``at``'s second (dates beyond 1902-2106 count as the first or last second: a wrong year)."""
+    return (min(max(_seconds(at), -_EDGE), _EDGE - 1) + _EDGE) << _ID_BITS
+
+
+def _bound(at: datetime | None) -> int | None:
+    """A filter's date as an order bound; None where it bounds nothing (beyond the orders' range)."""
+    return _second_order(at) if at is not None and -_EDGE < _seconds(at) < _EDGE - 1 else None
 
 
 def tokens_of(item: Indexable) -> dict[str, list[str]]:
@@ -149,16 +181,18 @@ class SearchIndex:
             if self.postgres:
                 rows.append({"pk": item.pk, "revision": item.revision, "tokens": _tsvector(fields)})
             else:
-                rows.append({"pk": item.pk, "revision": item.revision, **{k: " ".join(v) for k, v in fields.items()}})
+                rows.append({"pk": item.pk, "revision": item.revision, "ord": date_order(item.at, item.pk),
+                             **{k: " ".join(v) for k, v in fields.items()}})
         if self.postgres:
             statement = text("INSERT INTO search_documents (article_pk, revision, tokens) "
                              "VALUES (:pk, :revision, CAST(:tokens AS tsvector)) ON CONFLICT (article_pk) DO UPDATE "
                              "SET revision = excluded.revision, tokens = excluded.tokens "
                              "WHERE excluded.revision >= search_documents.revision")
         else:
-            statement = text("INSERT INTO search_documents (article_pk, revision, title, teaser, body) "
-                             "VALUES (:pk, :revision, :title, :teaser, :body) ON CONFLICT (article_pk) DO UPDATE "
-                             "SET revision = excluded.revision, title = excluded.title, teaser = excluded.teaser, "
+            statement = text("INSERT INTO search_documents (ord, article_pk, revision, title, teaser, body) "
+                             "VALUES (:ord, :pk, :revision, :title, :teaser, :body) ON CONFLICT (article_pk) DO UPDATE "
+                             "SET ord = excluded.ord, revision = excluded.revision, title = excluded.title, "
+                             "teaser = excluded.teaser, "
                              "body = excluded.body WHERE excluded.revision >= search_documents.revision")
         with database_errors(self._where, "write the search index"), self.engine.begin() as connection:
             connection.execute(statement, rows)
@@ -180,8 +214,26 @@ class SearchIndex:
         if self.postgres:
             return (select(text("article_pk")).select_from(text("search_documents"))
                     .where(text("tokens @@ CAST(:index_query AS tsquery)").bindparams(index_query=tsquery(query))))
-        return (select(text("rowid")).select_from(text("search_fts"))
-                .where(text("search_fts MATCH :index_query").bindparams(index_query=fts5_match(query))))
+        return (select(text("article_pk")).select_from(text("search_documents"))
+                .where(text("ord IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :index_query)")
+                       .bindparams(index_query=fts5_match(query))))
+
+    def newest_orders(self, query: IndexQuery, *, below: int | None, at_least: int | None,
+                      limit: int | None) -> list[int]:
+        """SQLite: the date orders (see :func:`date_order`) ``query`` finds, newest first, in [at_least, below)."""
+        conditions = ["search_fts MATCH :q"]
+        values: dict[str, Any] = {"q": fts5_match(query)}
+        if below is not None:
+            conditions.append("rowid < :below")
+            values["below"] = below
+        if at_least is not None:
+            conditions.append("rowid >= :at_least")
+            values["at_least"] = at_least
+        sql = f"SELECT rowid FROM search_fts WHERE {' AND '.join(conditions)} ORDER BY rowid DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self.engine.connect() as connection:
+            return list(connection.execute(text(sql), values).scalars())
 
     def status(self) -> IndexStatus:
         with database_errors(self._where, "read the search index"), self.engine.connect() as connection:
@@ -255,15 +307,15 @@ class SearchIndex:
             with self.engine.connect() as connection:
                 rows = connection.execute(
                     select(_ARTICLES.c.id, _ARTICLES.c.revision_count, _ARTICLES.c.headline, _ARTICLES.c.language,
-                           latest.label("text_path"))
+                           latest.label("text_path"), _ARTICLES.c.published, _ARTICLES.c.first_seen)
                     .where(_ARTICLES.c.id > after).order_by(_ARTICLES.c.id).limit(batch)).all()
             if not rows:
                 return
             items = []
-            for pk, count, headline, language, path in rows:
+            for pk, count, headline, language, path, published, first_seen in rows:
                 body = _read(archive, path)
                 if body is not None:
-                    items.append(Indexable(pk, count - 1, headline, language, body))
+                    items.append(Indexable(pk, count - 1, headline, language, body, published or first_seen))
             after = rows[-1][0]
             yield items, after + 1, len(rows)
 
@@ -284,7 +336,8 @@ def _read(archive: Archive, path: str | None) -> str | None:
 def index_recorded(store: Store, stored: StoredArticle, revision: int, text_: str) -> None:
     """Index the text just recorded as ``revision`` of ``stored`` (what the pipeline calls after each new or
     revised text, and after a reparse)."""
-    SearchIndex(store.engine).put(Indexable(stored.pk, revision, stored.headline, stored.language, text_))
+    SearchIndex(store.engine).put(Indexable(stored.pk, revision, stored.headline, stored.language, text_,
+                                            stored.published or stored.first_seen))
 
 
 # --- candidates ----------------------------------------------------------------------------------------------------
@@ -328,7 +381,17 @@ class IndexCandidates:
         yield from self._matching(query, filters)
 
     def _matching(self, query: IndexQuery, filters: SearchFilters) -> Iterator[Candidate]:
-        from monitor.search.service import ARTICLE_COLUMNS, STORIES, article_date, candidate_from_row
+        try:
+            if self._index.postgres:
+                yield from self._matching_sorted(query, filters)
+            else:
+                yield from self._matching_ordered(query, filters)
+        except SQLAlchemyError as exc:  # a database without the index tables, or unreachable
+            raise StoreError(f"database {describe(self._store.engine.url)}: cannot search the index: "
+                             f"{str(getattr(exc, 'orig', exc)).strip().splitlines()[0]}") from None
+
+    def _base(self, filters: SearchFilters) -> tuple[Any, list[Any]]:
+        from monitor.search.service import ARTICLE_COLUMNS, STORIES, article_date
 
         latest = (select(_REVISIONS.c.text_path)
                   .where(_REVISIONS.c.article_pk == _ARTICLES.c.id,
@@ -336,7 +399,7 @@ class IndexCandidates:
         base = (select(*ARTICLE_COLUMNS, STORIES.c.key.label("story_key"), latest.label("text_path"),
                        article_date.label("at"))
                 .select_from(_ARTICLES.outerjoin(STORIES, STORIES.c.id == _ARTICLES.c.story_id)))
-        conditions: list[Any] = [_ARTICLES.c.id.in_(self._index.matching(query))]
+        conditions: list[Any] = []
         if filters.site:
             conditions.append(_ARTICLES.c.site == filters.site)
         if filters.language:
@@ -347,6 +410,41 @@ class IndexCandidates:
             conditions.append(article_date >= filters.start)
         if filters.end:
             conditions.append(article_date < filters.end)
+        return base, conditions
+
+    def _matching_ordered(self, query: IndexQuery, filters: SearchFilters) -> Iterator[Candidate]:
+        """SQLite: FTS5 gives the matches by date order, newest first, a batch at a time (each batch ends at a whole
+        second, whose articles are then put in exact date order): no sorting of every match of a common word."""
+        from monitor.search.service import candidate_from_row
+
+        base, conditions = self._base(filters)
+        at_least, below = _bound(filters.start), _bound(filters.end)
+        batch = self._batch
+        while True:
+            orders = self._index.newest_orders(query, below=below, at_least=at_least, limit=batch)
+            full = len(orders) == batch
+            if full:  # the rest of the last one's second, so that a second is never split between batches
+                floor = orders[-1] >> _ID_BITS << _ID_BITS
+                orders += self._index.newest_orders(query, below=orders[-1], at_least=max(floor, at_least or floor),
+                                                    limit=None)
+                below = floor
+            if orders:
+                ids = [order & (_SECOND - 1) for order in orders]
+                with self._store.engine.connect() as connection:
+                    rows = connection.execute(base.where(_ARTICLES.c.id.in_(ids), *conditions)).all()
+                found = [candidate_from_row(row._mapping) for row in rows]
+                found.sort(key=lambda c: (c.when, c.article.pk), reverse=True)
+                yield from found
+            if not full:
+                return
+            batch = min(batch * 2, self._max_batch)
+
+    def _matching_sorted(self, query: IndexQuery, filters: SearchFilters) -> Iterator[Candidate]:
+        """PostgreSQL: the GIN index finds the matches, sorted by date in the database, a batch at a time."""
+        from monitor.search.service import article_date, candidate_from_row
+
+        base, conditions = self._base(filters)
+        conditions.append(_ARTICLES.c.id.in_(self._index.matching(query)))
         after: tuple[datetime, int] | None = None
         batch = self._batch
         while True:
@@ -355,12 +453,8 @@ class IndexCandidates:
                 at, pk = after
                 stmt = stmt.where(or_(article_date < at, and_(article_date == at, _ARTICLES.c.id < pk)))
             stmt = stmt.order_by(article_date.desc(), _ARTICLES.c.id.desc()).limit(batch)
-            try:
-                with self._store.engine.connect() as connection:
-                    rows = connection.execute(stmt).all()
-            except SQLAlchemyError as exc:  # a database without the index tables, or unreachable
-                raise StoreError(f"database {describe(self._store.engine.url)}: cannot search the index: "
-                                 f"{str(getattr(exc, 'orig', exc)).strip().splitlines()[0]}") from None
+            with self._store.engine.connect() as connection:
+                rows = connection.execute(stmt).all()
             for row in rows:
                 yield candidate_from_row(row._mapping)
             if len(rows) < batch:

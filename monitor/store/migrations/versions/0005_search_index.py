@@ -25,27 +25,29 @@ depends_on = None
 # SQLite: the tokens of each field as text (FTS5's external content); the virtual table indexes them, kept in
 # step by triggers. "ascii" cuts only at ASCII punctuation and spaces, which tokens never hold; detail=column: the
 # index answers which field holds a token, not where (no query needs positions: phrases and NEAR are checked
-# by the evaluator), which keeps it small.
+# by the evaluator), which keeps it small. The FTS rowid ``ord`` orders by the article's date (its second, then
+# its id): FTS5 gives a query's newest matches first without sorting them all (monitor.search.index.date_order).
 _SQLITE = (
     """CREATE TABLE search_documents (
-        article_pk INTEGER NOT NULL PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
+        ord INTEGER NOT NULL PRIMARY KEY,
+        article_pk INTEGER NOT NULL UNIQUE REFERENCES articles (id) ON DELETE CASCADE,
         revision INTEGER NOT NULL,
         title TEXT NOT NULL,
         teaser TEXT NOT NULL,
         body TEXT NOT NULL)""",
     """CREATE VIRTUAL TABLE search_fts USING fts5(title, teaser, body, content='search_documents',
-        content_rowid='article_pk', tokenize="ascii tokenchars '='", detail=column, columnsize=0)""",
+        content_rowid='ord', tokenize="ascii tokenchars '='", detail=column, columnsize=0)""",
     """CREATE TRIGGER search_documents_ai AFTER INSERT ON search_documents BEGIN
-        INSERT INTO search_fts (rowid, title, teaser, body) VALUES (new.article_pk, new.title, new.teaser, new.body);
+        INSERT INTO search_fts (rowid, title, teaser, body) VALUES (new.ord, new.title, new.teaser, new.body);
     END""",
     """CREATE TRIGGER search_documents_ad AFTER DELETE ON search_documents BEGIN
         INSERT INTO search_fts (search_fts, rowid, title, teaser, body)
-        VALUES ('delete', old.article_pk, old.title, old.teaser, old.body);
+        VALUES ('delete', old.ord, old.title, old.teaser, old.body);
     END""",
     """CREATE TRIGGER search_documents_au AFTER UPDATE ON search_documents BEGIN
         INSERT INTO search_fts (search_fts, rowid, title, teaser, body)
-        VALUES ('delete', old.article_pk, old.title, old.teaser, old.body);
-        INSERT INTO search_fts (rowid, title, teaser, body) VALUES (new.article_pk, new.title, new.teaser, new.body);
+        VALUES ('delete', old.ord, old.title, old.teaser, old.body);
+        INSERT INTO search_fts (rowid, title, teaser, body) VALUES (new.ord, new.title, new.teaser, new.body);
     END""",
 )
 # PostgreSQL: one tsvector per article, its lexemes our tokens as they are (cast from a literal, so PostgreSQL's
