@@ -7,6 +7,10 @@ evaluator checks order and distance); NOT as no restriction (a superset of the w
 that do match). :class:`~monitor.search.SearchService` then evaluates the rule language on each candidate for the
 exact match and the highlights, so results are the same as with a linear scan, whatever the backend.
 
+Candidates come newest first. On SQLite the FTS rowid is the article's date order (:func:`date_order`), so FTS5
+gives the newest matches of even a common word a batch at a time; on PostgreSQL the GIN index finds the matches
+and the database sorts them by date (a common word in a very large archive is the slow case there).
+
 Written on ingest (new and revised texts: :func:`index_recorded`, called by the pipeline), on reparse, and by
 :meth:`SearchIndex.rebuild` for an archive that predates it (``monitor index rebuild``, resumable).
 """
