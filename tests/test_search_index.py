@@ -351,3 +351,17 @@ def test_a_sqlite_without_fts5_is_refused_in_one_line() -> None:
 
     with pytest.raises(StoreError, match=r"SQLite \(3\.31\.0\) has no FTS5.*PostgreSQL"):
         migration._check_fts5(NoFts5())
+
+
+def test_a_text_file_gone_missing_keeps_the_index_whole(archived: Archived) -> None:
+    """The article is indexed by its headline alone: the index still covers the archive (searches stay on it)."""
+    (archived.archive.root / "example.org/2024/03/01/4.txt").unlink()  # "Wetter in Berlin"
+    index = SearchIndex(archived.store.engine)
+    assert index.rebuild(archived.archive, restart=True) == len(CORPUS)
+    assert index.status().missing == 0
+    source = IndexCandidates(archived.store, coverage_seconds=0)
+    assert source.covers_archive()
+    service = SearchService(archived.store, archived.archive, source)
+    assert _found(service, "sonnig") == []
+    assert [c.article.headline for c in source.candidates(parse_query("title:Wetter"), SearchFilters())] == [
+        "Wetter in Berlin"]

@@ -257,7 +257,7 @@ class SearchIndex:
             return size
         try:  # dbstat is compiled into most SQLite builds, not all
             found = connection.execute(text(
-                "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'search%' OR name = 'sqlite_autoindex_search_state_1'"
+                "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'search%' OR name LIKE 'sqlite_autoindex_search%'"
             )).scalar_one()
         except SQLAlchemyError:  # no dbstat: the size is unknown, not an error
             return None
@@ -317,9 +317,10 @@ class SearchIndex:
                 return
             items = []
             for pk, count, headline, language, path, published, first_seen in rows:
-                body = _read(archive, path)
-                if body is not None:
-                    items.append(Indexable(pk, count - 1, headline, language, body, published or first_seen))
+                # A text file gone missing (`monitor archive verify` reports it): the headline alone, so the index
+                # still covers every article (the search skips it when it cannot read the text).
+                body = _read(archive, path) or ""
+                items.append(Indexable(pk, count - 1, headline, language, body, published or first_seen))
             after = rows[-1][0]
             yield items, after + 1, len(rows)
 
