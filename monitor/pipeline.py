@@ -45,6 +45,7 @@ from monitor.health import PAGES_FAILED
 from monitor.model import Article, FeedEntry
 from monitor.prepare import ParsePool, Prepared, prepare_with
 from monitor.render import render_article
+from monitor.search.index import index_recorded
 from monitor.sites import SiteRegistry
 from monitor.store import CONFLICT, NewRevision, Store, StoredArticle, StoredRevision
 from monitor.urls import canonical_url, file_hash
@@ -154,6 +155,7 @@ def _record(store: Store, archive: Archive, prepared: Prepared, urls: list[str],
         if outcome == CONFLICT:
             continue  # another writer got there first: look again (its file has the same name and text, or not)
         assert isinstance(outcome, StoredArticle)
+        index_recorded(store, outcome, number, text)  # after the commit: `monitor index status` tells of a gap
         recorded = StoredRevision(article_key=outcome.key, number=number, content_hash=digest, size=new.size,
                                   text_path=path, raw_path=new.raw_path, template=article.template, origin=origin,
                                   fetched_at=fetched_at, stored_at=datetime.now(UTC))
@@ -176,7 +178,10 @@ def reparse_article(store: Store, archive: Archive, registry: SiteRegistry, stor
     html = decode_html(archive.read_raw(latest.raw_path), None, where=archive.path(latest.raw_path).as_posix())
     prepared = prepare_with(parse_pool, registry, html, stored.canonical_url, keep_raw=False, story=False)
     # The raw HTML is shared with the revision it came from: no copy, and its path stays valid.
-    return _record(store, archive, prepared, [], latest.fetched_at, origin="reparse", raw_path=latest.raw_path)
+    result = _record(store, archive, prepared, [], latest.fetched_at, origin="reparse", raw_path=latest.raw_path)
+    if result.status == "seen" and result.revision is not None:  # the same text: indexed again all the same
+        index_recorded(store, result.stored, result.revision.number, result.text)
+    return result
 
 
 def reparse_articles(store: Store, archive: Archive, registry: SiteRegistry, articles: Iterable[StoredArticle], *,

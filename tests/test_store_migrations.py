@@ -16,7 +16,7 @@ from monitor.errors import StoreError
 from monitor.settings import StorageSettings
 from monitor.store import Store, make_engine
 from monitor.store import migrate as migrations
-from monitor.store.metadata import metadata
+from monitor.store.metadata import include_name, metadata
 from tests._store_support import pg_url_fixture  # noqa: F401  (fixture)
 
 
@@ -25,7 +25,8 @@ def _no_drift(url: str) -> None:
     migrations.upgrade(engine)
     migrations.upgrade(engine)  # idempotent
     with engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), metadata())
+        diff = compare_metadata(MigrationContext.configure(connection, opts={"include_name": include_name}),
+                                metadata())
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
     assert diff == [], "tables changed without a migration: add one under monitor/store/migrations/versions"

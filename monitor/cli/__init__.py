@@ -9,6 +9,7 @@ from monitor.cli import (
     daemon,  # noqa: F401  (registers its commands)
     demo,  # noqa: F401  (registers its commands)
     discover,  # noqa: F401  (registers its commands)
+    index,  # noqa: F401  (registers its commands)
     parse,  # noqa: F401  (registers its commands)
     rules,  # noqa: F401  (registers its commands)
     store,  # noqa: F401  (registers its commands)

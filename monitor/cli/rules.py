@@ -16,6 +16,7 @@ from monitor.cli._app import PUBLISHED_SINCE_HELP, SINCE, app, fail
 from monitor.errors import MonitorError, RuleFileError
 
 if TYPE_CHECKING:
+    from monitor.rules.query import Node
     from monitor.services import Opened
     from monitor.settings import Settings
 
@@ -80,19 +81,21 @@ def _files(root: Path, since: datetime | None) -> Iterator[_ArchivedText]:
         yield _ArchivedText(str(path), "", path.read_text(encoding="utf-8", errors="replace"), None, None, mtime)
 
 
-def _database(opened: Opened, since: datetime | None) -> Iterator[_ArchivedText]:
-    """The latest text of every stored article (published, or first seen, since ``since``): the rows through the
-    store, the texts through the archive."""
-    from monitor.errors import ArchiveError
+def _database(opened: Opened, since: datetime | None, node: Node, *, scan: bool) -> Iterator[_ArchivedText]:
+    """The latest text of every stored article that may match ``node`` (published, or first seen, since
+    ``since``), newest first: the candidates the search index gives (``scan``: every article, read one by one); the
+    rows through the store, the texts through the archive."""
+    from monitor.search import SearchFilters, SearchService, StoreScan
 
-    store, archive = opened.store, opened.archive
-    for article in store.iter_articles(since=since):
-        revisions = store.revisions(article.key)
-        if not revisions:
+    store = opened.store
+    service = SearchService(store, opened.archive, StoreScan(store) if scan else None)
+    filters = SearchFilters(since=since.astimezone(UTC).date() if since else None)
+    for candidate in service.candidates.candidates(node, filters):
+        article = candidate.article
+        if since and candidate.when < since:
             continue
-        try:
-            text = archive.read_text(revisions[-1].text_path)
-        except ArchiveError:
+        text = service.text(candidate)
+        if text is None:
             continue  # `monitor archive verify` reports missing files; a search just skips them
         yield _ArchivedText(article.canonical_url, article.headline, text, article.site, article.language,
                             article.published)
@@ -137,7 +140,8 @@ def rules_test(
         database = settings.storage.archive_root / "monitor.db"
         if settings.storage.url is None and not database.exists():
             raise fail(f"no database at {database} (set storage.url, or search archive files with --path)")
-        texts = _database(opened, since)
+        # The index was built with each article's own language: another one given, every text is read.
+        texts = _database(opened, since, node, scan=language is not None)
     seen = found = 0
     try:
         for item in texts:

@@ -1,5 +1,5 @@
-"""Searching the archive with the rule language: one service the web pages, feeds and API call
-(:class:`SearchService`). The search index of issue 14 is not built yet; see :mod:`monitor.search.service`."""
+"""Searching the archive with the rule language: one service the web pages, feeds, API and ``monitor rules test``
+call (:class:`SearchService`), on the search index (:mod:`monitor.search.index`)."""
 
 from monitor.search.service import (
     Backtest,

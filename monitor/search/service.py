@@ -1,14 +1,11 @@
-"""The one way the web pages, the Atom feeds and the JSON API search the archive: :class:`SearchService`.
+"""The one way the web pages, the Atom feeds, the JSON API and ``monitor rules test`` search the archive:
+:class:`SearchService`.
 
-**The search index (issue 14, item 1) is not built yet.** Today the candidates of a query are every stored article
-the filters select (site, language, section, date range), read from the database newest first by
-:class:`StoreScan`, and each one's latest archive text is read from disk and evaluated by the rule language
-(:mod:`monitor.rules`), exactly as ``monitor rules test`` does. That is a linear scan: fine for a demo archive or
-a few thousand articles, slow for a year of the services.
-
-The index will plug in as another :class:`CandidateSource`: it answers a parsed query and the filters with the
-articles that may match, newest first, and the service keeps evaluating the rule language on them for the exact
-match and the highlights. Nothing above this module changes when it does.
+The candidates of a query come from a :class:`CandidateSource`: by default the search index
+(:class:`monitor.search.index.IndexCandidates`), which answers a parsed query and the filters with the articles that
+may match (a superset), newest first; :class:`StoreScan` is the linear scan of every article the filters select.
+Each candidate's latest archive text is then read and evaluated by the rule language (:mod:`monitor.rules`) for the
+exact match and the highlights, so the results are the same whichever source gives the candidates.
 """
 
 from __future__ import annotations
@@ -117,8 +114,8 @@ class Backtest:
 
 
 class CandidateSource(Protocol):
-    """Supplies the articles a query may match, newest first. The search index will be one; :class:`StoreScan`
-    (every article the filters select) is the one there is today."""
+    """Supplies the articles a query may match, newest first: the search index
+    (:class:`~monitor.search.index.IndexCandidates`), or :class:`StoreScan` (every article the filters select)."""
 
     def candidates(self, node: Node | None, filters: SearchFilters) -> Iterator[Candidate]: ...
 
@@ -195,16 +192,19 @@ def candidate_from_row(data: Any) -> Candidate:
 class SearchService:
     """Search, backtest and feeds over the archive with the rule language.
 
-    The search index is not built yet (issue 14, item 1): ``candidates`` defaults to :class:`StoreScan`, a linear
-    scan of the articles the filters select, and every candidate's latest text is evaluated here. An index will be
-    passed as ``candidates`` and only narrow what is read; results, order and highlights stay the same.
+    ``candidates`` defaults to the search index; every candidate's latest text is evaluated here, so the index only
+    narrows what is read: results, order and highlights are those of a linear scan (:class:`StoreScan`).
     """
 
     def __init__(self, store: Store, archive: Archive, candidates: CandidateSource | None = None, *,
                  page_size: int = 20, max_page: int = 50, max_days: int = 366) -> None:
         self.store = store
         self.archive = archive
-        self.candidates = candidates or StoreScan(store)
+        if candidates is None:
+            from monitor.search.index import IndexCandidates
+
+            candidates = IndexCandidates(store)
+        self.candidates = candidates
         self.page_size = page_size
         self.max_page = max_page
         self.max_days = max_days
@@ -244,7 +244,7 @@ class SearchService:
             if node is None:
                 yield SearchHit(candidate)
                 continue
-            text = self._text(candidate)
+            text = self.text(candidate)
             if text is None:
                 continue
             doc = Document.from_fields(title=article.headline, body=text, site=article.site,
@@ -288,7 +288,8 @@ class SearchService:
                 hits.append(hit)
         return Backtest(query, filters, per_day, hits, total, count[0], bounded, notes)
 
-    def _text(self, candidate: Candidate) -> str | None:
+    def text(self, candidate: Candidate) -> str | None:
+        """The candidate's latest archive text (None: its file is missing)."""
         if candidate.text_path is None:
             return None
         try:

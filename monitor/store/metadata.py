@@ -10,6 +10,9 @@ from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
 _SKIP = frozenset({"migrations"})
+#: Tables the migrations create without declaring them here: the search index (an FTS5 virtual table and its
+#: shadow tables on SQLite, a tsvector on PostgreSQL; see monitor.search.index).
+UNDECLARED_PREFIX = "search_"
 
 
 def metadata() -> MetaData:
@@ -19,3 +22,8 @@ def metadata() -> MetaData:
         if module.name not in _SKIP:
             importlib.import_module(f"monitor.store.{module.name}")
     return SQLModel.metadata
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """For alembic's comparison with the metadata: leave out the tables that are not declared here."""
+    return not (type_ == "table" and (name or "").startswith(UNDECLARED_PREFIX))

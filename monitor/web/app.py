@@ -3,7 +3,7 @@ feed per rule and per search, and a JSON API with its OpenAPI document (``/api/o
 
 Everything is rendered on the server (Jinja2, autoescaped): the pages read fine with JavaScript off, and the one
 script, htmx (vendored under ``static/``), only spares full page loads. Nothing is loaded from another host.
-Searching goes through :class:`~monitor.search.SearchService` (a linear scan until the search index exists).
+Searching goes through :class:`~monitor.search.SearchService` (on the search index, :mod:`monitor.search.index`).
 """
 
 from __future__ import annotations

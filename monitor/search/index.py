@@ -1,0 +1,469 @@
+"""The search index: each article's latest text as analysed tokens (:mod:`monitor.search.tokens`), in SQLite FTS5 or
+PostgreSQL full text, and the :class:`IndexCandidates` that answer a query from it.
+
+A query of the rule language is translated into an index query that finds a *superset* of its matches: words,
+wildcards, fields, AND and OR as they are; a phrase or NEAR as AND of its words (the index keeps no positions: the
+evaluator checks order and distance); NOT as no restriction (a superset of the words it excludes may hold articles
+that do match). :class:`~monitor.search.SearchService` then evaluates the rule language on each candidate for the
+exact match and the highlights, so results are the same as with a linear scan, whatever the backend.
+
+Candidates come newest first. On SQLite the FTS rowid is the article's date order (:func:`date_order`), so FTS5
+gives the newest matches of even a common word a batch at a time; on PostgreSQL the GIN index finds the matches
+and the database sorts them by date (a common word in a very large archive is the slow case there).
+
+Written on ingest (new and revised texts: :func:`index_recorded`, called by the pipeline), on reparse, and by
+:meth:`SearchIndex.rebuild` for an archive that predates it (``monitor index rebuild``, resumable).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Table, and_, func, or_, select, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor.errors import ArchiveError, StoreError
+from monitor.rules.query import And, Near, Node, Not, Or, Phrase
+from monitor.search.tokens import FIELDS, AllOf, IndexQuery, Term, all_of, any_of, field_tokens, word_tokens
+from monitor.store.engine import database_errors, describe
+from monitor.store.tables import ArticleRow, Revision
+
+if TYPE_CHECKING:
+    from monitor.archive import Archive
+    from monitor.search.service import Candidate, SearchFilters
+    from monitor.store import Store, StoredArticle
+
+_ARTICLES: Table = ArticleRow.__table__  # type: ignore[attr-defined]
+_REVISIONS: Table = Revision.__table__  # type: ignore[attr-defined]
+_WEIGHTS = {"title": "A", "teaser": "B", "body": "D"}
+_REBUILD_NEXT = "rebuild_next_pk"
+_REBUILD_STARTED = "rebuild_started"
+
+
+# --- the index query as FTS5 MATCH and as tsquery ---------------------------------------------------------------
+
+
+def index_query(node: Node) -> IndexQuery | None:
+    """What the index is asked for ``node``: a superset of its matches (None: no restriction)."""
+    if isinstance(node, Phrase):
+        return all_of(_term(word, node.field) for word in node.words)
+    if isinstance(node, And):
+        return all_of(index_query(c) for c in node.children)
+    if isinstance(node, Or):
+        return any_of(index_query(c) for c in node.children)
+    if isinstance(node, Near):
+        return all_of((index_query(node.left), index_query(node.right)))
+    assert isinstance(node, Not)
+    return None
+
+
+def _term(word: Any, field: str | None) -> Term | None:
+    tokens, prefix = word_tokens(word)
+    return Term(tokens, prefix, field) if tokens else None  # no token to ask for: no restriction
+
+
+def fts5_match(query: IndexQuery) -> str:
+    """``query`` as an FTS5 MATCH expression."""
+    if isinstance(query, Term):
+        star = "*" if query.prefix else ""
+        alternatives = " OR ".join(f'"{t}"{star}' for t in sorted(query.tokens))
+        inner = f"({alternatives})" if len(query.tokens) > 1 else alternatives
+        return f"{{{query.field}}} : {inner}" if query.field else inner
+    joiner = " AND " if isinstance(query, AllOf) else " OR "
+    return "(" + joiner.join(fts5_match(c) for c in query.children) + ")"
+
+
+def tsquery(query: IndexQuery) -> str:
+    """``query`` as a tsquery literal (lexemes as they are; weights for fields)."""
+    if isinstance(query, Term):
+        suffix = ("*" if query.prefix else "") + (_WEIGHTS[query.field] if query.field else "")
+        marks = f":{suffix}" if suffix else ""
+        alternatives = " | ".join(f"'{t}'{marks}" for t in sorted(query.tokens))
+        return f"({alternatives})" if len(query.tokens) > 1 else alternatives
+    joiner = " & " if isinstance(query, AllOf) else " | "
+    return "(" + joiner.join(tsquery(c) for c in query.children) + ")"
+
+
+def _tsvector(fields: dict[str, list[str]]) -> str:
+    """A tsvector literal: every token once per field, the field as weight (one shared position per field)."""
+    by_token: dict[str, list[str]] = {}
+    for position, name in enumerate(FIELDS, 1):
+        for token in fields[name]:
+            by_token.setdefault(token, []).append(f"{position}{_WEIGHTS[name]}")
+    return " ".join(f"'{t}':{','.join(p)}" for t, p in sorted(by_token.items()))
+
+
+# --- the index ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStatus:
+    backend: str  # "sqlite-fts5" or "postgresql"
+    articles: int
+    indexed: int  # articles with an index entry
+    stale: int  # whose entry is of an older revision than their latest
+    rebuild_next_pk: int | None  # an unfinished rebuild goes on from this article id
+    size_bytes: int | None  # what the index takes on disk, where the database says
+
+    @property
+    def missing(self) -> int:
+        return self.articles - self.indexed
+
+
+@dataclass(frozen=True, slots=True)
+class Indexable:
+    """What is indexed of one article: the search evaluates the headline as title and the latest archive text as
+    body (see SearchService), so those are what the index holds."""
+
+    pk: int
+    revision: int
+    headline: str
+    language: str | None
+    text: str
+    at: datetime  # the article's date (published, else first seen): where it stands in newest-first order
+
+
+_ID_BITS = 30  # article ids below 2^30 (a billion); seconds from 1902 to 2106 above them
+_SECOND = 1 << _ID_BITS
+
+
+def date_order(at: datetime, pk: int) -> int:
+    """The SQLite index's rowid for an article: its date's second, then its id, so FTS5 can give a query's matches
+    newest first without sorting them (the search orders by the exact date; ties within a second are settled then).
+    """
+    if not 0 < pk < _SECOND:
+        raise StoreError(f"article id {pk}: the search index orders ids below {_SECOND} only")
+    return _second_order(at) | pk
+
+
+_EDGE = 1 << 31
+
+
+def _seconds(at: datetime) -> int:
+    return math.floor((at.replace(tzinfo=UTC) if at.tzinfo is None else at).timestamp())
+
+
+def _second_order(at: datetime) -> int:
+    """The order of ``at``'s second (dates beyond 1902-2106 count as the first or last second: a wrong year)."""
+    return (min(max(_seconds(at), -_EDGE), _EDGE - 1) + _EDGE) << _ID_BITS
+
+
+def _bound(at: datetime | None) -> int | None:
+    """A filter's date as an order bound; None where it bounds nothing (beyond the orders' range)."""
+    return _second_order(at) if at is not None and -_EDGE < _seconds(at) < _EDGE - 1 else None
+
+
+def tokens_of(item: Indexable) -> dict[str, list[str]]:
+    return {"title": field_tokens(item.headline, item.language), "teaser": [],
+            "body": field_tokens(item.text, item.language)}
+
+
+class SearchIndex:
+    """Reads and writes the search tables of one database (created by migration 0005)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.postgres = engine.dialect.name == "postgresql"
+        self._where = describe(engine.url)
+
+    # writes
+
+    def put_many(self, items: Sequence[Indexable]) -> None:
+        """Index (or re-index) these articles' texts, in one transaction. An entry is never replaced by one of an
+        older revision (two writers racing over one article)."""
+        if not items:
+            return
+        rows = []
+        for item in items:
+            fields = tokens_of(item)
+            if self.postgres:
+                rows.append({"pk": item.pk, "revision": item.revision, "tokens": _tsvector(fields)})
+            else:
+                rows.append({"pk": item.pk, "revision": item.revision, "ord": date_order(item.at, item.pk),
+                             **{k: " ".join(v) for k, v in fields.items()}})
+        if self.postgres:
+            statement = text("INSERT INTO search_documents (article_pk, revision, tokens) "
+                             "VALUES (:pk, :revision, CAST(:tokens AS tsvector)) ON CONFLICT (article_pk) DO UPDATE "
+                             "SET revision = excluded.revision, tokens = excluded.tokens "
+                             "WHERE excluded.revision >= search_documents.revision")
+        else:
+            statement = text("INSERT INTO search_documents (ord, article_pk, revision, title, teaser, body) "
+                             "VALUES (:ord, :pk, :revision, :title, :teaser, :body) ON CONFLICT (article_pk) DO UPDATE "
+                             "SET ord = excluded.ord, revision = excluded.revision, title = excluded.title, "
+                             "teaser = excluded.teaser, "
+                             "body = excluded.body WHERE excluded.revision >= search_documents.revision")
+        with database_errors(self._where, "write the search index"), self.engine.begin() as connection:
+            connection.execute(statement, rows)
+
+    def put(self, item: Indexable) -> None:
+        self.put_many([item])
+
+    # reads
+
+    def contents(self) -> dict[int, tuple[int, str]]:
+        """Every entry: article id -> (revision, tokens as stored), to compare two builds."""
+        columns = "tokens::text" if self.postgres else "title || '|' || teaser || '|' || body"
+        with self.engine.connect() as connection:
+            rows = connection.execute(text(f"SELECT article_pk, revision, {columns} FROM search_documents"))
+            return {pk: (revision, tokens) for pk, revision, tokens in rows}
+
+    def matching(self, query: IndexQuery) -> Any:
+        """A subquery of the article ids ``query`` finds."""
+        if self.postgres:
+            return (select(text("article_pk")).select_from(text("search_documents"))
+                    .where(text("tokens @@ CAST(:index_query AS tsquery)").bindparams(index_query=tsquery(query))))
+        return (select(text("article_pk")).select_from(text("search_documents"))
+                .where(text("ord IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :index_query)")
+                       .bindparams(index_query=fts5_match(query))))
+
+    def newest_orders(self, query: IndexQuery, *, below: int | None, at_least: int | None,
+                      limit: int | None) -> list[int]:
+        """SQLite: the date orders (see :func:`date_order`) ``query`` finds, newest first, in [at_least, below)."""
+        conditions = ["search_fts MATCH :q"]
+        values: dict[str, Any] = {"q": fts5_match(query)}
+        if below is not None:
+            conditions.append("rowid < :below")
+            values["below"] = below
+        if at_least is not None:
+            conditions.append("rowid >= :at_least")
+            values["at_least"] = at_least
+        sql = f"SELECT rowid FROM search_fts WHERE {' AND '.join(conditions)} ORDER BY rowid DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self.engine.connect() as connection:
+            return list(connection.execute(text(sql), values).scalars())
+
+    def status(self) -> IndexStatus:
+        with database_errors(self._where, "read the search index"), self.engine.connect() as connection:
+            articles = connection.execute(select(func.count()).select_from(_ARTICLES)).scalar_one()
+            indexed, stale = connection.execute(text(
+                "SELECT count(*), coalesce(sum(CASE WHEN d.revision < a.revision_count - 1 THEN 1 ELSE 0 END), 0) "
+                "FROM search_documents d JOIN articles a ON a.id = d.article_pk")).one()
+            state = _state(connection)
+            size = self._size(connection)
+        following = state.get(_REBUILD_NEXT)
+        return IndexStatus("postgresql" if self.postgres else "sqlite-fts5", articles, indexed, stale,
+                           int(following) if following is not None else None, size)
+
+    def _size(self, connection: Connection) -> int | None:
+        if self.postgres:
+            size: int = connection.execute(text("SELECT pg_total_relation_size('search_documents')")).scalar_one()
+            return size
+        try:  # dbstat is compiled into most SQLite builds, not all
+            found = connection.execute(text(
+                "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'search%' OR name LIKE 'sqlite_autoindex_search%'"
+            )).scalar_one()
+        except SQLAlchemyError:  # no dbstat: the size is unknown, not an error
+            return None
+        return int(found or 0)
+
+    # rebuild
+
+    def rebuild(self, archive: Archive, *, restart: bool = False, batch: int = 500,
+                progress: Callable[[int, int], None] | None = None) -> int:
+        """Index every article's latest text, in article id order, remembering after each batch how far it got: an
+        interrupted rebuild goes on from there (``restart``: from the start). Entries of articles no longer stored
+        are removed at the end. Returns how many articles were indexed; ``progress(done, total)`` after each batch."""
+        with database_errors(self._where, "rebuild the search index"):
+            with self.engine.begin() as connection:
+                state = _state(connection)
+                if restart or _REBUILD_NEXT not in state:
+                    start = 0
+                    connection.execute(text("DELETE FROM search_state"))
+                    connection.execute(text("INSERT INTO search_state (name, value) VALUES (:n, :v)"),
+                                       [{"n": _REBUILD_NEXT, "v": "0"},
+                                        {"n": _REBUILD_STARTED, "v": datetime.now().astimezone().isoformat()}])
+                else:
+                    start = int(state[_REBUILD_NEXT])
+                total = connection.execute(select(func.count()).select_from(_ARTICLES)).scalar_one()
+                done = connection.execute(select(func.count()).select_from(_ARTICLES)
+                                          .where(_ARTICLES.c.id < start)).scalar_one()
+            if progress:
+                progress(done, total)
+            indexed = 0
+            for items, next_pk, seen in self._batches(archive, start, batch):
+                self.put_many(items)
+                with self.engine.begin() as connection:
+                    connection.execute(text("UPDATE search_state SET value = :v WHERE name = :n"),
+                                       {"v": str(next_pk), "n": _REBUILD_NEXT})
+                indexed += len(items)
+                done += seen
+                if progress:
+                    progress(done, total)
+            with self.engine.begin() as connection:
+                connection.execute(text("DELETE FROM search_documents WHERE article_pk NOT IN "
+                                        "(SELECT id FROM articles)"))
+                connection.execute(text("DELETE FROM search_state"))
+        return indexed
+
+    def _batches(self, archive: Archive, start: int, batch: int) -> Iterator[tuple[list[Indexable], int, int]]:
+        latest = (select(_REVISIONS.c.text_path)
+                  .where(_REVISIONS.c.article_pk == _ARTICLES.c.id,
+                         _REVISIONS.c.number == _ARTICLES.c.revision_count - 1).scalar_subquery())
+        after = start - 1
+        while True:
+            with self.engine.connect() as connection:
+                rows = connection.execute(
+                    select(_ARTICLES.c.id, _ARTICLES.c.revision_count, _ARTICLES.c.headline, _ARTICLES.c.language,
+                           latest.label("text_path"), _ARTICLES.c.published, _ARTICLES.c.first_seen)
+                    .where(_ARTICLES.c.id > after).order_by(_ARTICLES.c.id).limit(batch)).all()
+            if not rows:
+                return
+            items = []
+            for pk, count, headline, language, path, published, first_seen in rows:
+                # A text file gone missing (`monitor archive verify` reports it): the headline alone, so the index
+                # still covers every article (the search skips it when it cannot read the text).
+                body = _read(archive, path) or ""
+                items.append(Indexable(pk, count - 1, headline, language, body, published or first_seen))
+            after = rows[-1][0]
+            yield items, after + 1, len(rows)
+
+
+def _state(connection: Connection) -> dict[str, str]:
+    return {name: value for name, value in connection.execute(text("SELECT name, value FROM search_state"))}
+
+
+def _read(archive: Archive, path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return archive.read_text(path)
+    except ArchiveError:
+        return None  # `monitor archive verify` reports missing files; the index leaves them out
+
+
+def index_recorded(store: Store, stored: StoredArticle, revision: int, text_: str) -> None:
+    """Index the text just recorded as ``revision`` of ``stored`` (what the pipeline calls after each new or
+    revised text, and after a reparse)."""
+    SearchIndex(store.engine).put(Indexable(stored.pk, revision, stored.headline, stored.language, text_,
+                                            stored.published or stored.first_seen))
+
+
+# --- candidates ----------------------------------------------------------------------------------------------------
+
+
+class IndexCandidates:
+    """The articles the index finds for a query and the filters, newest first (a superset of the matches). A query
+    the index cannot narrow (none, or only NOT) is every article the filters select, as :class:`StoreScan` gives.
+
+    Articles stored before the index existed (or by a writer that could not index them) are not in it: while the
+    index holds fewer articles than the archive (checked at most every ``coverage_seconds``), the search scans
+    instead, so it never misses one; ``monitor index status`` tells, ``monitor index rebuild`` fills the gap."""
+
+    def __init__(self, store: Store, *, batch: int = 200, max_batch: int = 5000, coverage_seconds: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        from monitor.search.service import StoreScan
+
+        self._store = store
+        self._index = SearchIndex(store.engine)
+        self._scan = StoreScan(store, batch)
+        self._batch = batch
+        self._max_batch = max_batch
+        self._coverage_seconds = coverage_seconds
+        self._clock = clock
+        self._covered: tuple[float, bool] | None = None
+
+    def covers_archive(self) -> bool:
+        now = self._clock()
+        if self._covered is None or now - self._covered[0] >= self._coverage_seconds:
+            with self._store.engine.connect() as connection:
+                articles, indexed = connection.execute(text(
+                    "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM search_documents)")).one()
+            self._covered = (now, indexed >= articles)
+        return self._covered[1]
+
+    def candidates(self, node: Node | None, filters: SearchFilters) -> Iterator[Candidate]:
+        query = index_query(node) if node is not None else None
+        if query is None or not self.covers_archive():
+            yield from self._scan.candidates(node, filters)
+            return
+        yield from self._matching(query, filters)
+
+    def _matching(self, query: IndexQuery, filters: SearchFilters) -> Iterator[Candidate]:
+        try:
+            if self._index.postgres:
+                yield from self._matching_sorted(query, filters)
+            else:
+                yield from self._matching_ordered(query, filters)
+        except SQLAlchemyError as exc:  # a database without the index tables, or unreachable
+            raise StoreError(f"database {describe(self._store.engine.url)}: cannot search the index: "
+                             f"{str(getattr(exc, 'orig', exc)).strip().splitlines()[0]}") from None
+
+    def _base(self, filters: SearchFilters) -> tuple[Any, list[Any]]:
+        from monitor.search.service import ARTICLE_COLUMNS, STORIES, article_date
+
+        latest = (select(_REVISIONS.c.text_path)
+                  .where(_REVISIONS.c.article_pk == _ARTICLES.c.id,
+                         _REVISIONS.c.number == _ARTICLES.c.revision_count - 1).scalar_subquery())
+        base = (select(*ARTICLE_COLUMNS, STORIES.c.key.label("story_key"), latest.label("text_path"),
+                       article_date.label("at"))
+                .select_from(_ARTICLES.outerjoin(STORIES, STORIES.c.id == _ARTICLES.c.story_id)))
+        conditions: list[Any] = []
+        if filters.site:
+            conditions.append(_ARTICLES.c.site == filters.site)
+        if filters.language:
+            conditions.append(_ARTICLES.c.language == filters.language)
+        if filters.section:
+            conditions.append(_ARTICLES.c.section == filters.section)
+        if filters.start:
+            conditions.append(article_date >= filters.start)
+        if filters.end:
+            conditions.append(article_date < filters.end)
+        return base, conditions
+
+    def _matching_ordered(self, query: IndexQuery, filters: SearchFilters) -> Iterator[Candidate]:
+        """SQLite: FTS5 gives the matches by date order, newest first, a batch at a time (each batch ends at a whole
+        second, whose articles are then put in exact date order): no sorting of every match of a common word."""
+        from monitor.search.service import candidate_from_row
+
+        base, conditions = self._base(filters)
+        at_least, below = _bound(filters.start), _bound(filters.end)
+        batch = self._batch
+        while True:
+            orders = self._index.newest_orders(query, below=below, at_least=at_least, limit=batch)
+            full = len(orders) == batch
+            if full:  # the rest of the last one's second, so that a second is never split between batches
+                floor = orders[-1] >> _ID_BITS << _ID_BITS
+                orders += self._index.newest_orders(query, below=orders[-1], at_least=max(floor, at_least or floor),
+                                                    limit=None)
+                below = floor
+            if orders:
+                ids = [order & (_SECOND - 1) for order in orders]
+                with self._store.engine.connect() as connection:
+                    rows = connection.execute(base.where(_ARTICLES.c.id.in_(ids), *conditions)).all()
+                found = [candidate_from_row(row._mapping) for row in rows]
+                found.sort(key=lambda c: (c.when, c.article.pk), reverse=True)
+                yield from found
+            if not full:
+                return
+            batch = min(batch * 2, self._max_batch)
+
+    def _matching_sorted(self, query: IndexQuery, filters: SearchFilters) -> Iterator[Candidate]:
+        """PostgreSQL: the GIN index finds the matches, sorted by date in the database, a batch at a time."""
+        from monitor.search.service import article_date, candidate_from_row
+
+        base, conditions = self._base(filters)
+        conditions.append(_ARTICLES.c.id.in_(self._index.matching(query)))
+        after: tuple[datetime, int] | None = None
+        batch = self._batch
+        while True:
+            stmt = base.where(*conditions)
+            if after is not None:
+                at, pk = after
+                stmt = stmt.where(or_(article_date < at, and_(article_date == at, _ARTICLES.c.id < pk)))
+            stmt = stmt.order_by(article_date.desc(), _ARTICLES.c.id.desc()).limit(batch)
+            with self._store.engine.connect() as connection:
+                rows = connection.execute(stmt).all()
+            for row in rows:
+                yield candidate_from_row(row._mapping)
+            if len(rows) < batch:
+                return
+            last = rows[-1]._mapping
+            after = (last["at"], last["id"])
+            batch = min(batch * 2, self._max_batch)  # a long backtest: fewer, larger index queries
