@@ -338,7 +338,7 @@ def test_a_sqlite_without_fts5_is_refused_in_one_line() -> None:
     from monitor.errors import StoreError
     from monitor.store.migrate import MIGRATIONS
 
-    spec = importlib.util.spec_from_file_location("search_migration", MIGRATIONS / "versions/0005_search_index.py")
+    spec = importlib.util.spec_from_file_location("search_migration", MIGRATIONS / "versions/0006_search_index.py")
     assert spec is not None and spec.loader is not None
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
