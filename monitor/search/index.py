@@ -396,26 +396,9 @@ class IndexCandidates:
                              f"{str(getattr(exc, 'orig', exc)).strip().splitlines()[0]}") from None
 
     def _base(self, filters: SearchFilters) -> tuple[Any, list[Any]]:
-        from monitor.search.service import ARTICLE_COLUMNS, STORIES, article_date
+        from monitor.search.service import candidate_select
 
-        latest = (select(_REVISIONS.c.text_path)
-                  .where(_REVISIONS.c.article_pk == _ARTICLES.c.id,
-                         _REVISIONS.c.number == _ARTICLES.c.revision_count - 1).scalar_subquery())
-        base = (select(*ARTICLE_COLUMNS, STORIES.c.key.label("story_key"), latest.label("text_path"),
-                       article_date.label("at"))
-                .select_from(_ARTICLES.outerjoin(STORIES, STORIES.c.id == _ARTICLES.c.story_id)))
-        conditions: list[Any] = []
-        if filters.site:
-            conditions.append(_ARTICLES.c.site == filters.site)
-        if filters.language:
-            conditions.append(_ARTICLES.c.language == filters.language)
-        if filters.section:
-            conditions.append(_ARTICLES.c.section == filters.section)
-        if filters.start:
-            conditions.append(article_date >= filters.start)
-        if filters.end:
-            conditions.append(article_date < filters.end)
-        return base, conditions
+        return candidate_select(filters)
 
     def _matching_ordered(self, query: IndexQuery, filters: SearchFilters) -> Iterator[Candidate]:
         """SQLite: FTS5 gives the matches by date order, newest first, a batch at a time (each batch ends at a whole

@@ -120,6 +120,29 @@ class CandidateSource(Protocol):
     def candidates(self, node: Node | None, filters: SearchFilters) -> Iterator[Candidate]: ...
 
 
+def candidate_select(filters: SearchFilters) -> tuple[Any, list[Any]]:
+    """The select of candidate rows (an article, its story key, its latest text's path, its date as ``at``) and the
+    conditions the filters put on it: what a linear scan and the index both narrow further."""
+    latest = (sa_select(_REVISIONS.c.text_path).where(_REVISIONS.c.article_pk == _ARTICLES.c.id,
+                                                      _REVISIONS.c.number == _ARTICLES.c.revision_count - 1)
+              .scalar_subquery())
+    base = (sa_select(*ARTICLE_COLUMNS, STORIES.c.key.label("story_key"), latest.label("text_path"),
+                      article_date.label("at"))
+            .select_from(_ARTICLES.outerjoin(STORIES, STORIES.c.id == _ARTICLES.c.story_id)))
+    conditions: list[Any] = []
+    if filters.site:
+        conditions.append(_ARTICLES.c.site == filters.site)
+    if filters.language:
+        conditions.append(_ARTICLES.c.language == filters.language)
+    if filters.section:
+        conditions.append(_ARTICLES.c.section == filters.section)
+    if filters.start:
+        conditions.append(article_date >= filters.start)
+    if filters.end:
+        conditions.append(article_date < filters.end)
+    return base, conditions
+
+
 class StoreScan:
     """Every article the filters select, newest first, read from the database in batches (keyset paging, so an
     ingest running meanwhile neither repeats nor skips one). It ignores the query: the evaluator decides."""
@@ -129,23 +152,7 @@ class StoreScan:
         self._batch = batch
 
     def candidates(self, node: Node | None, filters: SearchFilters) -> Iterator[Candidate]:
-        latest = (sa_select(_REVISIONS.c.text_path).where(_REVISIONS.c.article_pk == _ARTICLES.c.id,
-                                                          _REVISIONS.c.number == _ARTICLES.c.revision_count - 1)
-                  .scalar_subquery())
-        base = (sa_select(*ARTICLE_COLUMNS, STORIES.c.key.label("story_key"), latest.label("text_path"),
-                          article_date.label("at"))
-                .select_from(_ARTICLES.outerjoin(STORIES, STORIES.c.id == _ARTICLES.c.story_id)))
-        conditions: list[Any] = []
-        if filters.site:
-            conditions.append(_ARTICLES.c.site == filters.site)
-        if filters.language:
-            conditions.append(_ARTICLES.c.language == filters.language)
-        if filters.section:
-            conditions.append(_ARTICLES.c.section == filters.section)
-        if filters.start:
-            conditions.append(article_date >= filters.start)
-        if filters.end:
-            conditions.append(article_date < filters.end)
+        base, conditions = candidate_select(filters)
         after: tuple[datetime, int] | None = None
         while True:
             stmt = base.where(*conditions)
