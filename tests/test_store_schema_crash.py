@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from monitor.cli import app
 from monitor.store import make_engine
 from monitor.store import migrate as migrations
-from monitor.store.metadata import metadata
+from monitor.store.metadata import include_name, metadata
 from tests import _die_mid_schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +62,8 @@ def _works_after(root: Path) -> None:
     try:
         assert migrations.current_revision(engine) == migrations.head_revision()
         with engine.connect() as connection:
-            assert compare_metadata(MigrationContext.configure(connection), metadata()) == []
+            assert compare_metadata(MigrationContext.configure(connection, opts={"include_name": include_name}),
+                                    metadata()) == []
     finally:
         engine.dispose()
 

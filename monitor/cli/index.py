@@ -25,17 +25,15 @@ def index_rebuild(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from monitor.archive import Archive
     from monitor.search.index import SearchIndex
-    from monitor.settings import load_settings
-    from monitor.store import Store
+    from monitor.services import Opened
 
     console = Console(stderr=True)
     columns = (TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TextColumn("articles"),
                TimeRemainingColumn())
     try:
-        settings = load_settings()
-        store = Store.open(settings.storage)
+        opened = Opened.from_config()
+        store, archive = opened.store, opened.archive
     except MonitorError as exc:
         raise fail(str(exc)) from None
     try:
@@ -49,15 +47,14 @@ def index_rebuild(
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            indexed = index.rebuild(Archive.from_settings(settings.storage), restart=restart, batch=batch,
-                                    progress=progress)
+            indexed = index.rebuild(archive, restart=restart, batch=batch, progress=progress)
     except KeyboardInterrupt:
         typer.echo("monitor: interrupted: run `monitor index rebuild` again to go on where it stopped", err=True)
         raise typer.Exit(130) from None
     except MonitorError as exc:
         raise fail(str(exc)) from None
     finally:
-        store.close()
+        opened.close()
     typer.echo(f"{indexed} article(s) indexed")
 
 
@@ -65,19 +62,13 @@ def index_rebuild(
 def index_status() -> None:
     """How many articles the index holds, how many it lacks or holds an older revision of, and its size."""
     from monitor.search.index import SearchIndex
-    from monitor.settings import load_settings
-    from monitor.store import Store
+    from monitor.services import Opened
 
     try:
-        store = Store.open(load_settings().storage, upgrade=False)
+        with Opened.from_config(upgrade=False) as opened:
+            status = SearchIndex(opened.store.engine).status()
     except MonitorError as exc:
         raise fail(str(exc)) from None
-    try:
-        status = SearchIndex(store.engine).status()
-    except MonitorError as exc:
-        raise fail(str(exc)) from None
-    finally:
-        store.close()
     typer.echo(f"backend: {status.backend}")
     typer.echo(f"articles: {status.articles}")
     typer.echo(f"indexed: {status.indexed}")
