@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -129,3 +129,18 @@ def signature(text: str, threshold: float) -> Signature | None:
 
 
 __all__ = ["Signature", "band_layout", "minhash_values", "shingles", "signature", "story_text"]
+
+
+def closest_story(signature: Signature, candidates: Iterable[tuple[bytes | None, int | None]],
+                  threshold: float) -> int | None:
+    """The story of the most similar candidate (its stored MinHash values, its story id) at or above ``threshold``,
+    or None: the article opens a story of its own."""
+    best: tuple[float, int] | None = None
+    for values, story_id in candidates:
+        if values is None or story_id is None:
+            continue
+        score = signature.similarity(values)
+        if score >= threshold and (best is None or score > best[0]):
+            best = (score, story_id)
+    return best[1] if best is not None else None
+

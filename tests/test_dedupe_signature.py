@@ -89,3 +89,17 @@ def test_permutations_and_band_layout_are_datasketchs_without_importing_it() -> 
             "print(sorted(m for m in ('datasketch', 'scipy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_closest_story_above_the_threshold_wins() -> None:
+    from monitor.dedupe import closest_story, signature
+
+    words = [f"word{n}" for n in range(400)]
+    text = " ".join(words)
+    mine = signature(text, 0.8)
+    near = signature(" ".join(words[:390] + ["other"] * 10), 0.8)
+    far = signature(" ".join(f"else{n}" for n in range(400)), 0.8)
+    assert mine is not None and near is not None and far is not None
+    assert closest_story(mine, [(far.values, 1), (near.values, 2), (mine.values, 3), (None, 4)], 0.8) == 3
+    assert closest_story(mine, [(far.values, 1), (near.values, 2)], 0.8) == 2
+    assert closest_story(mine, [(far.values, 1), (mine.values, None)], 0.8) is None

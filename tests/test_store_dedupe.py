@@ -175,7 +175,7 @@ def test_a_page_that_is_no_article_is_a_failure_not_a_row(env: Env) -> None:
     assert env.store.counts()["articles"] == 0 and archive_files(env) == []
 
 
-def test_feed_state_keeps_validators_and_failures(env: Env) -> None:
+def test_feed_state_keeps_validators(env: Env) -> None:
     from monitor.validators import Validators
 
     validators = env.store.validators()
@@ -183,11 +183,8 @@ def test_feed_state_keeps_validators_and_failures(env: Env) -> None:
     assert validators.get(feed) is None
     validators.put(feed, Validators(etag='"abc"', last_modified="Mon, 23 Nov 2026 10:00:00 GMT"))
     assert validators.get(feed) == Validators('"abc"', "Mon, 23 Nov 2026 10:00:00 GMT")
-    assert env.store.feed_failed(feed, T0, "timeout") == 1
-    assert env.store.feed_failed(feed, T0, "timeout") == 2
-    env.store.feed_succeeded(feed, T0)
-    state = env.store.feed_state(feed)
-    assert state is not None and state.consecutive_failures == 0 and state.etag == '"abc"'
+    validators.put(feed, Validators(etag='"def"', last_modified=None))
+    assert validators.get(feed) == Validators('"def"', None)
 
 
 def test_worker_threads_ingest_each_article_once(env: Env) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
-from monitor.dedupe import Signature
+from monitor.dedupe import Signature, closest_story
 from monitor.errors import StoreError
 from monitor.model import Article
 from monitor.settings import StorageSettings
@@ -518,19 +518,12 @@ class Store:
 
     def _story_for(self, connection: Any, key: str, signature: Signature | None, now: datetime) -> tuple[int, str]:
         """The story of the most similar stored article above the threshold, or a new story opened by ``key``."""
-        best: tuple[float, int] | None = None
         if signature is not None:
             params = {f"h{band}": value for band, value in signature.bands}
             candidates = connection.execute(_candidates_query(len(signature.bands)), params).all()
-            for values, story_id in candidates:
-                if values is None or story_id is None:
-                    continue
-                score = signature.similarity(values)
-                if score >= self.story_threshold and (best is None or score > best[0]):
-                    best = (score, story_id)
-        if best is not None:
-            story_key = connection.execute(_STORY_KEY, {"id": best[1]}).scalar_one()
-            return best[1], story_key
+            story = closest_story(signature, candidates, self.story_threshold)
+            if story is not None:
+                return story, connection.execute(_STORY_KEY, {"id": story}).scalar_one()
         story_id = connection.execute(_INSERT_STORY, {"key": key, "created_at": now}).scalar_one()
         return story_id, key
 
@@ -549,26 +542,6 @@ class Store:
 
     def put_validators(self, url: str, validators: Validators) -> None:
         self._upsert_feed(url, {"etag": validators.etag, "last_modified": validators.last_modified})
-
-    def feed_succeeded(self, url: str, at: datetime) -> None:
-        self._upsert_feed(url, {"last_success": at, "consecutive_failures": 0, "last_error": None})
-
-    def feed_failed(self, url: str, at: datetime, error: str) -> int:
-        """Count a failure; returns the number of consecutive failures."""
-        with self._session("record a feed failure") as session:
-            stmt = self._insert(FeedState.__table__).values(  # type: ignore[attr-defined]
-                url=url, last_failure=at, consecutive_failures=1, last_error=error[:2000])
-            stmt = stmt.on_conflict_do_update(index_elements=["url"], set_={
-                "last_failure": at, "last_error": error[:2000],
-                "consecutive_failures": FeedState.__table__.c.consecutive_failures + 1})  # type: ignore[attr-defined]
-            session.execute(stmt)
-            session.commit()
-            row = session.get(FeedState, url)
-            return row.consecutive_failures if row else 1
-
-    def feed_state(self, url: str) -> FeedState | None:
-        with self._session("read feed state") as session:
-            return session.get(FeedState, url)
 
     def _upsert_feed(self, url: str, values: dict[str, Any]) -> None:
         with self._session("write feed state") as session:
