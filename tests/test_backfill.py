@@ -24,7 +24,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
-from monitor.archive import Archive, verify
+from monitor.archive import Archive
+from monitor.archive_check import verify
 from monitor.backfill import backfill, backfill_sitemaps, open_services
 from monitor.cli import app
 from monitor.errors import ConfigError, DaemonAlreadyRunning

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.archive import Archive, verify
+from monitor.archive import Archive
+from monitor.archive_check import verify
 from monitor.demo.sinks import SlackSink, SmtpSink
 from monitor.notify import AlertService
 from monitor.pipeline import RunReport

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.archive import verify
+from monitor.archive_check import verify
 from monitor.demo.sinks import SlackSink, SmtpSink
 from monitor.scheduler import Daemon
 from monitor.services import Services

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.archive import Archive, repair, verify
+from monitor.archive import Archive
+from monitor.archive_check import repair, verify
 from monitor.errors import ArchiveError, StoreError
 from monitor.pipeline import ingest_page
 from monitor.settings import StorageSettings

@@ -21,7 +21,8 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from benchmarks.archive import START, STEP, synthesize
-from monitor.archive import Archive, verify
+from monitor.archive import Archive
+from monitor.archive_check import verify
 from monitor.cli import app
 from monitor.settings import StorageSettings
 from monitor.store import Store

@@ -43,7 +43,7 @@ def archive_verify(
     do_repair: Annotated[bool, typer.Option("--repair", help="Remove leftovers and re-render damaged texts.")] = False,
 ) -> None:
     """Check that every row has its files with the right hash and every file has its row (exit 1 if not)."""
-    from monitor.archive import repair, verify
+    from monitor.archive_check import repair, verify
     from monitor.services import Opened
 
     try:
