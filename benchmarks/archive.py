@@ -24,21 +24,19 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlalchemy import Table, create_engine, insert, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.archive import folder_for, raw_name_for, text_name
 from monitor.settings import StorageSettings
 from monitor.store import Store
 from monitor.store.tables import ArticleRow, ArticleUrl, Revision, Source
+from tests._store_support import own_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -138,21 +136,6 @@ def _show(measured: Measured) -> str:
     return f"{measured.seconds:6.2f} s (cpu {measured.cpu:6.2f} s), peak {measured.peak_mb:6.1f} MB"
 
 
-@contextmanager
-def _postgres_schema(base: str) -> Iterator[str]:
-    schema = f"monitor_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def _postgres_url() -> str | None:
     url = os.environ.get("MONITOR_TEST_DATABASE_URL")
     if url:
@@ -227,7 +210,7 @@ def main() -> None:
         if pg is None:
             print("postgresql: skipped (no MONITOR_TEST_DATABASE_URL and no server at 127.0.0.1:5432)")
         else:
-            with _postgres_schema(pg) as url:
+            with own_schema(pg, "monitor_bench") as url:
                 figures += bench("postgresql", url, workdir, sizes)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")

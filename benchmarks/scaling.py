@@ -24,13 +24,10 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from monitor.demo.sinks import SlackSink
 from monitor.settings import Settings
@@ -38,25 +35,11 @@ from monitor.store.leases import LeaseStore
 from tests._daemon_support import settings
 from tests._localsite import LocalSite
 from tests._replay_support import Replay, feeds, sources
+from tests._store_support import own_schema
 from tests.test_scaling_e2e import Fleet, Network
 
 INTERVAL = 4.0
 TTL = 3.0
-
-
-@contextmanager
-def schema(base: str) -> Iterator[str]:
-    name = f"scaling_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{name}"'))
-    try:
-        yield make_url(base).update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
 
 
 def _wait(condition: Callable[[], bool], timeout: float, what: str, fleet: Fleet, *, but: int | None = None) -> None:
@@ -93,7 +76,7 @@ def _count(engine_url: str, sql: str) -> int:
 
 
 def run(base: str, daemons: int, articles: int, *, failover: bool) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as folder, schema(base) as url:
+    with tempfile.TemporaryDirectory() as folder, own_schema(base, "scaling_bench") as url:
         tmp = Path(folder)
         replay = Replay(tmp / "site")
         gate = threading.Event()

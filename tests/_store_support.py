@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,13 +30,11 @@ class Env:
     registry: SiteRegistry
 
 
-@pytest.fixture(name="pg_url")
-def pg_url_fixture() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a schema of its own, dropped after the test."""
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} is not set")
-    schema = f"monitor_test_{uuid.uuid4().hex[:12]}"
+@contextmanager
+def own_schema(base: str, prefix: str = "monitor_test") -> Iterator[str]:
+    """``base`` with a search_path of a new schema of its own, dropped afterwards (tests and benchmarks share one
+    PostgreSQL database without seeing each other's tables)."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -46,6 +45,16 @@ def pg_url_fixture() -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(name="pg_url")
+def pg_url_fixture() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a schema of its own, dropped after the test."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set")
+    with own_schema(base) as url:
+        yield url
 
 
 @pytest.fixture(name="env", params=["sqlite", "postgres"])
