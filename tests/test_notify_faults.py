@@ -35,22 +35,13 @@ from monitor.scheduler import Daemon
 from monitor.services import Services
 from monitor.settings import DeliverySettings, EmailChannel
 from monitor.store.outbox import AlertOutbox, Outbox, OutboxItem, OutboxState, create_outbox_tables
-from tests._daemon_support import Clock as SnapshotClock
-from tests._daemon_support import Snapshot, source
+from tests._daemon_support import Clock, Snapshot, source
 from tests._daemon_support import settings as daemon_settings
 from tests._localsite import LocalSite
 from tests._synth import HOST
 
 T0 = datetime(2026, 11, 23, 10, 0, 5, tzinfo=UTC)
 HOOK_ENV = "TEST_MONITOR_FAULTS_HOOK"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class FlakyDatabase:
@@ -146,7 +137,7 @@ def test_a_round_cut_short_by_the_database_is_mended_by_the_next_round(engine: E
         sender.on_send = None
 
     sender.on_send = outage_after_the_first_send
-    deliverer = Deliverer(engine, {"chan": sender}, delivery(), Clock())
+    deliverer = Deliverer(engine, {"chan": sender}, delivery(), Clock(T0))
     with pytest.raises(StoreError):
         deliverer.deliver_channel("chan")  # sent #1, could not record it
     assert sender.sent == [1]
@@ -165,7 +156,7 @@ def test_a_claim_that_fails_to_record_leaves_nothing_stranded(engine: Engine, ru
     db = FlakyDatabase(engine)
     db.down, db.only = True, "UPDATE alert_outbox SET state"  # the claim's update fails after its select
     sender = Recorder()
-    deliverer = Deliverer(engine, {"chan": sender}, delivery(), Clock())
+    deliverer = Deliverer(engine, {"chan": sender}, delivery(), Clock(T0))
     assert deliverer.deliver()["chan"].errors[0].endswith("claim due alerts: disk I/O error")
     db.down = False
     assert deliverer.deliver_channel("chan").sent == 2
@@ -247,7 +238,7 @@ def test_an_invalid_webhook_url_is_dead_at_once_in_one_line(engine: Engine, rule
                                                            caplog: pytest.LogCaptureFixture) -> None:
     queue(engine, rules, 1, 2)
     monkeypatch.setenv(HOOK_ENV, url)
-    deliverer = Deliverer(engine, {"chan": SlackSender(HOOK_ENV, 2.0)}, delivery(), Clock())
+    deliverer = Deliverer(engine, {"chan": SlackSender(HOOK_ENV, 2.0)}, delivery(), Clock(T0))
     with caplog.at_level(logging.INFO):
         report = deliverer.deliver_channel("chan")
     assert report.dead == 1 and report.retrying == 0 and report.halted
@@ -394,7 +385,7 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def deliver_mail(engine: Engine, channel: EmailChannel, clock: Clock | None = None) -> ChannelReport:
-    clock = clock or Clock()
+    clock = clock or Clock(T0)
     return Deliverer(engine, {"chan": EmailSender(channel, 5.0, clock)}, delivery(), clock).deliver_channel("chan")
 
 
@@ -415,7 +406,7 @@ def test_a_refused_login_stops_the_round_after_one_attempt(engine: Engine, rules
     monkeypatch.setenv("TEST_FAULTS_PASSWORD", "wrong")
     queue(engine, rules, 1, 2, 3)
     with Server(tls=pki["server"], login=("analyst", "s3cret")) as server:
-        clock = Clock()
+        clock = Clock(T0)
         deliverer = Deliverer(engine, {"chan": EmailSender(mail_channel(server.port, ca_file=pki["ours"]), 5.0)},
                               delivery(), clock)
         report = deliverer.deliver_channel("chan")
@@ -466,7 +457,7 @@ def test_plain_login_to_a_loopback_server_is_allowed(engine: Engine, rules: dict
 def test_the_date_is_the_send_time_and_the_mail_says_it_is_automatic(engine: Engine, rules: dict[str, Rule]
                                                                      ) -> None:
     queue(engine, rules, 1)  # created at T0
-    clock = Clock()
+    clock = Clock(T0)
     clock.now = T0 + timedelta(hours=2)  # sent two hours later (the server was down meanwhile)
     with Server() as server:
         report = deliver_mail(engine, mail_channel(server.port, "none", login=False), clock)
@@ -508,7 +499,7 @@ def test_alerts_of_a_text_archived_as_the_database_went_away_are_queued_when_it_
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The run archived the article, then lost the database before its rules ran: no restart is needed for its
     alert, the next delivery round queues and sends it."""
-    snapshot = Snapshot(tmp_path / "site", SnapshotClock(datetime.now(UTC)))
+    snapshot = Snapshot(tmp_path / "site", Clock(datetime.now(UTC)))
     snapshot.add(1)
     with LocalSite(snapshot.root) as site, SlackSink(tmp_path / "slack.jsonl") as slack:
         monkeypatch.setenv("MONITOR_SLACK_WEBHOOK_URL", slack.url)
