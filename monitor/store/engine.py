@@ -18,6 +18,19 @@ if TYPE_CHECKING:
 DB_FILE = "monitor.db"
 BUSY_TIMEOUT_S = 30.0
 
+#: libpq connection parameters a daemon needs to notice a database it can no longer reach. Without them a cut network
+#: leaves a query waiting on a dead TCP connection for the kernel's retransmission timeout (15 minutes or more on
+#: Linux) and a new connection waiting forever on an unanswered SYN, so the daemon hangs instead of logging a failed
+#: run and retrying. A value given in the URL's query (``?connect_timeout=30``) wins over these.
+POSTGRES_CONNECT_ARGS: dict[str, int] = {
+    "connect_timeout": 10,  # seconds for the TCP and TLS handshake and the login
+    "keepalives": 1,
+    "keepalives_idle": 30,  # an idle connection is probed after 30 s ...
+    "keepalives_interval": 10,
+    "keepalives_count": 3,  # ... and given up after three unanswered probes
+    "tcp_user_timeout": 60_000,  # ms: sent data left unacknowledged this long breaks the connection
+}
+
 
 def database_url(settings: StorageSettings) -> str:
     """The configured URL, or the SQLite file ``monitor.db`` under the archive root."""
@@ -100,7 +113,14 @@ def make_engine(url: str | URL, *, busy_timeout: float = BUSY_TIMEOUT_S, transac
             _sqlite_transactional_ddl(engine)
         return engine
     kwargs["pool_pre_ping"] = True
+    if parsed.get_backend_name() == "postgresql":
+        kwargs["connect_args"] = postgres_connect_args(parsed.query)
     return create_engine(parsed, **kwargs)
+
+
+def postgres_connect_args(query: Any) -> dict[str, int]:
+    """:data:`POSTGRES_CONNECT_ARGS` without the parameters the URL's query sets itself."""
+    return {name: value for name, value in POSTGRES_CONNECT_ARGS.items() if name not in query}
 
 
 def _sqlite_pragmas(engine: Engine, busy_timeout: float) -> None:
