@@ -57,6 +57,14 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def file_age(path: Path) -> float:
+    """Seconds since ``path`` was last written; FileNotFoundError when it is gone.
+
+    Real time on purpose, not the injected clock (monitor.clock): the file system sets the mtime from the real
+    clock, so the age is measured against that same clock."""
+    return time.time() - path.stat().st_mtime
+
+
 def folder_for(site: str, day: datetime) -> str:
     day = day.astimezone(UTC)
     return f"{site}/{day:%Y}/{day:%m}/{day:%d}"
@@ -147,7 +155,7 @@ class Archive:
             if claimed(text_path):
                 raise ArchiveConflict(f"{target}: already archived with a different text")
             try:
-                age = time.time() - target.stat().st_mtime
+                age = file_age(target)
             except FileNotFoundError:
                 return
             if age >= CLAIM_GRACE or time.monotonic() >= deadline:
@@ -314,7 +322,7 @@ def _abandoned(temp: Path) -> bool:
     elif pid == os.getpid():
         return False
     try:
-        return time.time() - temp.stat().st_mtime > TEMP_MAX_AGE
+        return file_age(temp) > TEMP_MAX_AGE
     except FileNotFoundError:
         return False
 

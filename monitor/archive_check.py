@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ from monitor.archive import (
     TEXT_SUFFIX,
     Archive,
     content_hash,
+    file_age,
 )
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def repair(store: Store, archive: Archive, registry: SiteRegistry | None = None)
         repaired.append(f"removed temporary file {os.path.relpath(temp, archive.root)}")
     for orphan in before.orphans:
         try:
-            age = time.time() - archive.path(orphan).stat().st_mtime
+            age = file_age(archive.path(orphan))
         except FileNotFoundError:
             continue
         if age < REPAIR_MIN_AGE:

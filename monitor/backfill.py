@@ -26,10 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from monitor.clock import Clock, utc_now
 from monitor.discovery import DiscoveryResult
 from monitor.http import HttpClient
 from monitor.pipeline import Failure, IngestResult, RunReport, run_source
-from monitor.services import Services, utc_now
+from monitor.services import Services
 from monitor.settings import Settings, SourceSettings
 from monitor.sites import SiteRegistry
 from monitor.store.store import DatabaseValidators
@@ -70,7 +71,7 @@ def backfill_sitemaps(source: SourceSettings, registry: SiteRegistry) -> list[st
 
 
 def open_services(settings: Settings, *, alerts: bool = False,
-                  clock: Callable[[], datetime] = utc_now) -> Services:
+                  clock: Clock = utc_now) -> Services:
     """Services for a backfill: alerts muted unless asked, and a client whose validators live in memory only."""
     return Services.open(settings, alerts=alerts, client=HttpClient(settings.http), clock=clock)
 

@@ -32,7 +32,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor import health
+from monitor import health, status
 from monitor.errors import MonitorError, StopRequested, StoreError
 from monitor.lock import DaemonLock
 from monitor.metrics import Metrics
@@ -45,6 +45,13 @@ from monitor.signals import stop_on_signals
 from monitor.store.engine import database_url
 
 log = logging.getLogger("monitor.daemon")
+
+
+def _scheduler_now() -> datetime:
+    """The real time, for APScheduler's ``next_run_time``: the scheduler waits for its run times on the real clock
+    (and drops runs later than their misfire grace), so they must be real times; an injected clock (a test's, fixed
+    in the past) would make every run a misfire. The daemon's own "now"s come from ``services.clock``."""
+    return datetime.now(UTC)
 
 FETCH_LOG_KEPT = timedelta(days=30)
 #: A daemon not seen for this long leaves ``monitor status`` (the leader forgets it).
@@ -282,6 +289,10 @@ class Daemon:
         except MonitorError as exc:
             log.error("housekeeping failed: %s", exc)
 
+    def problems(self) -> list[str]:
+        """What ``/healthz`` reports: unwell sources and dead alerts, one line each, judged at the daemon's clock."""
+        return status.problems(self.settings, self.services.store, self.services.clock())
+
     def cycle(self) -> list[RunReport]:
         """Every enabled source once, then digests and one delivery round per channel (synchronously)."""
         reports = [self.poll(source) for source in self.sources]
@@ -349,11 +360,11 @@ class Daemon:
             return
         for source in sources:
             with suppress(LookupError):  # JobLookupError: stopping
-                scheduler.modify_job(f"source:{source.name}", next_run_time=datetime.now(UTC))
+                scheduler.modify_job(f"source:{source.name}", next_run_time=_scheduler_now())
 
     def _run_scheduled(self, scheduler: BackgroundScheduler, cycles: int | None) -> None:
         self.catch_up()
-        now = datetime.now(UTC)
+        now = _scheduler_now()
         for source in self.sources:
             scheduler.add_job(
                 self._poll_job, IntervalTrigger(seconds=source.interval, jitter=source.jitter or None),
@@ -418,7 +429,7 @@ class Daemon:
             return
         elapsed = time.monotonic() - since
         with suppress(LookupError):  # the job is gone: stopping
-            scheduler.modify_job(f"source:{source.name}", next_run_time=datetime.now(UTC) + wait
+            scheduler.modify_job(f"source:{source.name}", next_run_time=_scheduler_now() + wait
                                  - timedelta(seconds=elapsed))
 
     def _done(self, cycles: int) -> bool:

@@ -15,10 +15,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from monitor.clock import Clock, utc_now
 from monitor.settings import Settings
 
 if TYPE_CHECKING:
@@ -31,10 +31,6 @@ if TYPE_CHECKING:
     from monitor.store.outbox import Outbox
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class Services:
     settings: Settings
@@ -43,11 +39,11 @@ class Services:
     client: HttpClient
     registry: SiteRegistry
     alerts: AlertService | None  # None: alerts muted (backfill without --alerts)
-    clock: Callable[[], datetime] = field(default=utc_now)
+    clock: Clock = field(default=utc_now)  # every "now" of the pipeline, the daemon and the alerts (monitor.clock)
 
     @classmethod
     def open(cls, settings: Settings, *, alerts: bool = True, client: HttpClient | None = None,
-             clock: Callable[[], datetime] = utc_now, sleep: Callable[[float], None] = time.sleep) -> Services:
+             clock: Clock = utc_now, sleep: Callable[[float], None] = time.sleep) -> Services:
         """Open the store (migrating it), the archive and the HTTP client; load and check the rules.
 
         ``sleep`` is the HTTP client's wait between requests and retries (the daemon's is cut short by a stop).
@@ -90,21 +86,24 @@ class Opened:
 
     ``upgrade``: the store brings the schema up to date (commands that write, and ``db upgrade``); False: it checks
     it (commands that only read). ``existing``: the database must exist already (``monitor web``): a missing SQLite
-    file is a StoreError naming it, not a new empty database.
+    file is a StoreError naming it, not a new empty database. ``clock``: the command's "now" (monitor.clock), handed
+    to the :class:`Services` of :meth:`pipeline` too.
     """
 
-    def __init__(self, settings: Settings, *, upgrade: bool = True, existing: bool = False) -> None:
+    def __init__(self, settings: Settings, *, upgrade: bool = True, existing: bool = False,
+                 clock: Clock = utc_now) -> None:
         self.settings = settings
+        self.clock = clock
         self._upgrade = upgrade
         self._existing = existing
         self._closers: list[Callable[[], None]] = []
 
     @classmethod
-    def from_config(cls, *, upgrade: bool = True, existing: bool = False) -> Opened:
+    def from_config(cls, *, upgrade: bool = True, existing: bool = False, clock: Clock = utc_now) -> Opened:
         """From the configuration file and environment (``MONITOR_CONFIG``, ``MONITOR_*``); ConfigError if bad."""
         from monitor.settings import load_settings
 
-        return cls(load_settings(), upgrade=upgrade, existing=existing)
+        return cls(load_settings(), upgrade=upgrade, existing=existing, clock=clock)
 
     @cached_property
     def registry(self) -> SiteRegistry:
@@ -185,7 +184,7 @@ class Opened:
 
         client = HttpClient(self.settings.http, sleep=sleep) if detached else None
         try:
-            services = Services.open(self.settings, alerts=alerts, client=client, sleep=sleep)
+            services = Services.open(self.settings, alerts=alerts, client=client, clock=self.clock, sleep=sleep)
         except BaseException:
             if client is not None:
                 client.close()

@@ -22,7 +22,6 @@ from monitor.metrics import HealthServer
 from monitor.scheduler import Daemon
 from monitor.services import Services
 from monitor.settings import Settings
-from monitor.status import problems as status_problems
 from tests._daemon_support import FEED_PATH, Clock, Snapshot, rss, settings, source
 from tests._localsite import Fault, LocalSite
 from tests._synth import HOST
@@ -67,7 +66,7 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    # Near the real time: `monitor health` and /healthz judge "not polled for too long" by the wall clock.
+    # Near the real time, as a daemon's would be (/healthz judges by this clock: Daemon.problems).
     clock = Clock(datetime.now(UTC).replace(microsecond=0))
     snapshot = Snapshot(tmp_path / "site", clock)
     with LocalSite(snapshot.root) as site, SlackSink(tmp_path / "slack.jsonl") as slack, \
@@ -198,8 +197,7 @@ def test_healthz_and_metrics_follow_the_source_health(world: World) -> None:
     config = world.settings(daemon={"failures_before_alert": 2})
     with world.open(config) as services:
         daemon = Daemon(services)
-        server = HealthServer("127.0.0.1:0", daemon.metrics,
-                              lambda: status_problems(config, services.store, datetime.now(UTC))).start()
+        server = HealthServer("127.0.0.1:0", daemon.metrics, daemon.problems).start()
         base = f"http://{server.address}"
         try:
             status, body = _get(f"{base}/healthz")

@@ -99,7 +99,7 @@ def test_feeds_and_news_sitemaps_give_every_entry_a_language_the_source_keeps(si
             for document in [*source.feeds, *source.sitemaps]:  # one at a time: deduplication hides none
                 alone = source.model_copy(update={"feeds": [f for f in source.feeds if f == document],
                                                   "sitemaps": [m for m in source.sitemaps if m == document]})
-                result = discover_source(client, alone, registry=registry)
+                result = discover_source(client, alone, registry=registry, now=NOW)
                 assert result.errors == [] and result.entries, document
                 languages = {entry.language for entry in result.entries}
                 if document in source.feeds or "news" in document.rsplit("/", 1)[1]:

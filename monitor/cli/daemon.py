@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -54,7 +53,6 @@ def _run_locked(opened: Opened, cycles: int | None) -> DaemonSummary:
 
     from monitor.metrics import HealthServer
     from monitor.scheduler import Daemon, interruptible_sleep
-    from monitor.status import problems
 
     settings = opened.settings
     stop = threading.Event()
@@ -66,8 +64,7 @@ def _run_locked(opened: Opened, cycles: int | None) -> DaemonSummary:
     try:
         daemon = Daemon(services, stop=stop)
         if settings.daemon.health_listen:
-            server = HealthServer(settings.daemon.health_listen, daemon.metrics,
-                                  lambda: problems(settings, services.store, datetime.now(UTC))).start()
+            server = HealthServer(settings.daemon.health_listen, daemon.metrics, daemon.problems).start()
         return daemon.run(cycles=cycles, take_lock=False)
     except MonitorError as exc:
         raise fail(str(exc)) from None
@@ -89,7 +86,7 @@ def status(
 
     try:
         with Opened.from_config(upgrade=False) as opened:
-            now = assemble(opened.settings, opened.store, opened.registry, datetime.now(UTC))
+            now = assemble(opened.settings, opened.store, opened.registry, opened.clock())
             where = opened.store.where
     except MonitorError as exc:
         raise fail(str(exc)) from None
@@ -144,7 +141,7 @@ def health() -> None:
         seen = opened.glance()
     except MonitorError as exc:
         raise fail(str(exc), code=1) from None
-    problems = source_health.problems(settings.sources, seen.healths, seen.outbox, now=datetime.now(UTC),
+    problems = source_health.problems(settings.sources, seen.healths, seen.outbox, now=opened.clock(),
                                       failures_before_alert=settings.daemon.failures_before_alert)
     lock = DaemonLock(database_url(settings.storage))
     if not lock.exclusive:  # PostgreSQL: running when some daemon's heartbeat is recent

@@ -31,7 +31,7 @@ def discover(
         with Opened.from_config() as opened:
             config = opened.settings.source(source)
             result = discover_source(opened.detached_client, config, registry=opened.registry, since=since,
-                                     until=until)
+                                     until=until, now=opened.clock())
     except MonitorError as exc:
         raise fail(str(exc)) from None
     for key, entry in zip(result.keys, result.entries, strict=True):

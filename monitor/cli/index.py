@@ -37,7 +37,7 @@ def index_rebuild(
     except MonitorError as exc:
         raise fail(str(exc)) from None
     try:
-        index = SearchIndex(store.engine)
+        index = SearchIndex(store.engine, clock=opened.clock)
         resumed = index.status().rebuild_next_pk
         if resumed is not None and not restart:
             console.print(f"going on with the rebuild from article id {resumed}", highlight=False)

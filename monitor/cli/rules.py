@@ -217,7 +217,7 @@ def alerts_retry(
 
 def _retry(opened: Opened, ids: list[int] | None, channel: str | None, send: bool) -> None:
     from monitor.notify import Deliverer, senders_from_settings
-    from monitor.store.outbox import OutboxState, now_utc
+    from monitor.store.outbox import OutboxState
 
     settings, outbox = opened.settings, opened.outbox
     known = set(settings.alerts.channels) | set(outbox.status_counts())
@@ -236,11 +236,11 @@ def _retry(opened: Opened, ids: list[int] | None, channel: str | None, send: boo
             refused.append(f"alert #{row_id}: belongs to channel {item.channel}, not {channel}")
     if refused:
         raise fail("\n".join(refused))
-    count = outbox.retry_dead(now_utc(), ids=ids or None, channel=channel)
+    count = outbox.retry_dead(opened.clock(), ids=ids or None, channel=channel)
     typer.echo(f"{count} dead alert(s) queued again")
     if send and count:
-        reports = Deliverer(opened.store.engine, senders_from_settings(settings.alerts),
-                            settings.alerts.delivery).deliver()
+        reports = Deliverer(opened.store.engine, senders_from_settings(settings.alerts, opened.clock),
+                            settings.alerts.delivery, opened.clock).deliver()
         failed = False
         for name, report in sorted(reports.items()):
             typer.echo(f"{name}: {report.sent} sent, {report.retrying} to retry, {report.dead} dead")

@@ -100,7 +100,8 @@ def ingest(
             archive.clean_temporary()
             with ParsePool.optional(registry, processes, story_threshold=store.story_threshold) as pool:
                 for outcome in ingest_urls(store, archive, registry, todo, http_fetcher(opened.client),
-                                           skip_seen=not refetch, parse_pool=pool, origin="ingest",
+                                           skip_seen=not refetch, clock=opened.clock, parse_pool=pool,
+                                           origin="ingest",
                                            workers=workers or (pool.pages_in_flight if pool else 1)):
                     if isinstance(outcome, Failure):
                         counts["failed"] += 1

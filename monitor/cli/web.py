@@ -37,7 +37,7 @@ def web(
             credentials = Credentials.from_env(settings.web)
             check_bind(host, credentials, settings.web)
             store = opened.store
-            server = WebServer(create_app(settings, store, credentials=credentials), host, port)
+            server = WebServer(create_app(settings, store, credentials=credentials, clock=opened.clock), host, port)
             typer.echo(f"monitor web: the archive at {describe(store.engine.url)} on {server.url} "
                        f"({'authentication on' if credentials.configured else 'loopback only'}; Ctrl-C stops)")
             server.serve_forever()

@@ -24,10 +24,10 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from monitor.clock import Clock, utc_now
 from monitor.demo.sinks import SlackSink, SmtpSink
 from monitor.demo.site import LocalSite
 from monitor.demo.snapshot import Snapshot, build_snapshot, fixtures_dir
@@ -97,8 +97,9 @@ def prepare_directory(directory: Path) -> None:
     (directory / MARKER).write_text("made by `monitor demo`; `monitor demo --dir` may reuse it\n", encoding="utf-8")
 
 
-def run_demo(directory: Path, *, echo: Echo = lambda line: None, now: datetime | None = None) -> DemoResult:
-    """Run the daemon for two cycles against the snapshot, storing everything under ``directory``."""
+def run_demo(directory: Path, *, echo: Echo = lambda line: None, clock: Clock = utc_now) -> DemoResult:
+    """Run the daemon for two cycles against the snapshot, storing everything under ``directory``. ``clock``: the
+    daemon's and the snapshot's "now"."""
     directory = directory.resolve()
     fixtures = fixtures_dir()
     prepare_directory(directory)
@@ -106,7 +107,7 @@ def run_demo(directory: Path, *, echo: Echo = lambda line: None, now: datetime |
         base = load_settings(DEFAULT_CONFIG)
         snapshot_root = directory / "snapshot"
         shutil.rmtree(snapshot_root, ignore_errors=True)
-        snapshot = build_snapshot(snapshot_root, list(base.sources), now=now or datetime.now(UTC), fixtures=fixtures)
+        snapshot = build_snapshot(snapshot_root, list(base.sources), now=clock(), fixtures=fixtures)
         with LocalSite(snapshot.root) as site, SlackSink(directory / "slack.jsonl") as slack, \
                 SmtpSink(directory / "mail") as smtp:
             settings = load_settings(DEFAULT_CONFIG, overrides=_overrides(base, snapshot, site, smtp, directory))
@@ -117,13 +118,13 @@ def run_demo(directory: Path, *, echo: Echo = lambda line: None, now: datetime |
             echo(f"serving {pages} pages of {', '.join(snapshot.hosts)} at {site.base_url}; "
                  f"Slack sink at {slack.url}; SMTP sink at 127.0.0.1:{smtp.port}")
             echo(f"running the daemon for {CYCLES} polling cycles (sources every {INTERVAL:g} s) ...")
-            return _run_daemon(settings, directory)
+            return _run_daemon(settings, directory, clock)
 
 
-def _run_daemon(settings: Settings, directory: Path) -> DemoResult:
-    started = datetime.now(UTC)
+def _run_daemon(settings: Settings, directory: Path, clock: Clock) -> DemoResult:
+    started = clock()
     result = DemoResult(directory=directory)
-    with Services.open(settings) as services:
+    with Services.open(settings, clock=clock) as services:
         daemon = Daemon(services)
         summary = daemon.run(cycles=CYCLES, handle_signals=True)
         result.cycles = _by_cycle(list(summary.runs))
@@ -217,7 +218,7 @@ def web_settings(directory: Path) -> Settings:
             "alerts": {"rules_file": str(rules_file)}, "web": {"host": "127.0.0.1"}})
 
 
-def serve_web(directory: Path, *, keep: bool, echo: Echo, port: int | None = None) -> str:
+def serve_web(directory: Path, *, keep: bool, echo: Echo, port: int | None = None, clock: Clock = utc_now) -> str:
     """Start ``monitor web`` on the demo's archive (on web.port, or any free port when that one is taken) and print
     its address. ``keep``: serve until Ctrl-C; otherwise check that the search page answers, then stop. Returns the
     address."""
@@ -230,7 +231,7 @@ def serve_web(directory: Path, *, keep: bool, echo: Echo, port: int | None = Non
     settings = web_settings(directory)
     store = open_existing_store(settings)
     try:
-        app = create_app(settings, store)
+        app = create_app(settings, store, clock=clock)
         try:
             server = WebServer(app, "127.0.0.1", settings.web.port if port is None else port)
         except ConfigError:  # the usual port is taken (a `monitor web` running, say): any free one will do

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from monitor.discovery.feeds import parse_feed
 from monitor.discovery.sections import page_links
@@ -59,10 +59,13 @@ def discover_source(
     until: datetime | None = None,
     now: datetime | None = None,
 ) -> DiscoveryResult:
-    """Candidate articles of ``source`` changed in ``[since, until]`` (default: the source's lookback window)."""
+    """Candidate articles of ``source`` changed in ``[since, until]``; without ``since``, in the source's lookback
+    window before ``now`` (the caller's clock: monitor.clock), which is then required."""
     registry = registry or default_registry()
     if since is None:
-        since = (now or datetime.now(UTC)) - timedelta(seconds=source.lookback)
+        if now is None:
+            raise ValueError("discover_source: give `since`, or `now` for the source's lookback window")
+        since = now - timedelta(seconds=source.lookback)
     result = DiscoveryResult(source=source.name)
     found: list[FeedEntry] = []
     for feed in source.feeds:

@@ -22,6 +22,8 @@ def retry_after(value: str | None) -> float | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
+    # Real time, not the injected clock (monitor.clock): the server's date is a real time, and the wait it gives is
+    # counted on the client's monotonic clock from this moment on.
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,9 +24,10 @@ from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
+from monitor.clock import Clock, utc_now
 from monitor.errors import ChannelConfigError, DeliveryError, StoreError
 from monitor.settings import AlertsSettings, DeliverySettings, EmailChannel, SlackChannel
-from monitor.store.outbox import Outbox, OutboxItem, now_utc
+from monitor.store.outbox import Outbox, OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,8 @@ def backoff(attempts: int, settings: DeliverySettings) -> float:
     return float(min(settings.backoff_max, settings.backoff_base * 2 ** max(0, attempts - 1)))
 
 
-def senders_from_settings(alerts: AlertsSettings) -> dict[str, Sender]:
+def senders_from_settings(alerts: AlertsSettings, clock: Clock = utc_now) -> dict[str, Sender]:
+    """A sender per configured channel; ``clock`` dates the emails."""
     from monitor.notify.email import EmailSender
     from monitor.notify.slack import SlackSender
 
@@ -61,7 +63,7 @@ def senders_from_settings(alerts: AlertsSettings) -> dict[str, Sender]:
         if isinstance(channel, SlackChannel):
             senders[name] = SlackSender(channel.webhook_url_env, alerts.delivery.timeout)
         elif isinstance(channel, EmailChannel):
-            senders[name] = EmailSender(channel, alerts.delivery.timeout)
+            senders[name] = EmailSender(channel, alerts.delivery.timeout, clock)
     return senders
 
 
@@ -70,7 +72,7 @@ class Deliverer:
     :meth:`deliver`, all channels) on a schedule and whenever an alert is queued."""
 
     def __init__(self, engine: Engine, senders: Mapping[str, Sender], settings: DeliverySettings,
-                 clock: Callable[[], datetime] = now_utc, batch: int = 50) -> None:
+                 clock: Clock = utc_now, batch: int = 50) -> None:
         self.outbox = Outbox(engine)
         self.senders = dict(senders)
         self.settings = settings

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from itertools import groupby
 
+from monitor.clock import utc_now
 from monitor.notify.content import encode_digest
 from monitor.notify.enqueue import DEFAULT_DOMAIN, message_id
-from monitor.store.outbox import FIRST, AlertKind, AlertOutbox, Outbox, OutboxItem, OutboxState, now_utc
+from monitor.store.outbox import FIRST, AlertKind, AlertOutbox, Outbox, OutboxItem, OutboxState
 
 DIGEST_RULE = "digest"
 
@@ -22,7 +23,7 @@ def flush_digests(outbox: Outbox, now: datetime | None = None, domain: str = DEF
     the first entry on). Safe to call as often as one likes, and again after a crash: a period's digest row is
     unique.
     """
-    now = now or now_utc()
+    now = now or utc_now()
     queued: list[OutboxItem] = []
     for (channel, end), group in groupby(outbox.due_buffered(now), key=lambda i: (i.channel, i.next_attempt_at)):
         entries = list(group)

@@ -7,18 +7,18 @@ import html
 import ipaddress
 import smtplib
 import ssl
-from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
+from monitor.clock import Clock, utc_now
 from monitor.errors import ChannelConfigError, DeliveryError
 from monitor.model import Match
 from monitor.notify.content import AlertContent, content_of, digest_intro, matched_words, shown_time
 from monitor.rules.highlight import mark
 from monitor.settings import EmailChannel, secret
-from monitor.store.outbox import OutboxItem, now_utc
+from monitor.store.outbox import OutboxItem
 
 
 def _text_entry(match: Match) -> str:
@@ -50,7 +50,7 @@ def build_email(content: AlertContent, sender: str, recipients: list[str], date:
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Message-ID"] = content.message_id
-    message["Date"] = format_datetime(date or now_utc())
+    message["Date"] = format_datetime(date or utc_now())
     # RFC 3834: a machine wrote this; vacation responders and auto-forwarders must not answer it.
     message["Auto-Submitted"] = "auto-generated"
     if content.thread_id:
@@ -112,7 +112,7 @@ class EmailSender:
     a server without STARTTLS or AUTH, credentials that would travel unencrypted to a host that is not loopback.
     """
 
-    def __init__(self, channel: EmailChannel, timeout: float, clock: Callable[[], datetime] = now_utc) -> None:
+    def __init__(self, channel: EmailChannel, timeout: float, clock: Clock = utc_now) -> None:
         self.channel = channel
         self.timeout = timeout
         self.clock = clock

@@ -10,10 +10,11 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
+from monitor.clock import utc_now
 from monitor.model import Match
 from monitor.notify.content import encode_matches
 from monitor.rules.ruleset import Rule
-from monitor.store.outbox import FIRST, AlertKind, AlertOutbox, Outbox, OutboxItem, OutboxState, now_utc
+from monitor.store.outbox import FIRST, AlertKind, AlertOutbox, Outbox, OutboxItem, OutboxState
 
 DEFAULT_DOMAIN = "monitor.invalid"
 
@@ -39,7 +40,7 @@ def enqueue_matches(outbox: Outbox, matches: Sequence[Match], rules: Mapping[str
     revision number) when a known article changed. A rule alerts once per story and channel; on a revision it
     sends an update only when the rule says ``updates = true`` (and a rule that only now matches sends a "new").
     """
-    now = now or now_utc()
+    now = now or utc_now()
     created: list[OutboxItem] = []
     for match in matches:
         rule = rules.get(match.rule)

@@ -4,11 +4,11 @@ delivery rounds, digest flushes, operations messages and the counts ``monitor st
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from monitor.clock import Clock, utc_now
 from monitor.errors import RuleFileError
 from monitor.model import Article, Match
 from monitor.notify.content import OPERATIONS_RULE, encode_matches
@@ -17,7 +17,7 @@ from monitor.notify.digest import flush_digests
 from monitor.notify.enqueue import DEFAULT_DOMAIN, enqueue_matches, message_id
 from monitor.rules import Matcher, Rule, parse_rules
 from monitor.settings import AlertsSettings, EmailChannel
-from monitor.store.outbox import FIRST, AlertKind, AlertOutbox, Outbox, OutboxItem, OutboxState, now_utc
+from monitor.store.outbox import FIRST, AlertKind, AlertOutbox, Outbox, OutboxItem, OutboxState
 
 #: Told the channel of every alert queued for sending now (not a digest entry), after it is stored.
 QueuedListener = Callable[[str], None]
@@ -34,7 +34,7 @@ def load_rule_file(path: Path, channels: Mapping[str, object] | None = None) -> 
 
 class AlertService:
     def __init__(self, engine: Engine, alerts: AlertsSettings, rules: list[Rule],
-                 senders: Mapping[str, Sender] | None = None, clock: Callable[[], datetime] = now_utc) -> None:
+                 senders: Mapping[str, Sender] | None = None, clock: Clock = utc_now) -> None:
         self.engine = engine
         self.outbox = Outbox(engine)
         self.alerts = alerts
@@ -43,7 +43,7 @@ class AlertService:
         self.clock = clock
         self.domain = next((c.sender.rpartition("@")[2] for c in alerts.channels.values()
                             if isinstance(c, EmailChannel) and "@" in c.sender), DEFAULT_DOMAIN)
-        self.deliverer = Deliverer(engine, senders if senders is not None else senders_from_settings(alerts),
+        self.deliverer = Deliverer(engine, senders if senders is not None else senders_from_settings(alerts, clock),
                                    alerts.delivery, clock)
         self._listeners: list[QueuedListener] = []
 
@@ -59,7 +59,7 @@ class AlertService:
 
     @classmethod
     def from_settings(cls, engine: Engine, alerts: AlertsSettings, rules_file: Path | None = None,
-                      clock: Callable[[], datetime] = now_utc) -> AlertService:
+                      clock: Clock = utc_now) -> AlertService:
         """The daemon's constructor: refuses to start (RuleFileError) on an invalid rule file."""
         rules = load_rule_file(rules_file or alerts.rules_file, alerts.channels or None)
         return cls(engine, alerts, rules, clock=clock)

@@ -28,6 +28,7 @@ from sqlalchemy import Table, and_, func, or_, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from monitor.clock import Clock, utc_now
 from monitor.errors import ArchiveError, StoreError
 from monitor.rules.query import And, Near, Node, Not, Or, Phrase
 from monitor.search.tokens import FIELDS, AllOf, IndexQuery, Term, all_of, any_of, field_tokens, word_tokens
@@ -165,10 +166,12 @@ def tokens_of(item: Indexable) -> dict[str, list[str]]:
 
 
 class SearchIndex:
-    """Reads and writes the search tables of one database (created by migration 0005)."""
+    """Reads and writes the search tables of one database (created by migration 0005). ``clock``: when a rebuild
+    started (recorded with it)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, clock: Clock = utc_now) -> None:
         self.engine = engine
+        self.clock = clock
         self.postgres = engine.dialect.name == "postgresql"
         self._where = describe(engine.url)
 
@@ -278,7 +281,7 @@ class SearchIndex:
                     connection.execute(text("DELETE FROM search_state"))
                     connection.execute(text("INSERT INTO search_state (name, value) VALUES (:n, :v)"),
                                        [{"n": _REBUILD_NEXT, "v": "0"},
-                                        {"n": _REBUILD_STARTED, "v": datetime.now().astimezone().isoformat()}])
+                                        {"n": _REBUILD_STARTED, "v": self.clock().astimezone().isoformat()}])
                 else:
                     start = int(state[_REBUILD_NEXT])
                 total = connection.execute(select(func.count()).select_from(_ARTICLES)).scalar_one()

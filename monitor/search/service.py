@@ -19,6 +19,7 @@ from sqlalchemy import Table, and_, func, or_
 from sqlalchemy import select as sa_select
 
 from monitor.archive import Archive
+from monitor.clock import Clock, utc_now
 from monitor.errors import ArchiveError
 from monitor.model import MatchedTerm
 from monitor.rules import Document, Rule, evaluate, parse_query
@@ -200,13 +201,15 @@ class SearchService:
     """Search, backtest and feeds over the archive with the rule language.
 
     ``candidates`` defaults to the search index; every candidate's latest text is evaluated here, so the index only
-    narrows what is read: results, order and highlights are those of a linear scan (:class:`StoreScan`).
+    narrows what is read: results, order and highlights are those of a linear scan (:class:`StoreScan`). ``clock``
+    says which day is today (the backtest's default range).
     """
 
     def __init__(self, store: Store, archive: Archive, candidates: CandidateSource | None = None, *,
-                 page_size: int = 20, max_page: int = 50, max_days: int = 366) -> None:
+                 page_size: int = 20, max_page: int = 50, max_days: int = 366, clock: Clock = utc_now) -> None:
         self.store = store
         self.archive = archive
+        self.clock = clock
         if candidates is None:
             from monitor.search.index import IndexCandidates
 
@@ -262,12 +265,12 @@ class SearchService:
             shown, spans = snippet(found, doc)
             yield SearchHit(candidate, shown, spans, matched_terms(found, doc))
 
-    def backtest(self, query: str, filters: SearchFilters, *, today: date | None = None, limit: int = 200,
-                 rule: Rule | None = None) -> Backtest:
-        """Matches per day over the filters' range (default: the last 30 days; at most ``max_days``)."""
+    def backtest(self, query: str, filters: SearchFilters, *, limit: int = 200, rule: Rule | None = None
+                 ) -> Backtest:
+        """Matches per day over the filters' range (default: the 30 days up to the clock's today; at most
+        ``max_days``)."""
         node = self.parse(query)
-        today = today or datetime.now(UTC).date()
-        until = filters.until or today
+        until = filters.until or self.clock().date()
         since = filters.since or until - timedelta(days=29)
         notes: list[str] = []
         if since > until:

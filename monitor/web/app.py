@@ -28,6 +28,7 @@ from markupsafe import Markup
 from starlette.exceptions import HTTPException
 
 from monitor.archive import Archive
+from monitor.clock import Clock, utc_now
 from monitor.errors import ArchiveError, MonitorError, RuleFileError
 from monitor.rules import QuerySyntaxError, Rule, mark, parse_rules
 from monitor.search import SearchFilters, SearchHit, SearchService
@@ -35,7 +36,7 @@ from monitor.settings import Settings
 from monitor.sites import default_registry
 from monitor.status import assemble
 from monitor.store import Store
-from monitor.store.outbox import Outbox, OutboxState, now_utc
+from monitor.store.outbox import Outbox, OutboxState
 from monitor.web import queries
 from monitor.web.charts import bar_chart
 from monitor.web.security import CSRF_COOKIE, Credentials, csrf_ok, host_allowed, new_csrf_token
@@ -69,6 +70,7 @@ class Workbench:
     search: SearchService
     credentials: Credentials
     templates: Environment
+    clock: Clock  # the pages' "now" (monitor.clock)
 
     def rules(self) -> tuple[list[Rule], str | None]:
         """The rule file's rules (enabled or not), or an error line; read on every call so edits show at once."""
@@ -101,14 +103,16 @@ def _term_summary(terms: Any) -> list[tuple[str, str, str, int]]:
     return [(term, text, name, n) for (term, text, name), n in counts.items()]
 
 
-def create_app(settings: Settings, store: Store, *, credentials: Credentials | None = None) -> FastAPI:
-    """The web application over an open store (the caller opens and closes it)."""
+def create_app(settings: Settings, store: Store, *, credentials: Credentials | None = None,
+               clock: Clock = utc_now) -> FastAPI:
+    """The web application over an open store (the caller opens and closes it). ``clock``: "now" for every page
+    (the backtest's last day, the Sources page's ages and charts, a retried alert's next attempt)."""
     web = settings.web
     archive = Archive(settings.storage.archive_root, fsync=False)
     bench = Workbench(settings, store, archive,
                       SearchService(store, archive, page_size=web.page_size, max_page=web.max_page,
-                                    max_days=web.max_days),
-                      credentials or Credentials(), _environment())
+                                    max_days=web.max_days, clock=clock),
+                      credentials or Credentials(), _environment(), clock)
     app = FastAPI(title="monitor", version="0.1.0", openapi_url="/api/openapi.json", docs_url=None, redoc_url=None,
                   description="The news monitor's archive: search with the rule language, articles and stories.")
     app.state.bench = bench
@@ -350,12 +354,12 @@ def _pages(app: FastAPI, bench: Workbench) -> None:
         if not csrf_ok(request.cookies.get(CSRF_COOKIE), csrf):
             raise HTTPException(403, "the form's security token is missing or stale: reload the page and try again")
         # The same call as `monitor alerts retry ID`: a dead letter goes back to the queue with fresh attempts.
-        count = Outbox(bench.store.engine).retry_dead(now_utc(), ids=[id])
+        count = Outbox(bench.store.engine).retry_dead(bench.clock(), ids=[id])
         return RedirectResponse(f"/alerts?retried={count}", status_code=303)
 
     @app.get("/sources", response_class=HTMLResponse, include_in_schema=False)
     def sources_page(request: Request) -> HTMLResponse:
-        now = datetime.now(UTC)
+        now = bench.clock()
         status = assemble(bench.settings, bench.store, default_registry(bench.settings.pangea_hosts), now)
         charts = {}
         for row in status.sources:
