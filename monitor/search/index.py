@@ -7,9 +7,9 @@ evaluator checks order and distance); NOT as no restriction (a superset of the w
 that do match). :class:`~monitor.search.SearchService` then evaluates the rule language on each candidate for the
 exact match and the highlights, so results are the same as with a linear scan, whatever the backend.
 
-Candidates come newest first. On SQLite the FTS rowid is the article's date order (:func:`date_order`), so FTS5
-gives the newest matches of even a common word a batch at a time; on PostgreSQL the GIN index finds the matches
-and the database sorts them by date (a common word in a very large archive is the slow case there).
+Candidates come newest first, a batch at a time, by the article's date order (:func:`date_order`): the FTS rowid on
+SQLite, a btree-indexed column on PostgreSQL, so neither sorts every match of a common word (PostgreSQL's planner
+walks the order testing each row for a common word, and sorts the GIN index's few matches for a rare one).
 
 Written on ingest (new and revised texts: :func:`index_recorded`, called by the pipeline), on reparse, and by
 :meth:`SearchIndex.rebuild` for an archive that predates it (``monitor index rebuild``, resumable).
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, and_, func, or_, select, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -44,6 +44,7 @@ _REVISIONS: Table = Revision.__table__  # type: ignore[attr-defined]
 _WEIGHTS = {"title": "A", "teaser": "B", "body": "D"}
 _REBUILD_NEXT = "rebuild_next_pk"
 _REBUILD_STARTED = "rebuild_started"
+_DONE = text("DELETE FROM search_pending WHERE article_pk = :pk AND revision <= :revision")
 
 
 # --- the index query as FTS5 MATCH and as tsquery ---------------------------------------------------------------
@@ -183,14 +184,15 @@ class SearchIndex:
         for item in items:
             fields = tokens_of(item)
             if self.postgres:
-                rows.append({"pk": item.pk, "revision": item.revision, "tokens": _tsvector(fields)})
+                rows.append({"pk": item.pk, "revision": item.revision, "ord": date_order(item.at, item.pk),
+                             "tokens": _tsvector(fields)})
             else:
                 rows.append({"pk": item.pk, "revision": item.revision, "ord": date_order(item.at, item.pk),
                              **{k: " ".join(v) for k, v in fields.items()}})
         if self.postgres:
-            statement = text("INSERT INTO search_documents (article_pk, revision, tokens) "
-                             "VALUES (:pk, :revision, CAST(:tokens AS tsvector)) ON CONFLICT (article_pk) DO UPDATE "
-                             "SET revision = excluded.revision, tokens = excluded.tokens "
+            statement = text("INSERT INTO search_documents (article_pk, revision, ord, tokens) "
+                             "VALUES (:pk, :revision, :ord, CAST(:tokens AS tsvector)) ON CONFLICT (article_pk) "
+                             "DO UPDATE SET revision = excluded.revision, ord = excluded.ord, tokens = excluded.tokens "
                              "WHERE excluded.revision >= search_documents.revision")
         else:
             statement = text("INSERT INTO search_documents (ord, article_pk, revision, title, teaser, body) "
@@ -200,6 +202,8 @@ class SearchIndex:
                              "body = excluded.body WHERE excluded.revision >= search_documents.revision")
         with database_errors(self._where, "write the search index"), self.engine.begin() as connection:
             connection.execute(statement, rows)
+            # Caught up: no longer pending (unless a newer revision was recorded meanwhile).
+            connection.execute(_DONE, [{"pk": item.pk, "revision": item.revision} for item in items])
 
     def put(self, item: Indexable) -> None:
         self.put_many([item])
@@ -213,27 +217,26 @@ class SearchIndex:
             rows = connection.execute(text(f"SELECT article_pk, revision, {columns} FROM search_documents"))
             return {pk: (revision, tokens) for pk, revision, tokens in rows}
 
-    def matching(self, query: IndexQuery) -> Any:
-        """A subquery of the article ids ``query`` finds."""
-        if self.postgres:
-            return (select(text("article_pk")).select_from(text("search_documents"))
-                    .where(text("tokens @@ CAST(:index_query AS tsquery)").bindparams(index_query=tsquery(query))))
-        return (select(text("article_pk")).select_from(text("search_documents"))
-                .where(text("ord IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :index_query)")
-                       .bindparams(index_query=fts5_match(query))))
-
     def newest_orders(self, query: IndexQuery, *, below: int | None, at_least: int | None,
                       limit: int | None) -> list[int]:
-        """SQLite: the date orders (see :func:`date_order`) ``query`` finds, newest first, in [at_least, below)."""
-        conditions = ["search_fts MATCH :q"]
-        values: dict[str, Any] = {"q": fts5_match(query)}
+        """The date orders (see :func:`date_order`) ``query`` finds, newest first, in [at_least, below).
+
+        SQLite: FTS5's rowid is the order. PostgreSQL: ``ord`` has a btree, and with LIMIT the planner walks it from
+        the newest end, testing each row, for a common word (a few more rows than ``limit``: its matches are dense)
+        and takes the GIN index's matches and sorts them for a rare one (few to sort)."""
+        if self.postgres:
+            column, table, conditions = "ord", "search_documents", ["tokens @@ CAST(:q AS tsquery)"]
+            values: dict[str, Any] = {"q": tsquery(query)}
+        else:
+            column, table, conditions = "rowid", "search_fts", ["search_fts MATCH :q"]
+            values = {"q": fts5_match(query)}
         if below is not None:
-            conditions.append("rowid < :below")
+            conditions.append(f"{column} < :below")
             values["below"] = below
         if at_least is not None:
-            conditions.append("rowid >= :at_least")
+            conditions.append(f"{column} >= :at_least")
             values["at_least"] = at_least
-        sql = f"SELECT rowid FROM search_fts WHERE {' AND '.join(conditions)} ORDER BY rowid DESC"
+        sql = f"SELECT {column} FROM {table} WHERE {' AND '.join(conditions)} ORDER BY {column} DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         with self.engine.connect() as connection:
@@ -387,10 +390,7 @@ class IndexCandidates:
 
     def _matching(self, query: IndexQuery, filters: SearchFilters) -> Iterator[Candidate]:
         try:
-            if self._index.postgres:
-                yield from self._matching_sorted(query, filters)
-            else:
-                yield from self._matching_ordered(query, filters)
+            yield from self._matching_ordered(query, filters)
         except SQLAlchemyError as exc:  # a database without the index tables, or unreachable
             raise StoreError(f"database {describe(self._store.engine.url)}: cannot search the index: "
                              f"{str(getattr(exc, 'orig', exc)).strip().splitlines()[0]}") from None
@@ -401,7 +401,7 @@ class IndexCandidates:
         return candidate_select(filters)
 
     def _matching_ordered(self, query: IndexQuery, filters: SearchFilters) -> Iterator[Candidate]:
-        """SQLite: FTS5 gives the matches by date order, newest first, a batch at a time (each batch ends at a whole
+        """The index gives the matches by date order, newest first, a batch at a time (each batch ends at a whole
         second, whose articles are then put in exact date order): no sorting of every match of a common word."""
         from monitor.search.service import candidate_from_row
 
@@ -426,27 +426,3 @@ class IndexCandidates:
             if not full:
                 return
             batch = min(batch * 2, self._max_batch)
-
-    def _matching_sorted(self, query: IndexQuery, filters: SearchFilters) -> Iterator[Candidate]:
-        """PostgreSQL: the GIN index finds the matches, sorted by date in the database, a batch at a time."""
-        from monitor.search.service import article_date, candidate_from_row
-
-        base, conditions = self._base(filters)
-        conditions.append(_ARTICLES.c.id.in_(self._index.matching(query)))
-        after: tuple[datetime, int] | None = None
-        batch = self._batch
-        while True:
-            stmt = base.where(*conditions)
-            if after is not None:
-                at, pk = after
-                stmt = stmt.where(or_(article_date < at, and_(article_date == at, _ARTICLES.c.id < pk)))
-            stmt = stmt.order_by(article_date.desc(), _ARTICLES.c.id.desc()).limit(batch)
-            with self._store.engine.connect() as connection:
-                rows = connection.execute(stmt).all()
-            for row in rows:
-                yield candidate_from_row(row._mapping)
-            if len(rows) < batch:
-                return
-            last = rows[-1]._mapping
-            after = (last["at"], last["id"])
-            batch = min(batch * 2, self._max_batch)  # a long backtest: fewer, larger index queries
