@@ -224,6 +224,13 @@ class SearchIndex:
         SQLite: FTS5's rowid is the order. PostgreSQL: ``ord`` has a btree, and with LIMIT the planner walks it from
         the newest end, testing each row, for a common word (a few more rows than ``limit``: its matches are dense)
         and takes the GIN index's matches and sorts them for a rare one (few to sort)."""
+        sql, values = self.orders_sql(query, below=below, at_least=at_least, limit=limit)
+        with self.engine.connect() as connection:
+            return list(connection.execute(text(sql), values).scalars())
+
+    def orders_sql(self, query: IndexQuery, *, below: int | None, at_least: int | None,
+                   limit: int | None) -> tuple[str, dict[str, Any]]:
+        """The statement :meth:`newest_orders` runs, and its values (what a test asks the planner to explain)."""
         if self.postgres:
             column, table, conditions = "ord", "search_documents", ["tokens @@ CAST(:q AS tsquery)"]
             values: dict[str, Any] = {"q": tsquery(query)}
@@ -239,8 +246,7 @@ class SearchIndex:
         sql = f"SELECT {column} FROM {table} WHERE {' AND '.join(conditions)} ORDER BY {column} DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        with self.engine.connect() as connection:
-            return list(connection.execute(text(sql), values).scalars())
+        return sql, values
 
     def status(self) -> IndexStatus:
         with database_errors(self._where, "read the search index"), self.engine.connect() as connection:
