@@ -49,6 +49,8 @@ log = logging.getLogger("monitor.daemon")
 FETCH_LOG_KEPT = timedelta(days=30)
 #: A daemon not seen for this long leaves ``monitor status`` (the leader forgets it).
 PROCESSES_KEPT = timedelta(days=1)
+#: Articles the housekeeping indexes at most per round (pending ones: an index write failed after archiving).
+INDEX_CATCH_UP = 5000
 
 
 #: Run reports a daemon keeps in memory: enough for ``--cycles`` runs and the demo, bounded for one that runs for
@@ -279,8 +281,18 @@ class Daemon:
             self.services.store.prune_fetch_log(self.services.clock() - FETCH_LOG_KEPT)
             if self.coordinator is not None:
                 self.coordinator.leases.prune_processes(PROCESSES_KEPT.total_seconds())
+            self._catch_up_index()
         except MonitorError as exc:
             log.error("housekeeping failed: %s", exc)
+
+    def _catch_up_index(self) -> None:
+        """Index the texts whose index write failed (the search reads them beside the index meanwhile); an archive
+        that predates the index is `monitor index rebuild`'s, so at most INDEX_CATCH_UP per round."""
+        from monitor.search.index import SearchIndex
+
+        indexed = SearchIndex(self.services.store.engine).catch_up(self.services.archive, limit=INDEX_CATCH_UP)
+        if indexed:
+            log.warning("indexed %d article(s) the search index lacked", indexed)
 
     def cycle(self) -> list[RunReport]:
         """Every enabled source once, then digests and one delivery round per channel (synchronously)."""
