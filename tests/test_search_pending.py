@@ -105,15 +105,18 @@ def test_the_daemons_housekeeping_catches_up(env: Archived, monkeypatch: pytest.
     from types import SimpleNamespace
 
     from monitor.scheduler import Daemon
+    from monitor.services import Services
 
     store, archive, registry = env.store, env.archive, default_registry()
     with monkeypatch.context() as patched:
         _failing_index(patched)
-        ingest_page(store, archive, registry, synth_page(3), article_url(3), fetched_at=T0)
+        third = ingest_page(store, archive, registry, synth_page(3), article_url(3), fetched_at=T0)
     assert SearchIndex(store.engine).pending_count() == 1
-    daemon = SimpleNamespace(services=SimpleNamespace(store=store, archive=archive))
-    Daemon._catch_up_index(daemon)  # type: ignore[arg-type]
+    services = Services(settings=SimpleNamespace(sources=[]), store=store, archive=archive,  # type: ignore[arg-type]
+                        client=None, registry=registry, alerts=None)  # type: ignore[arg-type]
+    Daemon(services).housekeeping()
     assert SearchIndex(store.engine).pending_count() == 0
+    assert _keys(store, archive, f"={_word_only_in(third.text, '')}") == [third.stored.key]
 
 
 def _word_only_in(text: str, other: str) -> str:
