@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,45 @@ def test_the_daemons_housekeeping_catches_up(env: Archived, monkeypatch: pytest.
 
 def _word_only_in(text: str, other: str) -> str:
     return sorted(w for w in set(text.split()) - set(other.split()) if w.isalpha() and len(w) > 8)[0]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_migration_0007_marks_what_the_index_lacks_and_orders_postgres_by_date(
+        backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from monitor.search.index import date_order
+    from monitor.store import make_engine
+    from monitor.store import migrate as migrations
+    from tests.test_search_index import add
+
+    url = request.getfixturevalue("pg_url") if backend == "postgres" else f"sqlite:///{tmp_path / 'monitor.db'}"
+    engine = make_engine(url)
+    try:
+        migrations.upgrade(engine, "0006")
+        store, archive = Store(engine), Archive(tmp_path / "archive", fsync=False)
+        dates = [T0, datetime(1800, 1, 1, tzinfo=UTC), T0]  # the second beyond the orders' range: clamped
+        stored = [add(store, archive, n, "en", f"headline {n}", "text", index=False, published=at)
+                  for n, at in enumerate(dates)]
+        with engine.begin() as connection:  # the first two indexed as 0006 left them
+            for item in stored[:2]:
+                if backend == "postgres":
+                    connection.execute(text("INSERT INTO search_documents (article_pk, revision, tokens) "
+                                            "VALUES (:pk, 0, 'ftext')"), {"pk": item.pk})
+                else:
+                    connection.execute(text("INSERT INTO search_documents (ord, article_pk, revision, title, teaser, "
+                                            "body) VALUES (:ord, :pk, 0, '', '', 'ftext')"),
+                                       {"ord": date_order(item.published or T0, item.pk), "pk": item.pk})
+        migrations.upgrade(engine)
+        index = SearchIndex(engine)
+        assert index.pending(10) == {stored[2].pk}
+        if backend == "postgres":
+            with engine.connect() as connection:
+                orders = dict(connection.execute(text("SELECT article_pk, ord FROM search_documents")).all())
+            assert orders == {item.pk: date_order(at, item.pk) for item, at in zip(stored[:2], dates[:2], strict=True)}
+        command.downgrade(migrations.alembic_config(engine), "0006")
+        migrations.upgrade(engine)
+        assert index.pending(10) == {stored[2].pk}
+    finally:
+        engine.dispose()
