@@ -5,7 +5,6 @@ the catch-up (the daemon's housekeeping, `monitor index catch-up`) indexes it.""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,23 +17,16 @@ from monitor.errors import StoreError
 from monitor.pipeline import ingest_page
 from monitor.search import SearchFilters, SearchService
 from monitor.search.index import IndexCandidates, SearchIndex, index_recorded
-from monitor.settings import StorageSettings
 from monitor.sites import default_registry
 from monitor.store import Store
 from tests._store_support import pg_url_fixture  # noqa: F401  (fixture)
 from tests._synth import article_url, synth_page
-from tests.test_search_index import T0, Archived, _env
-
-
-@pytest.fixture(name="env", params=["sqlite", "postgres"])
-def env_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Archived]:
-    url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
-    settings = StorageSettings(url=url, archive_root=tmp_path / "archive", fsync=False)
-    store = Store.open(settings)
-    try:
-        yield Archived(store, Archive(settings.archive_root, fsync=False), settings)
-    finally:
-        store.close()
+from tests.test_search_index import (
+    T0,
+    Archived,
+    _env,
+    pipeline_env_fixture,  # noqa: F401  (fixture)
+)
 
 
 def _failing_index(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,8 +42,8 @@ def _keys(store: Store, archive: Archive, query: str) -> list[str]:
 
 
 def test_a_failed_index_write_leaves_the_article_archived_pending_and_found(
-        env: Archived, monkeypatch: pytest.MonkeyPatch) -> None:
-    store, archive, registry = env.store, env.archive, default_registry()
+        pipeline_env: Archived, monkeypatch: pytest.MonkeyPatch) -> None:
+    store, archive, registry = pipeline_env.store, pipeline_env.archive, default_registry()
     index = SearchIndex(store.engine)
     first = ingest_page(store, archive, registry, synth_page(1), article_url(1), fetched_at=T0)
     assert index.status().pending == 0
@@ -66,10 +58,10 @@ def test_a_failed_index_write_leaves_the_article_archived_pending_and_found(
     assert index.contents()[first.stored.pk][0] == 0  # the index still holds the first text
 
     # Told: `monitor index status` and `monitor status`.
-    shown = CliRunner().invoke(app, ["index", "status"], env=_env(env.settings))
+    shown = CliRunner().invoke(app, ["index", "status"], env=_env(pipeline_env.settings))
     assert shown.exit_code == 0, shown.output
     assert "pending: 2" in shown.output and "monitor index catch-up" in shown.output
-    told = CliRunner().invoke(app, ["status", "--json"], env=_env(env.settings))
+    told = CliRunner().invoke(app, ["status", "--json"], env=_env(pipeline_env.settings))
     assert told.exit_code == 0, told.output
     assert json.loads(told.output)["search_index"] == {"pending": 2}
 
@@ -79,7 +71,7 @@ def test_a_failed_index_write_leaves_the_article_archived_pending_and_found(
     assert new.stored.key in _keys(store, archive, f"={_word_only_in(new.text, revised.text)}")
 
     # Caught up: the index holds the latest texts and nothing is pending.
-    caught = CliRunner().invoke(app, ["index", "catch-up"], env=_env(env.settings))
+    caught = CliRunner().invoke(app, ["index", "catch-up"], env=_env(pipeline_env.settings))
     assert caught.exit_code == 0 and "2 article(s) indexed" in caught.output, caught.output
     status = index.status()
     assert (status.pending, status.stale, status.missing) == (0, 0, 0)
@@ -88,10 +80,10 @@ def test_a_failed_index_write_leaves_the_article_archived_pending_and_found(
     assert SearchIndex(store.engine).pending(0) == set()  # the index alone answers again
 
 
-def test_an_older_text_indexed_late_leaves_the_newer_one_pending(env: Archived,
+def test_an_older_text_indexed_late_leaves_the_newer_one_pending(pipeline_env: Archived,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Two writers: the index write of an older revision, arriving after a newer revision was recorded."""
-    store, archive, registry = env.store, env.archive, default_registry()
+    store, archive, registry = pipeline_env.store, pipeline_env.archive, default_registry()
     first = ingest_page(store, archive, registry, synth_page(1), article_url(1), fetched_at=T0)
     with monkeypatch.context() as patched:
         _failing_index(patched)
@@ -102,13 +94,13 @@ def test_an_older_text_indexed_late_leaves_the_newer_one_pending(env: Archived,
     assert SearchIndex(store.engine).pending(10) == set()
 
 
-def test_the_daemons_housekeeping_catches_up(env: Archived, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_daemons_housekeeping_catches_up(pipeline_env: Archived, monkeypatch: pytest.MonkeyPatch) -> None:
     from types import SimpleNamespace
 
     from monitor.scheduler import Daemon
     from monitor.services import Services
 
-    store, archive, registry = env.store, env.archive, default_registry()
+    store, archive, registry = pipeline_env.store, pipeline_env.archive, default_registry()
     with monkeypatch.context() as patched:
         _failing_index(patched)
         third = ingest_page(store, archive, registry, synth_page(3), article_url(3), fetched_at=T0)
