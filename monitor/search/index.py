@@ -240,18 +240,18 @@ class SearchIndex:
                    limit: int | None) -> tuple[str, dict[str, Any]]:
         """The statement :meth:`newest_orders` runs, and its values (what a test asks the planner to explain)."""
         if self.postgres:
-            column, table, conditions = "ord", "search_documents", ["tokens @@ CAST(:q AS tsquery)"]
+            order, source, conditions = "ord", "search_documents", ["tokens @@ CAST(:q AS tsquery)"]
             values: dict[str, Any] = {"q": tsquery(query)}
         else:
-            column, table, conditions = "rowid", "search_fts", ["search_fts MATCH :q"]
+            order, source, conditions = "rowid", "search_fts", ["search_fts MATCH :q"]
             values = {"q": fts5_match(query)}
         if below is not None:
-            conditions.append(f"{column} < :below")
+            conditions.append(f"{order} < :below")
             values["below"] = below
         if at_least is not None:
-            conditions.append(f"{column} >= :at_least")
+            conditions.append(f"{order} >= :at_least")
             values["at_least"] = at_least
-        sql = f"SELECT {column} FROM {table} WHERE {' AND '.join(conditions)} ORDER BY {column} DESC"
+        sql = f"SELECT {order} FROM {source} WHERE {' AND '.join(conditions)} ORDER BY {order} DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return sql, values
@@ -350,7 +350,8 @@ class SearchIndex:
     # catching up
 
     def pending(self, at_most: int) -> set[int] | None:
-        """The articles whose latest revision the index lacks (see :data:`_PENDING`); None: more than ``at_most``."""
+        """The articles whose latest revision the index lacks (see :data:`_PENDING_TABLE`); None: more than
+        ``at_most``."""
         with database_errors(self._where, "read the search index"), self.engine.connect() as connection:
             found = set(connection.execute(text("SELECT article_pk FROM search_pending LIMIT :n"),
                                            {"n": at_most + 1}).scalars())
@@ -453,7 +454,8 @@ class IndexCandidates:
         from monitor.search.service import candidate_from_row
 
         base, conditions = self._base(filters)
-        with self._store.engine.connect() as connection:
+        with database_errors(describe(self._store.engine.url), "search the index"), \
+                self._store.engine.connect() as connection:
             rows = connection.execute(base.where(_ARTICLES.c.id.in_(pks), *conditions)).all()
         return sorted((candidate_from_row(row._mapping) for row in rows), key=_newest, reverse=True)
 
