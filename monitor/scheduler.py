@@ -274,6 +274,15 @@ class Daemon:
         except MonitorError as exc:
             log.error("taking over a stopped process's alerts failed: %s", exc)
 
+    def _catch_up_index(self) -> None:
+        """Index the texts whose index write failed (the search reads them beside the index meanwhile); an archive
+        that predates the index is `monitor index rebuild`'s, so at most INDEX_CATCH_UP per round."""
+        from monitor.search.index import SearchIndex
+
+        indexed = SearchIndex(self.services.store.engine).catch_up(self.services.archive, limit=INDEX_CATCH_UP)
+        if indexed:
+            log.warning("indexed %d article(s) the search index lacked", indexed)
+
     def housekeeping(self) -> None:
         if not self._leading():
             return
@@ -284,15 +293,6 @@ class Daemon:
             self._catch_up_index()
         except MonitorError as exc:
             log.error("housekeeping failed: %s", exc)
-
-    def _catch_up_index(self) -> None:
-        """Index the texts whose index write failed (the search reads them beside the index meanwhile); an archive
-        that predates the index is `monitor index rebuild`'s, so at most INDEX_CATCH_UP per round."""
-        from monitor.search.index import SearchIndex
-
-        indexed = SearchIndex(self.services.store.engine).catch_up(self.services.archive, limit=INDEX_CATCH_UP)
-        if indexed:
-            log.warning("indexed %d article(s) the search index lacked", indexed)
 
     def cycle(self) -> list[RunReport]:
         """Every enabled source once, then digests and one delivery round per channel (synchronously)."""
