@@ -56,6 +56,8 @@ def _scheduler_now() -> datetime:
 FETCH_LOG_KEPT = timedelta(days=30)
 #: A daemon not seen for this long leaves ``monitor status`` (the leader forgets it).
 PROCESSES_KEPT = timedelta(days=1)
+#: Articles the housekeeping indexes at most per round (pending ones: an index write failed after archiving).
+INDEX_CATCH_UP = 5000
 
 
 #: Run reports a daemon keeps in memory: enough for ``--cycles`` runs and the demo, bounded for one that runs for
@@ -279,6 +281,15 @@ class Daemon:
         except MonitorError as exc:
             log.error("taking over a stopped process's alerts failed: %s", exc)
 
+    def _catch_up_index(self) -> None:
+        """Index the texts whose index write failed (the search reads them beside the index meanwhile); an archive
+        that predates the index is `monitor index rebuild`'s, so at most INDEX_CATCH_UP per round."""
+        from monitor.search.index import SearchIndex
+
+        indexed = SearchIndex(self.services.store.engine).catch_up(self.services.archive, limit=INDEX_CATCH_UP)
+        if indexed:
+            log.warning("indexed %d article(s) the search index lacked", indexed)
+
     def housekeeping(self) -> None:
         if not self._leading():
             return
@@ -286,6 +297,7 @@ class Daemon:
             self.services.store.prune_fetch_log(self.services.clock() - FETCH_LOG_KEPT)
             if self.coordinator is not None:
                 self.coordinator.leases.prune_processes(PROCESSES_KEPT.total_seconds())
+            self._catch_up_index()
         except MonitorError as exc:
             log.error("housekeeping failed: %s", exc)
 

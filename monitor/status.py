@@ -1,7 +1,7 @@
 """What the monitor says about itself, assembled once for its three views: ``monitor status`` (table or JSON), the
 daemon's ``/healthz`` and the web's Sources page. Per configured source: its site, last run, last success, articles
-first seen today, errors and problem; per alert channel: the outbox backlog; and the problems ``monitor health``
-reports (unwell sources, dead alerts).
+first seen today, errors and problem; per alert channel: the outbox backlog; the problems ``monitor health``
+reports (unwell sources, dead alerts); and how many articles the search index has yet to catch up.
 
 (``monitor health`` itself reads the same tables without the ORM, :mod:`monitor.store.glance`, for its start-up
 time; it shares :func:`monitor.health.problems` with this module.)
@@ -27,11 +27,14 @@ class Status:
     problems: list[str]  # what `monitor health` and /healthz report as wrong
     # Several daemons on PostgreSQL: each process's heartbeat and the sources it holds (empty on SQLite).
     processes: list[dict[str, Any]]
+    # Archived articles whose latest text the search index lacks (an index write failed): the daemon catches up.
+    index_pending: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """``monitor status --json``: the rows without the web's extra keys."""
         return {"sources": [{k: v for k, v in row.items() if k not in _WEB_ONLY} for row in self.sources],
-                "outbox": self.outbox, "problems": self.problems, "processes": self.processes}
+                "outbox": self.outbox, "problems": self.problems, "processes": self.processes,
+                "search_index": {"pending": self.index_pending}}
 
 
 #: Keys of a source row only the web page shows (the CLI's JSON keeps its documented keys).
@@ -97,11 +100,13 @@ def processes(settings: Settings, store: Store, sources: list[dict[str, Any]]) -
 
 def assemble(settings: Settings, store: Store, registry: SiteRegistry, now: datetime) -> Status:
     """The whole status: sources, the outbox backlog per channel, problems, and the daemons sharing the work."""
+    from monitor.search.index import SearchIndex
     from monitor.store.outbox import Outbox
 
     sources = source_statuses(settings, store, registry, now)
     return Status(sources=sources, outbox=Outbox(store.engine).status_counts(),
-                  problems=problems(settings, store, now), processes=processes(settings, store, sources))
+                  problems=problems(settings, store, now), processes=processes(settings, store, sources),
+                  index_pending=SearchIndex(store.engine).pending_count())
 
 
 __all__ = ["Status", "assemble", "problems", "processes", "source_statuses"]

@@ -66,7 +66,8 @@ def test_status_json_keeps_its_keys_and_the_web_gets_its_extras() -> None:
     status = Status(sources=[row], outbox={"slack": {"dead": 1}}, problems=["channel slack: 1 alerts dead"],
                     processes=[])
     assert status.to_json() == {"sources": [{"source": "voa", "problem": None}], "outbox": {"slack": {"dead": 1}},
-                                "problems": ["channel slack: 1 alerts dead"], "processes": []}
+                                "problems": ["channel slack: 1 alerts dead"], "processes": [],
+                                "search_index": {"pending": 0}}
 
 
 def test_rules_test_reads_the_texts_through_the_archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

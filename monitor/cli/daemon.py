@@ -120,6 +120,9 @@ def status(
     for channel, states in sorted(now.outbox.items()):
         backlog.add_row(channel, *(str(states.get(s, 0)) for s in ("queued", "sending", "buffered", "sent", "dead")))
     console.print(backlog)
+    console.print(f"search index: {now.index_pending} article(s) pending"
+                  + (" (not indexed yet: searches read them beside the index; the daemon catches up)"
+                     if now.index_pending else ""), highlight=False)
     for problem in now.problems:
         console.print(f"[red]problem:[/red] {problem}", highlight=False)
 

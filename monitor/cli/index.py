@@ -1,5 +1,5 @@
-"""``monitor index rebuild|status``: the search index of an archive (built on ingest; rebuilt here for an archive
-that predates it, or after the language analysis changed)."""
+"""``monitor index rebuild|catch-up|status``: the search index of an archive (built on ingest; rebuilt here for an
+archive that predates it, or after the language analysis changed; caught up after an index write failed)."""
 
 from __future__ import annotations
 
@@ -74,11 +74,27 @@ def index_status() -> None:
     typer.echo(f"indexed: {status.indexed}")
     typer.echo(f"missing: {status.missing}")
     typer.echo(f"stale: {status.stale} (indexed at an older revision)")
+    typer.echo(f"pending: {status.pending} (latest text not indexed yet: searches read them beside the index)")
     if status.size_bytes is not None:
         per = f", {status.size_bytes / status.indexed:.0f} bytes per article" if status.indexed else ""
         typer.echo(f"size: {status.size_bytes / 1e6:.1f} MB{per}")
     if status.rebuild_next_pk is not None:
         typer.echo(f"rebuild: interrupted before article id {status.rebuild_next_pk}; "
                    "`monitor index rebuild` goes on from there")
-    elif status.missing or status.stale:
-        typer.echo("run `monitor index rebuild` to index what is missing (searches scan the archive meanwhile)")
+    elif status.missing or status.stale or status.pending:
+        typer.echo("run `monitor index catch-up` (or `monitor index rebuild`) to index what is missing; the daemon "
+                   "catches up in its housekeeping")
+
+
+@index_app.command("catch-up")
+def index_catch_up() -> None:
+    """Index the articles whose latest text is not indexed yet (an index write that failed, or never ran)."""
+    from monitor.search.index import SearchIndex
+    from monitor.services import Opened
+
+    try:
+        with Opened.from_config() as opened:
+            indexed = SearchIndex(opened.store.engine).catch_up(opened.archive)
+    except MonitorError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"{indexed} article(s) indexed")

@@ -7,9 +7,9 @@ evaluator checks order and distance); NOT as no restriction (a superset of the w
 that do match). :class:`~monitor.search.SearchService` then evaluates the rule language on each candidate for the
 exact match and the highlights, so results are the same as with a linear scan, whatever the backend.
 
-Candidates come newest first. On SQLite the FTS rowid is the article's date order (:func:`date_order`), so FTS5
-gives the newest matches of even a common word a batch at a time; on PostgreSQL the GIN index finds the matches
-and the database sorts them by date (a common word in a very large archive is the slow case there).
+Candidates come newest first, a batch at a time, by the article's date order (:func:`date_order`): the FTS rowid on
+SQLite, a btree-indexed column on PostgreSQL, so neither sorts every match of a common word (PostgreSQL's planner
+walks the order testing each row for a common word, and sorts the GIN index's few matches for a rare one).
 
 Written on ingest (new and revised texts: :func:`index_recorded`, called by the pipeline), on reparse, and by
 :meth:`SearchIndex.rebuild` for an archive that predates it (``monitor index rebuild``, resumable).
@@ -17,14 +17,15 @@ Written on ingest (new and revised texts: :func:`index_recorded`, called by the 
 
 from __future__ import annotations
 
+import heapq
+import logging
 import math
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, and_, func, or_, select, text
+from sqlalchemy import Table, column, func, select, table, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -40,11 +41,18 @@ if TYPE_CHECKING:
     from monitor.search.service import Candidate, SearchFilters
     from monitor.store import Store, StoredArticle
 
+log = logging.getLogger("monitor.search")
 _ARTICLES: Table = ArticleRow.__table__  # type: ignore[attr-defined]
 _REVISIONS: Table = Revision.__table__  # type: ignore[attr-defined]
 _WEIGHTS = {"title": "A", "teaser": "B", "body": "D"}
 _REBUILD_NEXT = "rebuild_next_pk"
 _REBUILD_STARTED = "rebuild_started"
+#: Articles whose latest revision the index lacks: written by a trigger in the transaction that records a revision
+#: (migration 0007), deleted by the index write of that revision. A failed or interrupted index write leaves the
+#: article here, which is what `monitor index status` counts, searches read beside the index, and
+#: :meth:`SearchIndex.catch_up` (the daemon's housekeeping, `monitor index catch-up`) indexes.
+_PENDING_TABLE = table("search_pending", column("article_pk"), column("revision"))
+_DONE = text("DELETE FROM search_pending WHERE article_pk = :pk AND revision <= :revision")
 
 
 # --- the index query as FTS5 MATCH and as tsquery ---------------------------------------------------------------
@@ -109,6 +117,7 @@ class IndexStatus:
     articles: int
     indexed: int  # articles with an index entry
     stale: int  # whose entry is of an older revision than their latest
+    pending: int  # whose latest revision is not indexed yet (missing or stale): what a catch-up indexes
     rebuild_next_pk: int | None  # an unfinished rebuild goes on from this article id
     size_bytes: int | None  # what the index takes on disk, where the database says
 
@@ -186,14 +195,15 @@ class SearchIndex:
         for item in items:
             fields = tokens_of(item)
             if self.postgres:
-                rows.append({"pk": item.pk, "revision": item.revision, "tokens": _tsvector(fields)})
+                rows.append({"pk": item.pk, "revision": item.revision, "ord": date_order(item.at, item.pk),
+                             "tokens": _tsvector(fields)})
             else:
                 rows.append({"pk": item.pk, "revision": item.revision, "ord": date_order(item.at, item.pk),
                              **{k: " ".join(v) for k, v in fields.items()}})
         if self.postgres:
-            statement = text("INSERT INTO search_documents (article_pk, revision, tokens) "
-                             "VALUES (:pk, :revision, CAST(:tokens AS tsvector)) ON CONFLICT (article_pk) DO UPDATE "
-                             "SET revision = excluded.revision, tokens = excluded.tokens "
+            statement = text("INSERT INTO search_documents (article_pk, revision, ord, tokens) "
+                             "VALUES (:pk, :revision, :ord, CAST(:tokens AS tsvector)) ON CONFLICT (article_pk) "
+                             "DO UPDATE SET revision = excluded.revision, ord = excluded.ord, tokens = excluded.tokens "
                              "WHERE excluded.revision >= search_documents.revision")
         else:
             statement = text("INSERT INTO search_documents (ord, article_pk, revision, title, teaser, body) "
@@ -203,6 +213,8 @@ class SearchIndex:
                              "body = excluded.body WHERE excluded.revision >= search_documents.revision")
         with database_errors(self._where, "write the search index"), self.engine.begin() as connection:
             connection.execute(statement, rows)
+            # Caught up: no longer pending (unless a newer revision was recorded meanwhile).
+            connection.execute(_DONE, [{"pk": item.pk, "revision": item.revision} for item in items])
 
     def put(self, item: Indexable) -> None:
         self.put_many([item])
@@ -216,31 +228,36 @@ class SearchIndex:
             rows = connection.execute(text(f"SELECT article_pk, revision, {columns} FROM search_documents"))
             return {pk: (revision, tokens) for pk, revision, tokens in rows}
 
-    def matching(self, query: IndexQuery) -> Any:
-        """A subquery of the article ids ``query`` finds."""
-        if self.postgres:
-            return (select(text("article_pk")).select_from(text("search_documents"))
-                    .where(text("tokens @@ CAST(:index_query AS tsquery)").bindparams(index_query=tsquery(query))))
-        return (select(text("article_pk")).select_from(text("search_documents"))
-                .where(text("ord IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :index_query)")
-                       .bindparams(index_query=fts5_match(query))))
-
     def newest_orders(self, query: IndexQuery, *, below: int | None, at_least: int | None,
                       limit: int | None) -> list[int]:
-        """SQLite: the date orders (see :func:`date_order`) ``query`` finds, newest first, in [at_least, below)."""
-        conditions = ["search_fts MATCH :q"]
-        values: dict[str, Any] = {"q": fts5_match(query)}
-        if below is not None:
-            conditions.append("rowid < :below")
-            values["below"] = below
-        if at_least is not None:
-            conditions.append("rowid >= :at_least")
-            values["at_least"] = at_least
-        sql = f"SELECT rowid FROM search_fts WHERE {' AND '.join(conditions)} ORDER BY rowid DESC"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+        """The date orders (see :func:`date_order`) ``query`` finds, newest first, in [at_least, below).
+
+        SQLite: FTS5's rowid is the order. PostgreSQL: ``ord`` has a btree, and with LIMIT the planner walks it from
+        the newest end, testing each row, for a common word (a few more rows than ``limit``: its matches are dense)
+        and takes the GIN index's matches and sorts them for a rare one (few to sort)."""
+        sql, values = self.orders_sql(query, below=below, at_least=at_least, limit=limit)
         with self.engine.connect() as connection:
             return list(connection.execute(text(sql), values).scalars())
+
+    def orders_sql(self, query: IndexQuery, *, below: int | None, at_least: int | None,
+                   limit: int | None) -> tuple[str, dict[str, Any]]:
+        """The statement :meth:`newest_orders` runs, and its values (what a test asks the planner to explain)."""
+        if self.postgres:
+            order, source, conditions = "ord", "search_documents", ["tokens @@ CAST(:q AS tsquery)"]
+            values: dict[str, Any] = {"q": tsquery(query)}
+        else:
+            order, source, conditions = "rowid", "search_fts", ["search_fts MATCH :q"]
+            values = {"q": fts5_match(query)}
+        if below is not None:
+            conditions.append(f"{order} < :below")
+            values["below"] = below
+        if at_least is not None:
+            conditions.append(f"{order} >= :at_least")
+            values["at_least"] = at_least
+        sql = f"SELECT {order} FROM {source} WHERE {' AND '.join(conditions)} ORDER BY {order} DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return sql, values
 
     def status(self) -> IndexStatus:
         with database_errors(self._where, "read the search index"), self.engine.connect() as connection:
@@ -248,10 +265,11 @@ class SearchIndex:
             indexed, stale = connection.execute(text(
                 "SELECT count(*), coalesce(sum(CASE WHEN d.revision < a.revision_count - 1 THEN 1 ELSE 0 END), 0) "
                 "FROM search_documents d JOIN articles a ON a.id = d.article_pk")).one()
+            pending = _pending_count(connection)
             state = _state(connection)
             size = self._size(connection)
         following = state.get(_REBUILD_NEXT)
-        return IndexStatus("postgresql" if self.postgres else "sqlite-fts5", articles, indexed, stale,
+        return IndexStatus("postgresql" if self.postgres else "sqlite-fts5", articles, indexed, stale, pending,
                            int(following) if following is not None else None, size)
 
     def _size(self, connection: Connection) -> int | None:
@@ -306,26 +324,68 @@ class SearchIndex:
         return indexed
 
     def _batches(self, archive: Archive, start: int, batch: int) -> Iterator[tuple[list[Indexable], int, int]]:
+        after = start - 1
+        while True:
+            items = self._indexables(archive, _ARTICLES.c.id > after, batch)
+            if not items:
+                return
+            after = items[-1].pk
+            yield items, after + 1, len(items)
+
+    def _indexables(self, archive: Archive, which: Any, limit: int) -> list[Indexable]:
+        """The latest texts of the articles ``which`` selects, in article id order, at most ``limit``."""
         latest = (select(_REVISIONS.c.text_path)
                   .where(_REVISIONS.c.article_pk == _ARTICLES.c.id,
                          _REVISIONS.c.number == _ARTICLES.c.revision_count - 1).scalar_subquery())
-        after = start - 1
-        while True:
-            with self.engine.connect() as connection:
-                rows = connection.execute(
-                    select(_ARTICLES.c.id, _ARTICLES.c.revision_count, _ARTICLES.c.headline, _ARTICLES.c.language,
-                           latest.label("text_path"), _ARTICLES.c.published, _ARTICLES.c.first_seen)
-                    .where(_ARTICLES.c.id > after).order_by(_ARTICLES.c.id).limit(batch)).all()
-            if not rows:
-                return
-            items = []
-            for pk, count, headline, language, path, published, first_seen in rows:
-                # A text file gone missing (`monitor archive verify` reports it): the headline alone, so the index
-                # still covers every article (the search skips it when it cannot read the text).
-                body = _read(archive, path) or ""
-                items.append(Indexable(pk, count - 1, headline, language, body, published or first_seen))
-            after = rows[-1][0]
-            yield items, after + 1, len(rows)
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(_ARTICLES.c.id, _ARTICLES.c.revision_count, _ARTICLES.c.headline, _ARTICLES.c.language,
+                       latest.label("text_path"), _ARTICLES.c.published, _ARTICLES.c.first_seen)
+                .where(which).order_by(_ARTICLES.c.id).limit(limit)).all()
+        items = []
+        for pk, count, headline, language, path, published, first_seen in rows:
+            # A text file gone missing (`monitor archive verify` reports it): the headline alone, so the index
+            # still covers every article (the search skips it when it cannot read the text).
+            body = _read(archive, path) or ""
+            items.append(Indexable(pk, count - 1, headline, language, body, published or first_seen))
+        return items
+
+    # catching up
+
+    def pending(self, at_most: int) -> set[int] | None:
+        """The articles whose latest revision the index lacks (see :data:`_PENDING_TABLE`); None: more than
+        ``at_most``."""
+        with database_errors(self._where, "read the search index"), self.engine.connect() as connection:
+            found = set(connection.execute(text("SELECT article_pk FROM search_pending LIMIT :n"),
+                                           {"n": at_most + 1}).scalars())
+        return found if len(found) <= at_most else None
+
+    def pending_count(self) -> int:
+        with database_errors(self._where, "read the search index"), self.engine.connect() as connection:
+            return _pending_count(connection)
+
+    def catch_up(self, archive: Archive, *, limit: int | None = None, batch: int = 500) -> int:
+        """Index the pending articles' latest texts (at most ``limit``), in article id order; how many were."""
+        indexed, after = 0, 0
+        with database_errors(self._where, "catch up the search index"):
+            while limit is None or indexed < limit:
+                size = batch if limit is None else min(batch, limit - indexed)
+                with self.engine.connect() as connection:
+                    pks = list(connection.execute(
+                        select(_PENDING_TABLE.c.article_pk).where(_PENDING_TABLE.c.article_pk > after)
+                        .order_by(_PENDING_TABLE.c.article_pk).limit(size)).scalars())
+                items = self._indexables(archive, _ARTICLES.c.id.in_(pks), size) if pks else []
+                if not items:
+                    break
+                self.put_many(items)
+                indexed += len(items)
+                after = pks[-1]
+        return indexed
+
+
+def _pending_count(connection: Connection) -> int:
+    count: int = connection.execute(select(func.count()).select_from(_PENDING_TABLE)).scalar_one()
+    return count
 
 
 def _state(connection: Connection) -> dict[str, str]:
@@ -343,9 +403,16 @@ def _read(archive: Archive, path: str | None) -> str | None:
 
 def index_recorded(store: Store, stored: StoredArticle, revision: int, text_: str) -> None:
     """Index the text just recorded as ``revision`` of ``stored`` (what the pipeline calls after each new or
-    revised text, and after a reparse)."""
-    SearchIndex(store.engine).put(Indexable(stored.pk, revision, stored.headline, stored.language, text_,
-                                            stored.published or stored.first_seen))
+    revised text, and after a reparse).
+
+    The text is archived and recorded already, with the article marked pending in the same transaction: an index
+    write that fails leaves it pending (searches still find it; a catch-up indexes it), so the failure is logged
+    here and the text goes on to its alerts."""
+    try:
+        SearchIndex(store.engine).put(Indexable(stored.pk, revision, stored.headline, stored.language, text_,
+                                                stored.published or stored.first_seen))
+    except StoreError as exc:
+        log.warning("search index: %s left pending (%s)", stored.key, exc)
 
 
 # --- candidates ----------------------------------------------------------------------------------------------------
@@ -355,12 +422,11 @@ class IndexCandidates:
     """The articles the index finds for a query and the filters, newest first (a superset of the matches). A query
     the index cannot narrow (none, or only NOT) is every article the filters select, as :class:`StoreScan` gives.
 
-    Articles stored before the index existed (or by a writer that could not index them) are not in it: while the
-    index holds fewer articles than the archive (checked at most every ``coverage_seconds``), the search scans
-    instead, so it never misses one; ``monitor index status`` tells, ``monitor index rebuild`` fills the gap."""
+    Articles pending (archived, their latest revision not indexed yet: an index write that failed or has not run
+    yet) are read beside the index's matches, so a search never misses one; more than ``max_pending`` of them (an
+    archive that predates the index: ``monitor index rebuild``), and the search scans instead."""
 
-    def __init__(self, store: Store, *, batch: int = 200, max_batch: int = 5000, coverage_seconds: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, store: Store, *, batch: int = 200, max_batch: int = 5000, max_pending: int = 1000) -> None:
         from monitor.search.service import StoreScan
 
         self._store = store
@@ -368,32 +434,37 @@ class IndexCandidates:
         self._scan = StoreScan(store, batch)
         self._batch = batch
         self._max_batch = max_batch
-        self._coverage_seconds = coverage_seconds
-        self._clock = clock
-        self._covered: tuple[float, bool] | None = None
+        self._max_pending = max_pending
 
     def covers_archive(self) -> bool:
-        now = self._clock()
-        if self._covered is None or now - self._covered[0] >= self._coverage_seconds:
-            with self._store.engine.connect() as connection:
-                articles, indexed = connection.execute(text(
-                    "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM search_documents)")).one()
-            self._covered = (now, indexed >= articles)
-        return self._covered[1]
+        """Whether searches are answered from the index (with its few pending articles), not by a scan."""
+        return self._index.pending(self._max_pending) is not None
 
     def candidates(self, node: Node | None, filters: SearchFilters) -> Iterator[Candidate]:
         query = index_query(node) if node is not None else None
-        if query is None or not self.covers_archive():
+        pending = self._index.pending(self._max_pending) if query is not None else None
+        if query is None or pending is None:
             yield from self._scan.candidates(node, filters)
             return
-        yield from self._matching(query, filters)
+        found = self._matching(query, filters)
+        if pending:  # their index entries (if any) are of older texts: the pending articles stand for them
+            yield from heapq.merge(self._pending(pending, filters),
+                                   (c for c in found if c.article.pk not in pending), key=_newest, reverse=True)
+        else:
+            yield from found
+
+    def _pending(self, pks: set[int], filters: SearchFilters) -> list[Candidate]:
+        from monitor.search.service import candidate_from_row
+
+        base, conditions = self._base(filters)
+        with database_errors(describe(self._store.engine.url), "search the index"), \
+                self._store.engine.connect() as connection:
+            rows = connection.execute(base.where(_ARTICLES.c.id.in_(pks), *conditions)).all()
+        return sorted((candidate_from_row(row._mapping) for row in rows), key=_newest, reverse=True)
 
     def _matching(self, query: IndexQuery, filters: SearchFilters) -> Iterator[Candidate]:
         try:
-            if self._index.postgres:
-                yield from self._matching_sorted(query, filters)
-            else:
-                yield from self._matching_ordered(query, filters)
+            yield from self._matching_ordered(query, filters)
         except SQLAlchemyError as exc:  # a database without the index tables, or unreachable
             raise StoreError(f"database {describe(self._store.engine.url)}: cannot search the index: "
                              f"{str(getattr(exc, 'orig', exc)).strip().splitlines()[0]}") from None
@@ -404,7 +475,7 @@ class IndexCandidates:
         return candidate_select(filters)
 
     def _matching_ordered(self, query: IndexQuery, filters: SearchFilters) -> Iterator[Candidate]:
-        """SQLite: FTS5 gives the matches by date order, newest first, a batch at a time (each batch ends at a whole
+        """The index gives the matches by date order, newest first, a batch at a time (each batch ends at a whole
         second, whose articles are then put in exact date order): no sorting of every match of a common word."""
         from monitor.search.service import candidate_from_row
 
@@ -424,32 +495,13 @@ class IndexCandidates:
                 with self._store.engine.connect() as connection:
                     rows = connection.execute(base.where(_ARTICLES.c.id.in_(ids), *conditions)).all()
                 found = [candidate_from_row(row._mapping) for row in rows]
-                found.sort(key=lambda c: (c.when, c.article.pk), reverse=True)
+                found.sort(key=_newest, reverse=True)
                 yield from found
             if not full:
                 return
             batch = min(batch * 2, self._max_batch)
 
-    def _matching_sorted(self, query: IndexQuery, filters: SearchFilters) -> Iterator[Candidate]:
-        """PostgreSQL: the GIN index finds the matches, sorted by date in the database, a batch at a time."""
-        from monitor.search.service import article_date, candidate_from_row
 
-        base, conditions = self._base(filters)
-        conditions.append(_ARTICLES.c.id.in_(self._index.matching(query)))
-        after: tuple[datetime, int] | None = None
-        batch = self._batch
-        while True:
-            stmt = base.where(*conditions)
-            if after is not None:
-                at, pk = after
-                stmt = stmt.where(or_(article_date < at, and_(article_date == at, _ARTICLES.c.id < pk)))
-            stmt = stmt.order_by(article_date.desc(), _ARTICLES.c.id.desc()).limit(batch)
-            with self._store.engine.connect() as connection:
-                rows = connection.execute(stmt).all()
-            for row in rows:
-                yield candidate_from_row(row._mapping)
-            if len(rows) < batch:
-                return
-            last = rows[-1]._mapping
-            after = (last["at"], last["id"])
-            batch = min(batch * 2, self._max_batch)  # a long backtest: fewer, larger index queries
+def _newest(candidate: Candidate) -> tuple[datetime, int]:
+    """Newest-first order, as the index and a scan give candidates: the date, then the article id."""
+    return candidate.when, candidate.article.pk
