@@ -293,7 +293,7 @@ def _pages(app: FastAPI, bench: Workbench) -> None:
                 raise HTTPException(404, f"article {key} has no revision {a if old is None else b}")
             diff = [(_line_kind(line), line) for line in difflib.unified_diff(
                 old.splitlines(), new.splitlines(), f"revision {a}", f"revision {b}", lineterm="", n=2)]
-        story = [a for a in bench.store.story_articles(article.story_key) if a.key != key] \
+        story = [other for other in bench.store.story_articles(article.story_key) if other.key != key] \
             if article.story_key else []
         alerts = [(item, _matches_of(item)) for item in bench.store.outbox.of_article(key)]
         return _render(bench, request, "article.html", article=article, meta=meta, revisions=revisions,
