@@ -56,7 +56,7 @@ class Services:
         from monitor.sites import default_registry
         from monitor.store import Store
 
-        store = Store.open(settings.storage)
+        store = Store.open(settings.storage, clock=clock)
         try:
             archive = Archive.from_settings(settings.storage)
             service = None

@@ -114,3 +114,41 @@ def test_the_stages_below_the_pipeline_never_import_it() -> None:
                 if isinstance(node, ast.stmt) and "monitor.pipeline" in _targets(node, modules):
                     offenders.append(name)
     assert offenders == []
+
+
+def _web_boundary_offences(path: Path) -> list[str]:
+    """What a web module does beyond the store's public face: imports SQLAlchemy/SQLModel, a private module or name
+    of monitor.store, or its tables, or reaches for a store's engine."""
+    offences = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            imported = [(a.name, "") for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported = [(node.module, a.name) for a in node.names]
+        elif isinstance(node, ast.Attribute) and node.attr == "engine":
+            offences.append(f"{path.name}:{node.lineno}: .engine")
+            continue
+        else:
+            continue
+        for module, name in imported:
+            parts = module.split(".")
+            if parts[0] in ("sqlalchemy", "sqlmodel") or (
+                    parts[:2] == ["monitor", "store"]
+                    and (any(p.startswith("_") for p in parts) or "tables" in parts or name.startswith("_"))):
+                offences.append(f"{path.name}:{node.lineno}: {module} {name}".rstrip())
+    return offences
+
+
+def test_the_web_reads_the_database_only_through_the_stores_public_methods() -> None:
+    offences = [o for path in sorted((PACKAGE / "web").rglob("*.py")) for o in _web_boundary_offences(path)]
+    assert offences == []
+
+
+def test_the_web_boundary_check_sees_what_it_forbids(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("import sqlalchemy\nfrom monitor.store.outbox import _item\nfrom monitor.store.tables import A\n"
+                      "from monitor.store._records import B\nfrom monitor.store import Store\nstore.engine.connect()\n",
+                      encoding="utf-8")
+    assert _web_boundary_offences(sample) == [
+        "sample.py:1: sqlalchemy", "sample.py:2: monitor.store.outbox _item", "sample.py:3: monitor.store.tables A",
+        "sample.py:4: monitor.store._records B", "sample.py:6: .engine"]

@@ -7,6 +7,7 @@ import base64
 import html
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import feedparser
@@ -18,14 +19,17 @@ from typer.testing import CliRunner
 from monitor.archive import Archive
 from monitor.cli import app as cli_app
 from monitor.errors import ConfigError
+from monitor.pipeline import ingest_page
 from monitor.search import SearchFilters, SearchService
 from monitor.search.service import Candidate, StoreScan
-from monitor.settings import WebSettings
+from monitor.settings import Settings, StorageSettings, WebSettings
+from monitor.sites import default_registry
 from monitor.store import Store
 from monitor.store.outbox import Outbox
 from monitor.web import create_app
 from monitor.web.security import Credentials, check_bind, is_loopback
 from tests._store_support import pg_url_fixture  # noqa: F401  (fixture)
+from tests._synth import HOST, article_url, synth_page
 from tests._web_support import HOSTILE, WebArchive, build_archive
 
 LOCAL = "http://127.0.0.1:8080"
@@ -247,6 +251,31 @@ def test_sources_page_shows_health_and_a_chart(client: TestClient) -> None:
     problems = re.findall(r'<li class="error">([^<]*)</li>', page)
     assert problems[0] == "source voa: never polled", problems
     assert any(p.startswith("channel ") and "alerts dead" in p for p in problems[1:]), problems
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_sources_chart_counts_each_sources_own_new_articles(database: str, request: pytest.FixtureRequest,
+                                                            tmp_path: Path) -> None:
+    """Two sources of one site: each chart has the bars of what its own runs archived first (as its "today"),
+    not what the site has."""
+    storage = StorageSettings(url=request.getfixturevalue("pg_url") if database == "postgres" else None,
+                              archive_root=tmp_path / "archive", fsync=False)
+    settings = Settings(storage=storage, sources=[{"name": "voa", "site": HOST},  # type: ignore[list-item]
+                                                  {"name": "voa-extra", "site": HOST}])
+    now = datetime.now(UTC)
+    clock = {"now": now - timedelta(days=1)}
+    archive, registry = Archive(storage.archive_root, fsync=False), default_registry()
+    with Store.open(storage, clock=lambda: clock["now"]) as store:
+        ingest_page(store, archive, registry, synth_page(0), article_url(0), now, source="voa")
+        clock["now"] = now
+        for n in (1, 2):
+            ingest_page(store, archive, registry, synth_page(n), article_url(n), now, source="voa-extra")
+        ingest_page(store, archive, registry, synth_page(0, edit=1), article_url(0), now, source="voa")  # no new one
+        with TestClient(create_app(settings, store), base_url=LOCAL, raise_server_exceptions=False) as client:
+            page = client.get("/sources").text
+    bars = {name: [int(n) for n in re.findall(r'data-count="(\d+)"', section)]
+            for name, section in re.findall(r'<section class="source" id="source-([^"]+)">(.*?)</section>', page, re.S)}
+    assert bars == {"voa": [0] * 12 + [1, 0], "voa-extra": [0] * 13 + [2]}
 
 
 # --- API ------------------------------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ class Candidate:
 
     @property
     def when(self) -> datetime:
-        return self.article.published or self.article.first_seen
+        return self.article.when
 
 
 @dataclass(frozen=True, slots=True)

@@ -272,6 +272,23 @@ class Outbox:
                 stmt = stmt.where(col(AlertOutbox.state).in_(list(states)))
             return [_item(r) for r in session.exec(stmt.limit(limit)).all()]
 
+    def newest(self, *, channel: str | None = None, state: str | None = None, limit: int = 200) -> list[OutboxItem]:
+        """The latest rows first, optionally of one channel and state (the web's alerts page)."""
+        with self._session("list alerts") as session:
+            stmt = select(AlertOutbox).order_by(col(AlertOutbox.id).desc()).limit(limit)
+            if channel:
+                stmt = stmt.where(AlertOutbox.channel == channel)
+            if state:
+                stmt = stmt.where(AlertOutbox.state == state)
+            return [_item(r) for r in session.exec(stmt).all()]
+
+    def of_article(self, article_key: str, limit: int = 100) -> list[OutboxItem]:
+        """The rows (alerts and updates) an article caused, oldest first. Digests carry many articles: not these."""
+        with self._session("list an article's alerts") as session:
+            return [_item(r) for r in session.exec(
+                select(AlertOutbox).where(AlertOutbox.article_key == article_key).order_by(col(AlertOutbox.id))
+                .limit(limit)).all()]
+
     def status_counts(self) -> dict[str, dict[str, int]]:
         """Per channel, how many rows are in each state: what ``monitor status`` shows (dead letters, backlog)."""
         counts: dict[str, dict[str, int]] = {}
@@ -326,6 +343,3 @@ class Outbox:
             session.refresh(digest)
             return _item(digest)
 
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

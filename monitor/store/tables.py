@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, LargeBinary, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, LargeBinary, Table, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -185,3 +185,14 @@ class SourceHealth(SQLModel, table=True):
     last_counts: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON of the last run's counts
     problem: str | None = Field(default=None, max_length=20)  # None, "failing" or "quiet"
     problem_since: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+
+
+# The tables as SQLAlchemy Core sees them, for the statements the store builds once (SQLModel types ``__table__``
+# loosely).
+ARTICLES: Table = ArticleRow.__table__  # type: ignore[attr-defined]
+REVISIONS: Table = Revision.__table__  # type: ignore[attr-defined]
+STORIES: Table = Story.__table__  # type: ignore[attr-defined]
+STORY_BANDS: Table = StoryBand.__table__  # type: ignore[attr-defined]
+ARTICLE_URLS: Table = ArticleUrl.__table__  # type: ignore[attr-defined]
+SOURCES: Table = Source.__table__  # type: ignore[attr-defined]
+FETCH_LOG: Table = FetchLog.__table__  # type: ignore[attr-defined]

@@ -9,10 +9,11 @@ Searching goes through :class:`~monitor.search.SearchService` (on the search ind
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -30,14 +31,14 @@ from starlette.exceptions import HTTPException
 from monitor.archive import Archive
 from monitor.clock import Clock, utc_now
 from monitor.errors import ArchiveError, MonitorError, RuleFileError
+from monitor.model import Match
 from monitor.rules import QuerySyntaxError, Rule, mark, parse_rules
 from monitor.search import SearchFilters, SearchHit, SearchService
 from monitor.settings import Settings
 from monitor.sites import default_registry
 from monitor.status import assemble
 from monitor.store import Store
-from monitor.store.outbox import Outbox, OutboxState
-from monitor.web import queries
+from monitor.store.outbox import OutboxItem, OutboxState
 from monitor.web.charts import bar_chart
 from monitor.web.security import CSRF_COOKIE, Credentials, csrf_ok, host_allowed, new_csrf_token
 
@@ -246,7 +247,7 @@ def _pages(app: FastAPI, bench: Workbench) -> None:
     @app.get("/search", response_class=HTMLResponse, include_in_schema=False)
     def search_page(request: Request, q: str = "", site: str = "", language: str = "", section: str = "",
                     since: str = "", until: str = "", page: int = Query(1, ge=1, le=10**9)) -> HTMLResponse:
-        choices = queries.distinct_values(bench.store)
+        choices = bench.store.filter_choices()
         context: dict[str, Any] = {"q": q, "site": site, "language": language, "section": section, "since": since,
                                    "until": until, "choices": choices, "result": None, "error": None}
         status = 200
@@ -273,7 +274,7 @@ def _pages(app: FastAPI, bench: Workbench) -> None:
     @app.get("/article/{key:path}", response_class=HTMLResponse, include_in_schema=False)
     def article_page(request: Request, key: str, a: int | None = None, b: int | None = None) -> HTMLResponse:
         article = bench.store.article(key)
-        meta = queries.article_meta(bench.store, key)
+        meta = bench.store.article_meta(key)
         if article is None or meta is None:
             raise HTTPException(404, f"no article {key!r} in the archive")
         revisions = bench.store.revisions(key)
@@ -296,16 +297,16 @@ def _pages(app: FastAPI, bench: Workbench) -> None:
                 raise HTTPException(404, f"article {key} has no revision {a if old is None else b}")
             diff = [(_line_kind(line), line) for line in difflib.unified_diff(
                 old.splitlines(), new.splitlines(), f"revision {a}", f"revision {b}", lineterm="", n=2)]
-        story = [c for c in queries.story_articles(bench.store, article.story_key) if c.article.key != key] \
+        story = [other for other in bench.store.story_articles(article.story_key) if other.key != key] \
             if article.story_key else []
-        alerts = [(item, queries.matches_of(item)) for item in queries.article_alerts(bench.store, key)]
+        alerts = [(item, _matches_of(item)) for item in bench.store.outbox.of_article(key)]
         return _render(bench, request, "article.html", article=article, meta=meta, revisions=revisions,
                        latest=latest, text=text_of(latest.number) if latest else None,
                        urls=bench.store.urls_of(article.pk), diff=diff, a=a, b=b, story=story, alerts=alerts)
 
     @app.get("/story/{key:path}", response_class=HTMLResponse, include_in_schema=False)
     def story_page(request: Request, key: str) -> HTMLResponse:
-        articles = queries.story_articles(bench.store, key)
+        articles = bench.store.story_articles(key)
         if not articles:
             raise HTTPException(404, f"no story {key!r} in the archive")
         return _render(bench, request, "story.html", key=key, articles=articles)
@@ -343,32 +344,46 @@ def _pages(app: FastAPI, bench: Workbench) -> None:
                     ) -> HTMLResponse:
         if state and state not in {s.value for s in OutboxState}:
             raise BadRequest(f"state: expected one of {', '.join(s.value for s in OutboxState)}, found {state!r}")
-        items = queries.outbox_rows(bench.store, channel=channel or None, state=state or None)
-        counts = Outbox(bench.store.engine).status_counts()
+        items = bench.store.outbox.newest(channel=channel or None, state=state or None)
+        counts = bench.store.outbox.status_counts()
         return _render(bench, request, "alerts.html", counts=counts, channel=channel,
                        state=state, states=[s.value for s in OutboxState], retried=retried,
-                       items=[(item, queries.matches_of(item)) for item in items])
+                       items=[(item, _matches_of(item)) for item in items])
 
     @app.post("/alerts/retry", include_in_schema=False)
     def alerts_retry(request: Request, csrf: str = Form(""), id: int = Form(...)) -> RedirectResponse:
         if not csrf_ok(request.cookies.get(CSRF_COOKIE), csrf):
             raise HTTPException(403, "the form's security token is missing or stale: reload the page and try again")
         # The same call as `monitor alerts retry ID`: a dead letter goes back to the queue with fresh attempts.
-        count = Outbox(bench.store.engine).retry_dead(bench.clock(), ids=[id])
+        count = bench.store.outbox.retry_dead(bench.clock(), ids=[id])
         return RedirectResponse(f"/alerts?retried={count}", status_code=303)
 
     @app.get("/sources", response_class=HTMLResponse, include_in_schema=False)
     def sources_page(request: Request) -> HTMLResponse:
         now = bench.clock()
         status = assemble(bench.settings, bench.store, default_registry(bench.settings.pangea_hosts), now)
+        first_day = now.date() - timedelta(days=SOURCE_DAYS - 1)
         charts = {}
         for row in status.sources:
-            if row["archive_site"]:
-                per_day = queries.articles_per_day(bench.store, row["archive_site"], SOURCE_DAYS, now.date())
-                charts[row["source"]] = bar_chart(per_day, title=f"{row['source']}: articles per day", width=280,
-                                                  height=70, css_class="chart small")
+            # New articles of the source's own runs, counted as its "today" is: sources sharing a site apart.
+            per_day = bench.store.archived_per_day(row["source"], first_day, SOURCE_DAYS)
+            charts[row["source"]] = bar_chart(per_day, title=f"{row['source']}: articles per day", width=280,
+                                              height=70, css_class="chart small")
         return _render(bench, request, "sources.html", sources=status.sources, charts=charts, counts=status.outbox,
                        problems=status.problems, where=bench.store.where)
+
+
+def _matches_of(item: OutboxItem) -> list[Match]:
+    """What matched, from an outbox row's payload (one match, or a digest's list); nothing for a payload this
+    version cannot read (it is shown raw-less rather than failing the page)."""
+    try:
+        data: Any = json.loads(item.payload)
+        if isinstance(data, dict) and "matches" in data:
+            data = data["matches"]
+        items = data if isinstance(data, list) else [data]
+        return [Match.from_json(entry) for entry in items if isinstance(entry, dict) and "rule" in entry]
+    except (ValueError, KeyError, TypeError):
+        return []
 
 
 def _line_kind(line: str) -> str:
@@ -451,7 +466,7 @@ def _api(app: FastAPI, bench: Workbench) -> None:
     @app.get("/api/articles/{key:path}", tags=["archive"], summary="One article: metadata, URLs, revisions, text")
     def api_article(key: str) -> dict[str, Any]:
         article = bench.store.article(key)
-        meta = queries.article_meta(bench.store, key)
+        meta = bench.store.article_meta(key)
         if article is None or meta is None:
             raise HTTPException(404, f"no article {key!r} in the archive")
         revisions = bench.store.revisions(key)
@@ -472,10 +487,10 @@ def _api(app: FastAPI, bench: Workbench) -> None:
 
     @app.get("/api/stories/{key:path}", tags=["archive"], summary="One story: its articles across sites in time order")
     def api_story(key: str) -> dict[str, Any]:
-        articles = queries.story_articles(bench.store, key)
+        articles = bench.store.story_articles(key)
         if not articles:
             raise HTTPException(404, f"no story {key!r} in the archive")
         return {"key": key, "articles": [{
-            "key": c.article.key, "url": c.article.canonical_url, "headline": c.article.headline,
-            "site": c.article.site, "language": c.article.language, "time": _iso(c.when)} for c in articles]}
+            "key": a.key, "url": a.canonical_url, "headline": a.headline, "site": a.site, "language": a.language,
+            "time": _iso(a.when)} for a in articles]}
 
