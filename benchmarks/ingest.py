@@ -36,7 +36,7 @@ from sqlalchemy import Table, select
 
 from monitor.archive import Archive
 from monitor.http import HttpClient
-from monitor.pipeline import Failure, IngestResult, http_fetcher, ingest_page, ingest_urls
+from monitor.ingest import Failure, IngestResult, http_fetcher, ingest_page, ingest_urls
 from monitor.prepare import ParsePool
 from monitor.settings import HttpSettings, StorageSettings
 from monitor.sites import SiteRegistry, default_registry

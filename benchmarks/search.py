@@ -44,7 +44,7 @@ import numpy
 from sqlalchemy import Table
 
 from monitor.archive import Archive, folder_for, text_name
-from monitor.pipeline import ingest_page
+from monitor.ingest import ingest_page
 from monitor.rules import parse_query
 from monitor.search import SearchFilters, SearchService, StoreScan
 from monitor.search.index import IndexCandidates, SearchIndex
@@ -339,7 +339,7 @@ def ingest_throughput(workdir: Path, url: str | None, count: int, *, indexing: b
     settings = StorageSettings(url=url, archive_root=workdir / f"ingest-{'on' if indexing else 'off'}")
     archive = Archive(settings.archive_root, fsync=True)
     registry = default_registry()
-    patch = mock.patch("monitor.pipeline.index_recorded") if not indexing else None
+    patch = mock.patch("monitor.ingest.index_recorded") if not indexing else None
     with Store.open(settings) as store:
         if patch:
             patch.start()

@@ -28,7 +28,8 @@ from datetime import datetime
 
 from monitor.discovery import DiscoveryResult
 from monitor.http import HttpClient
-from monitor.pipeline import Failure, IngestResult, RunReport, run_source
+from monitor.ingest import Failure, IngestResult
+from monitor.pipeline import RunReport, run_source
 from monitor.services import Services, utc_now
 from monitor.settings import Settings, SourceSettings
 from monitor.sites import SiteRegistry

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.archive import Archive
+from monitor.ingest import ingest_page
 from monitor.model import Match, MatchedTerm
-from monitor.pipeline import ingest_page
 from monitor.settings import Settings, StorageSettings, WebSettings
 from monitor.sites import default_registry
 from monitor.store import Store

@@ -16,7 +16,7 @@ import pytest
 from monitor.archive import Archive
 from monitor.archive_check import verify
 from monitor.errors import NotAnArticleError, ParseError, ParseWorkerError
-from monitor.pipeline import IngestResult, Page, ingest_page, ingest_urls, reparse_articles
+from monitor.ingest import IngestResult, Page, ingest_page, ingest_urls, reparse_articles
 from monitor.prepare import NOT_COMPUTED, ParsePool, Prepared, prepare_page
 from monitor.settings import StorageSettings
 from monitor.sites import SiteRegistry, default_registry

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from monitor.archive import Archive
 from monitor.cli import app
+from monitor.ingest import ingest_page, reparse_article
 from monitor.model import Article
-from monitor.pipeline import ingest_page, reparse_article
 from monitor.rules import parse_query
 from monitor.search import SearchFilters, SearchService, StoreScan
 from monitor.search.index import IndexCandidates, SearchIndex, index_query, index_recorded

@@ -18,7 +18,7 @@ import pytest
 from monitor.archive import Archive
 from monitor.archive_check import repair, verify
 from monitor.errors import ArchiveError, StoreError
-from monitor.pipeline import ingest_page
+from monitor.ingest import ingest_page
 from monitor.settings import StorageSettings
 from monitor.sites import default_registry
 from monitor.store import Store, make_engine

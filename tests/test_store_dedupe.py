@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.pipeline import Failure, IngestResult, Page, ingest_page, ingest_urls
+from monitor.ingest import Failure, IngestResult, Page, ingest_page, ingest_urls
 from monitor.urls import canonical_url
 from tests._store_support import Env, env_fixture, pg_url_fixture  # noqa: F401  (fixtures)
 

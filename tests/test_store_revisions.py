@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 
-from monitor.pipeline import ingest_page
+from monitor.ingest import ingest_page
 from tests._store_support import Env, env_fixture, pg_url_fixture  # noqa: F401  (fixtures)
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"

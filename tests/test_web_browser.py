@@ -25,7 +25,7 @@ from sqlalchemy import update
 
 from monitor.archive import Archive
 from monitor.demo.runner import run_demo, web_settings
-from monitor.pipeline import ingest_page
+from monitor.ingest import ingest_page
 from monitor.sites import default_registry
 from monitor.store import Store
 from monitor.store.outbox import AlertOutbox, Outbox, OutboxState

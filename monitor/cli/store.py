@@ -79,7 +79,7 @@ def ingest(
 
     Alerts are muted: what ingest archives is recorded with its alerts done, and the daemon never alerts it later.
     """
-    from monitor.pipeline import Failure, http_fetcher, ingest_urls
+    from monitor.ingest import Failure, http_fetcher, ingest_urls
     from monitor.prepare import ParsePool
     from monitor.services import Opened
 
@@ -123,7 +123,7 @@ def reparse(
         help="Parse in this many worker processes (0: in this one), P + 2 articles at a time.")] = 0,
 ) -> None:
     """Re-render stored raw HTML with the current parsers; record a revision only where the text changed."""
-    from monitor.pipeline import reparse_articles
+    from monitor.ingest import reparse_articles
     from monitor.prepare import ParsePool
     from monitor.services import Opened
 
