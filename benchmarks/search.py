@@ -48,6 +48,7 @@ from monitor.ingest import ingest_page
 from monitor.rules import parse_query
 from monitor.search import SearchFilters, SearchService, StoreScan
 from monitor.search.index import IndexCandidates, SearchIndex
+from monitor.services import utc_now
 from monitor.settings import StorageSettings
 from monitor.sites import default_registry
 from monitor.store import Store
@@ -346,7 +347,7 @@ def ingest_throughput(workdir: Path, url: str | None, count: int, *, indexing: b
         try:
             began, began_cpu = time.perf_counter(), time.process_time()
             for page_url, html in pages:
-                ingest_page(store, archive, registry, html, page_url, datetime.now(UTC))
+                ingest_page(store, archive, registry, html, page_url, datetime.now(UTC), clock=utc_now)
             elapsed, cpu = time.perf_counter() - began, time.process_time() - began_cpu
         finally:
             if patch:

@@ -52,6 +52,8 @@ Status = Literal["new", "revised", "seen"]
 _ATTEMPTS = 8
 _T = TypeVar("_T")
 _R = TypeVar("_R")
+#: What time it is: the one clock of the process (:attr:`monitor.services.Services.clock`), a fixed one in tests.
+Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,28 +97,29 @@ Fetch = Callable[[str], Page]
 
 
 def ingest_page(store: Store, archive: Archive, registry: SiteRegistry, html: str, url: str,
-                fetched_at: datetime | None = None, *, extra_urls: Iterable[str] = (),
+                fetched_at: datetime | None = None, *, clock: Clock, extra_urls: Iterable[str] = (),
                 origin: str = "fetch", parse_pool: ParsePool | None = None,
                 languages: Sequence[str] = (), source: str | None = None) -> IngestResult:
     """Parse one page and record what is new in it. Raises ParseError for a page that is no article, and
     LanguageNotKept for an article whose language is not among ``languages`` (when given). ``source``: the
-    configured source whose run this is, recorded with the text (its "today" in the status).
+    configured source whose run this is, recorded with the text (its "today" in the status). ``fetched_at``: when
+    the page was fetched (default: now); ``clock`` says what time it is.
 
     ``origin`` "backfill" or "ingest" (alerts muted) records the text with its alerts already done, in the same
     row: a crash right after cannot leave it for the daemon's catch-up to alert. ``parse_pool`` parses in worker
     processes (with the registry the pool was made with); the store and archive are written here either way.
     """
-    fetched_at = (fetched_at or datetime.now(UTC)).astimezone(UTC)
+    fetched_at = (fetched_at or clock()).astimezone(UTC)
     prepared = prepare_with(parse_pool, registry, html, url)
     article = prepared.article
     if article.language and not keeps_language(languages, article.language):
         raise LanguageNotKept(article.language, list(languages), url=canonical_url(url), site=article.site)
     urls = [canonical_url(u) for u in (url, article.url, *extra_urls) if u]
-    return _record(store, archive, prepared, urls, fetched_at, origin=origin, source=source)
+    return _record(store, archive, prepared, urls, fetched_at, clock=clock, origin=origin, source=source)
 
 
 def _record(store: Store, archive: Archive, prepared: Prepared, urls: list[str], fetched_at: datetime, *,
-            origin: str, raw_path: str | None = None, source: str | None = None) -> IngestResult:
+            clock: Clock, origin: str, raw_path: str | None = None, source: str | None = None) -> IngestResult:
     article, text, digest = prepared.article, prepared.text, prepared.digest
     for _ in range(_ATTEMPTS):
         stored = store.article(article.key)
@@ -149,7 +152,7 @@ def _record(store: Store, archive: Archive, prepared: Prepared, urls: list[str],
         index_recorded(store, outcome, number, text)  # after the commit: `monitor index status` tells of a gap
         recorded = StoredRevision(article_key=outcome.key, number=number, content_hash=digest, size=new.size,
                                   text_path=path, raw_path=new.raw_path, template=article.template, origin=origin,
-                                  fetched_at=fetched_at, stored_at=datetime.now(UTC))
+                                  fetched_at=fetched_at, stored_at=clock())
         status: Status = "new" if stored is None else "revised"
         log.info("%s %s revision %d %s", status, article.key, number, path)
         return IngestResult(status, article, outcome, recorded, text)
@@ -157,7 +160,7 @@ def _record(store: Store, archive: Archive, prepared: Prepared, urls: list[str],
 
 
 def reparse_article(store: Store, archive: Archive, registry: SiteRegistry, stored: StoredArticle, *,
-                    parse_pool: ParsePool | None = None) -> IngestResult | None:
+                    clock: Clock, parse_pool: ParsePool | None = None) -> IngestResult | None:
     """Re-render the latest stored raw HTML of an article with the current parsers; a revision only if it changed."""
     from monitor.decoding import decode_html
 
@@ -169,14 +172,15 @@ def reparse_article(store: Store, archive: Archive, registry: SiteRegistry, stor
     html = decode_html(archive.read_raw(latest.raw_path), None, where=archive.path(latest.raw_path).as_posix())
     prepared = prepare_with(parse_pool, registry, html, stored.canonical_url, keep_raw=False, story=False)
     # The raw HTML is shared with the revision it came from: no copy, and its path stays valid.
-    result = _record(store, archive, prepared, [], latest.fetched_at, origin="reparse", raw_path=latest.raw_path)
+    result = _record(store, archive, prepared, [], latest.fetched_at, clock=clock, origin="reparse",
+                     raw_path=latest.raw_path)
     if result.status == "seen" and result.revision is not None:  # the same text: indexed again all the same
         index_recorded(store, result.stored, result.revision.number, result.text)
     return result
 
 
 def reparse_articles(store: Store, archive: Archive, registry: SiteRegistry, articles: Iterable[StoredArticle], *,
-                     workers: int = 1, parse_pool: ParsePool | None = None,
+                     clock: Clock, workers: int = 1, parse_pool: ParsePool | None = None,
                      ) -> Iterator[tuple[StoredArticle, IngestResult | MonitorError | None]]:
     """:func:`reparse_article` over many articles, in order: each with its result, or the error that refused its
     page (the current parsers may reject an old page: it is reported and the rest go on). Storage trouble and parse
@@ -184,7 +188,7 @@ def reparse_articles(store: Store, archive: Archive, registry: SiteRegistry, art
 
     def one(stored: StoredArticle) -> tuple[StoredArticle, IngestResult | MonitorError | None]:
         try:
-            return stored, reparse_article(store, archive, registry, stored, parse_pool=parse_pool)
+            return stored, reparse_article(store, archive, registry, stored, clock=clock, parse_pool=parse_pool)
         except (StoreError, ArchiveError, ParseWorkerError):
             raise
         except MonitorError as exc:
@@ -237,9 +241,9 @@ def keeps_language(languages: Sequence[str], language: str | None) -> bool:
 
 
 def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: Iterable[str], fetch: Fetch, *,
-                skip_seen: bool = True, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                workers: int = 1, origin: str = "fetch", parse_pool: ParsePool | None = None,
-                languages: Sequence[str] = (), source: str | None = None) -> Iterator[IngestResult | Failure]:
+                clock: Clock, skip_seen: bool = True, workers: int = 1, origin: str = "fetch",
+                parse_pool: ParsePool | None = None, languages: Sequence[str] = (),
+                source: str | None = None) -> Iterator[IngestResult | Failure]:
     """Fetch and ingest candidate URLs, yielding each outcome (in order).
 
     Each URL is fetched in its canonical form. ``skip_seen`` leaves out URLs already recorded for an article (no
@@ -249,7 +253,8 @@ def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: It
     ``parse_pool`` the parsing runs in its worker processes, so the pages in flight use every core. With
     ``languages``, an article in another language is not archived: its language is remembered (page state) and it
     comes back as a Failure carrying :class:`LanguageNotKept`.
-    ``source``: the configured source whose run this is, recorded with each text it archives.
+    ``source``: the configured source whose run this is, recorded with each text it archives. ``clock``: when each
+    page is fetched and stored.
     """
 
     def one(url: str) -> IngestResult | Failure | None:
@@ -265,8 +270,9 @@ def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: It
             # The canonical URL (https, main host, no tracking) is the page every variant names; a short link stays
             # as it is and the client follows it.
             page = fetch(canonical)
-            result = ingest_page(store, archive, registry, page.html, page.final_url, at, extra_urls=[url],
-                                 origin=origin, parse_pool=parse_pool, languages=languages, source=source)
+            result = ingest_page(store, archive, registry, page.html, page.final_url, at, clock=clock,
+                                 extra_urls=[url], origin=origin, parse_pool=parse_pool, languages=languages,
+                                 source=source)
         except (StoreError, ArchiveError, ParseWorkerError):
             raise
         except LanguageNotKept as exc:
@@ -296,5 +302,5 @@ def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: It
 def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
-__all__ = ["Failure", "Fetch", "IngestResult", "Page", "Status", "http_fetcher", "ingest_page", "ingest_urls",
+__all__ = ["Clock", "Failure", "Fetch", "IngestResult", "Page", "Status", "http_fetcher", "ingest_page", "ingest_urls",
            "keeps_language", "reparse_article", "reparse_articles"]

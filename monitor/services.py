@@ -93,8 +93,10 @@ class Opened:
     file is a StoreError naming it, not a new empty database.
     """
 
-    def __init__(self, settings: Settings, *, upgrade: bool = True, existing: bool = False) -> None:
+    def __init__(self, settings: Settings, *, upgrade: bool = True, existing: bool = False,
+                 clock: Callable[[], datetime] = utc_now) -> None:
         self.settings = settings
+        self.clock = clock  # what time it is, for everything the command records
         self._upgrade = upgrade
         self._existing = existing
         self._closers: list[Callable[[], None]] = []
@@ -185,7 +187,7 @@ class Opened:
 
         client = HttpClient(self.settings.http, sleep=sleep) if detached else None
         try:
-            services = Services.open(self.settings, alerts=alerts, client=client, sleep=sleep)
+            services = Services.open(self.settings, alerts=alerts, client=client, sleep=sleep, clock=self.clock)
         except BaseException:
             if client is not None:
                 client.close()

@@ -13,6 +13,7 @@ import pytest
 from _synth import HOST, article_id, article_path, article_url, base_html, synth_page
 
 from monitor.health import record_run
+from monitor.ingest import Failure, IngestResult
 from monitor.pipeline import PAGE_ATTEMPTS, PAGE_RETRY_DELAY, run_source
 from monitor.services import Services
 from monitor.settings import Settings, SourceSettings, load_settings
@@ -187,6 +188,20 @@ def test_a_re_dated_entry_is_fetched_again(tmp_path: Path, site: LocalSite) -> N
         assert (report.revised, report.seen) == (1, 1)  # both re-dated; only article 2 changed
         _write_feed(site, [1, 2], dated=clock.now - timedelta(hours=1))
         assert run_source(services, source).fetched == 0  # dated before our last fetch: nothing to look at
+
+
+def test_a_run_takes_its_times_from_the_services_clock(tmp_path: Path, site: LocalSite) -> None:
+    clock = _Clock()
+    clock.now -= timedelta(minutes=30)  # not the wall clock: a time read anywhere else would differ
+    outcomes: list[IngestResult | Failure] = []
+    with Services.open(_settings(tmp_path, site), alerts=False, clock=clock) as services:
+        report = run_source(services, SOURCE, on_outcome=outcomes.append)
+        assert report.new == 2 and (report.started, report.finished) == (clock.now, clock.now)
+        times = {(o.revision.fetched_at, o.revision.stored_at) for o in outcomes
+                 if isinstance(o, IngestResult) and o.revision is not None}
+        assert times == {(clock.now, clock.now)}
+        stored = [r.fetched_at for n in (1, 2) for r in services.store.revisions(f"voanews.com:{article_id(n)}")]
+        assert stored == [clock.now, clock.now]
 
 
 def test_a_run_whose_every_page_fails_is_an_erroring_run(tmp_path: Path, site: LocalSite) -> None:

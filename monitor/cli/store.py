@@ -100,7 +100,7 @@ def ingest(
             archive.clean_temporary()
             with ParsePool.optional(registry, processes, story_threshold=store.story_threshold) as pool:
                 for outcome in ingest_urls(store, archive, registry, todo, http_fetcher(opened.client),
-                                           skip_seen=not refetch, parse_pool=pool, origin="ingest",
+                                           clock=opened.clock, skip_seen=not refetch, parse_pool=pool, origin="ingest",
                                            workers=workers or (pool.pages_in_flight if pool else 1)):
                     if isinstance(outcome, Failure):
                         counts["failed"] += 1
@@ -133,7 +133,8 @@ def reparse(
             store, archive, registry = opened.store, opened.archive, opened.registry
             with ParsePool.optional(registry, processes, story_threshold=store.story_threshold) as pool:
                 results = reparse_articles(store, archive, registry, store.iter_articles(site=site, since=since),
-                                           workers=pool.pages_in_flight if pool else 1, parse_pool=pool)
+                                           clock=opened.clock, workers=pool.pages_in_flight if pool else 1,
+                                           parse_pool=pool)
                 for stored, result in results:
                     if isinstance(result, MonitorError):  # one page the current parsers refuse: report it, go on
                         failed += 1
