@@ -25,12 +25,11 @@ from monitor.errors import (
     MonitorError,
     ParseError,
     RobotsDisallowedError,
-    ZombieFeedError,
 )
-from monitor.health import PAGES_FAILED
 from monitor.ingest import Failure, IngestResult, http_fetcher, ingest_urls, keeps_language
 from monitor.model import Article, FeedEntry
 from monitor.render import render_article
+from monitor.run_errors import RunError, RunErrorKind
 from monitor.urls import canonical_url
 
 if TYPE_CHECKING:
@@ -61,9 +60,13 @@ class RunReport:
     given_up: int = 0  # pages that failed their last attempt in this run (see PAGE_ATTEMPTS)
     unchanged: int = 0  # feeds and sitemaps that answered 304
     alerts: int = 0  # alerts queued
-    errors: list[str] = field(default_factory=list)  # source errors: broken feeds, sitemaps, sections; a crash
-    zombie: bool = False
+    errors: list[RunError] = field(default_factory=list)  # broken feeds, sitemaps, sections; unreadable pages; a crash
     interrupted: bool = False  # stopped early by the daemon's stop request
+
+    @property
+    def zombie(self) -> bool:
+        """Whether a feed answered with no items at all."""
+        return any(e.kind is RunErrorKind.ZOMBIE_FEED for e in self.errors)
 
     def counts(self) -> dict[str, int]:
         return {"discovered": self.discovered, "fetched": self.fetched, "new": self.new, "revised": self.revised,
@@ -105,8 +108,7 @@ def run_source(services: Services, source: SourceSettings, *, since: datetime | 
     result = discover_source(services.client, source, registry=services.registry, since=since, until=until, now=now)
     report.discovered = len(result.entries)
     report.unchanged = len(result.unchanged)
-    report.errors = [str(e) for e in result.errors]
-    report.zombie = any(isinstance(e, ZombieFeedError) for e in result.errors)
+    report.errors = [RunError.of_source(e) for e in result.errors]
     if discovered is not None:
         discovered(result)
     site = services.registry.site_of_host(source.site)
@@ -185,7 +187,7 @@ def run_source(services: Services, source: SourceSettings, *, since: datetime | 
         # changed template or a blocked crawler looks like this, and only the source's health would tell (a quiet
         # day would not). A page that is missing or whose server fails is the page's trouble, not the source's: it
         # is tried again on its own schedule.
-        report.errors.append(f"{PAGES_FAILED} ({report.failed}); first: {telling[0].error}")
+        report.errors.append(RunError.pages_failed(report.failed, telling[0].error))
     if not report.interrupted and not retry_later:
         # Every page listed was handled: archived, skipped, or recorded as failed with its next attempt (so a 304
         # cannot hide it: the retry comes from the page state, not from the feed).

@@ -15,6 +15,7 @@ from _synth import HOST, article_id, article_path, article_url, base_html, synth
 from monitor.health import record_run
 from monitor.ingest import Failure, IngestResult
 from monitor.pipeline import PAGE_ATTEMPTS, PAGE_RETRY_DELAY, run_source
+from monitor.run_errors import RunErrorKind
 from monitor.services import Services
 from monitor.settings import Settings, SourceSettings, load_settings
 from monitor.store.tables import SourceHealth
@@ -211,7 +212,8 @@ def test_a_run_whose_every_page_fails_is_an_erroring_run(tmp_path: Path, site: L
     with Services.open(_settings(tmp_path, site), alerts=False) as services:
         report = run_source(services, SOURCE)
     assert (report.failed, report.fetched) == (2, 0)
-    assert len(report.errors) == 1 and report.errors[0].startswith("all article pages tried failed (2); first: ")
+    assert len(report.errors) == 1 and report.errors[0].kind is RunErrorKind.PAGES_FAILED
+    assert str(report.errors[0]).startswith("all article pages tried failed (2); first: ")
 
 
 def test_one_failing_page_among_good_ones_is_no_error(tmp_path: Path, site: LocalSite) -> None:
@@ -400,5 +402,6 @@ def test_counts_survive_a_full_disk_mid_run(tmp_path: Path, site: LocalSite, mon
         health = services.store.source_health(SOURCE.name)
     assert archived == 3
     assert (report.new, report.fetched) == (3, 3)
-    assert len(report.errors) == 1 and "disk full" in report.errors[0]
+    assert len(report.errors) == 1 and report.errors[0].kind is RunErrorKind.RUN_FAILED
+    assert "disk full" in str(report.errors[0])
     assert health is not None and json.loads(health.last_counts)["new"] == 3
