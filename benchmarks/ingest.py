@@ -36,8 +36,9 @@ from sqlalchemy import Table, select
 
 from monitor.archive import Archive
 from monitor.http import HttpClient
-from monitor.pipeline import Failure, IngestResult, http_fetcher, ingest_page, ingest_urls
+from monitor.ingest import Failure, IngestResult, http_fetcher, ingest_page, ingest_urls
 from monitor.prepare import ParsePool
+from monitor.services import utc_now
 from monitor.settings import HttpSettings, StorageSettings
 from monitor.sites import SiteRegistry, default_registry
 from monitor.store import Store
@@ -78,7 +79,8 @@ def parse_to_file(pages: list[tuple[str, str]], workdir: Path, url: str | None, 
         at = datetime.now(UTC)
         started = time.perf_counter()
         with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(lambda p: ingest_page(store, archive, registry, p[1], p[0], at, parse_pool=parse_pool),
+            list(pool.map(lambda p: ingest_page(store, archive, registry, p[1], p[0], at, parse_pool=parse_pool,
+                                                clock=utc_now),
                           pages))
         elapsed = time.perf_counter() - started
     count = len(pages)
@@ -120,7 +122,8 @@ def end_to_end(urls: list[str], workdir: Path, *, fsync: bool, workers: int, pro
             fetch(urls[0])  # robots.txt and the connection, outside the timing
             done = failed = 0
             started = time.perf_counter()
-            for outcome in ingest_urls(store, archive, registry, urls, fetch, workers=workers, parse_pool=parse_pool):
+            for outcome in ingest_urls(store, archive, registry, urls, fetch, workers=workers, parse_pool=parse_pool,
+                                       clock=utc_now):
                 if isinstance(outcome, Failure):
                     failed += 1
                 elif isinstance(outcome, IngestResult):

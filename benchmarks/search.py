@@ -44,10 +44,11 @@ import numpy
 from sqlalchemy import Table
 
 from monitor.archive import Archive, folder_for, text_name
-from monitor.pipeline import ingest_page
+from monitor.ingest import ingest_page
 from monitor.rules import parse_query
 from monitor.search import SearchFilters, SearchService, StoreScan
 from monitor.search.index import IndexCandidates, SearchIndex
+from monitor.services import utc_now
 from monitor.settings import StorageSettings
 from monitor.sites import default_registry
 from monitor.store import Store
@@ -339,14 +340,14 @@ def ingest_throughput(workdir: Path, url: str | None, count: int, *, indexing: b
     settings = StorageSettings(url=url, archive_root=workdir / f"ingest-{'on' if indexing else 'off'}")
     archive = Archive(settings.archive_root, fsync=True)
     registry = default_registry()
-    patch = mock.patch("monitor.pipeline.index_recorded") if not indexing else None
+    patch = mock.patch("monitor.ingest.index_recorded") if not indexing else None
     with Store.open(settings) as store:
         if patch:
             patch.start()
         try:
             began, began_cpu = time.perf_counter(), time.process_time()
             for page_url, html in pages:
-                ingest_page(store, archive, registry, html, page_url, datetime.now(UTC))
+                ingest_page(store, archive, registry, html, page_url, datetime.now(UTC), clock=utc_now)
             elapsed, cpu = time.perf_counter() - began, time.process_time() - began_cpu
         finally:
             if patch:

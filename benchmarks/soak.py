@@ -209,7 +209,7 @@ def run(daemon: Daemon, args: argparse.Namespace, pages: int, sink: SlackSink) -
                 len(next(s for s in daemon.sources if s.name == report.source).sitemaps)
             if report.unchanged != expected or report.discovered or report.errors:
                 raise SystemExit(f"soak: cycle {args.warmup + n + 1} was not idle for {report.source}: "
-                                 f"{report.counts()} {report.errors[:1]}")
+                                 f"{report.counts()} {[str(e) for e in report.errors[:1]]}")
     cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
     rss_end = rss_mb()
     growth = rss_end - rss_start

@@ -29,7 +29,9 @@ from datetime import datetime
 from monitor.clock import Clock, utc_now
 from monitor.discovery import DiscoveryResult
 from monitor.http import HttpClient
-from monitor.pipeline import Failure, IngestResult, RunReport, run_source
+from monitor.ingest import Failure, IngestResult
+from monitor.pipeline import RunReport, run_source
+from monitor.run_errors import RunError
 from monitor.services import Services
 from monitor.settings import Settings, SourceSettings
 from monitor.sites import SiteRegistry
@@ -50,7 +52,7 @@ class BackfillReport:
     run: RunReport
     candidates: int = 0  # articles dated in the range
     already: int = 0  # of which archived before this run started (skipped without a request)
-    errors: list[str] = field(default_factory=list)
+    errors: list[RunError] = field(default_factory=list)
 
     @property
     def interrupted(self) -> bool:

@@ -8,8 +8,9 @@ Problems:
 
 - ``failing``: ``failures_before_alert`` runs in a row had errors (a feed or sitemap unavailable or unreadable, a
   zombie feed that answers 200 with no items, a run that crashed, a run whose every page answered but could not be
-  read). A page that is missing or whose server fails is not the source's error: the pipeline tries it again on its
-  own schedule and gives it up after a few attempts;
+  read: the kinds of :class:`~monitor.run_errors.RunError`, which decide; their text is for people). A page that is
+  missing or whose server fails is not the source's error: the pipeline tries it again on its own schedule and gives
+  it up after a few attempts;
 - ``quiet``: no new article for longer than the source's ``quiet_hours`` although its runs succeed.
 """
 
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from monitor.run_errors import RunErrorKind
 from monitor.settings import SourceSettings
 
 if TYPE_CHECKING:
@@ -39,8 +41,10 @@ class HealthState(Protocol):
     @property
     def last_run(self) -> datetime | None: ...
 
-#: How run_source words a run whose every article page failed (a changed template looks like this).
-PAGES_FAILED = "all article pages tried failed"
+
+#: Kept with the stored counts of a source whose failing runs are those of its article pages (the table has no
+#: column for it); :func:`last_run_counts` leaves it out.
+_PAGES_FAILING = "pages_failing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,19 +65,22 @@ def record_run(previous: SourceHealth | None, report: RunReport, source: SourceS
     health.first_run = health.first_run or report.started
     health.last_run = report.started
     health.runs += 1
-    health.last_counts = json.dumps(report.counts(), sort_keys=True)
+    pages_failing = False
     if report.errors:
         health.consecutive_failures += 1
-        health.last_error = report.errors[0] if len(report.errors) == 1 else (
+        health.last_error = str(report.errors[0]) if len(report.errors) == 1 else (
             f"{report.errors[0]} (and {len(report.errors) - 1} more)")
-    elif _pages_were_failing(health) and not (report.fetched or report.failed):
+        pages_failing = report.errors[0].kind is RunErrorKind.PAGES_FAILED
+    elif _pages_failing(health) and not (report.fetched or report.failed):
         # The failures were in the article pages, and this run tried none (its feeds answered 304): it says
         # nothing about whether pages parse again, so it neither heals the source nor counts against it.
-        pass
+        pages_failing = True
     else:
         health.consecutive_failures = 0
         health.last_error = None
         health.last_success = report.started
+    counts = report.counts() | ({_PAGES_FAILING: 1} if pages_failing else {})
+    health.last_counts = json.dumps(counts, sort_keys=True)
     if report.new or report.revised:
         health.last_new = report.started
 
@@ -96,8 +103,16 @@ def record_run(previous: SourceHealth | None, report: RunReport, source: SourceS
 _TITLES = {"failing": "source failing", "quiet": "no new articles"}
 
 
-def _pages_were_failing(health: SourceHealth) -> bool:
-    return health.consecutive_failures > 0 and (health.last_error or "").startswith(PAGES_FAILED)
+def _pages_failing(health: SourceHealth) -> bool:
+    """Whether the source's failing runs are runs whose every article page failed."""
+    return health.consecutive_failures > 0 and _PAGES_FAILING in json.loads(health.last_counts)
+
+
+def last_run_counts(health: SourceHealth) -> dict[str, int]:
+    """The counts of the source's last run (``monitor status``, the web's Sources page)."""
+    counts: dict[str, int] = json.loads(health.last_counts)
+    counts.pop(_PAGES_FAILING, None)
+    return counts
 
 
 def _problem(health: SourceHealth, report: RunReport, source: SourceSettings, failures_before_alert: int,

@@ -2,7 +2,7 @@
 
 All of it is pure (parsers never fetch, rendering writes nothing), so it can run anywhere: in the ingesting thread
 (:func:`prepare_page`), or in worker processes (:class:`ParsePool`) while this process keeps the half that must stay
-in one place — the database and the archive files (:func:`monitor.pipeline.ingest_page`). On a machine with more
+in one place — the database and the archive files (:func:`monitor.ingest.ingest_page`). On a machine with more
 than one core a bulk ingest, backfill or benchmark then uses them all instead of queueing behind one interpreter
 lock.
 

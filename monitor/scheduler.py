@@ -38,6 +38,7 @@ from monitor.lock import DaemonLock
 from monitor.metrics import Metrics
 from monitor.notify.delivery import ChannelReport
 from monitor.pipeline import RunReport, queue_pending_alerts, run_source
+from monitor.run_errors import RunError
 from monitor.services import Services
 from monitor.settings import SourceSettings
 from monitor.sharing import Coordinator
@@ -130,12 +131,12 @@ class Daemon:
             try:
                 run_source(self.services, source, stop=lost or self._stop, report=report)
             except MonitorError as exc:
-                report.errors.append(str(exc))
+                report.errors.append(RunError.run_failed(exc))
                 if isinstance(exc, StoreError):
                     self._stranded.set()
             except Exception as exc:  # a bug must not kill the daemon: log it with its traceback and go on
                 log.exception("source=%s run crashed", source.name)
-                report.errors.append(f"internal error: {type(exc).__name__}: {exc}")
+                report.errors.append(RunError.crash(exc))
             report.finished = report.finished or self.services.clock()
             if self._stop.is_set() or (lost is not None and lost.is_set()):
                 # Stopped during discovery or before the article loop noticed: its errors may be the stop's own
@@ -458,7 +459,7 @@ class Daemon:
         if report.interrupted:
             extra["interrupted"] = True
         level = logging.WARNING if report.errors else logging.INFO
-        suffix = f" first_error={report.errors[0]!r}" if report.errors else ""
+        suffix = f" first_error={str(report.errors[0])!r}" if report.errors else ""
         log.log(level, "source=%s %s seconds=%.2f%s%s", report.source, fields, seconds,
                 " interrupted" if report.interrupted else "", suffix, extra=extra)
 

@@ -9,7 +9,6 @@ time; it shares :func:`monitor.health.problems` with this module.)
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -61,7 +60,7 @@ def source_statuses(settings: Settings, store: Store, registry: SiteRegistry, no
             "articles_today": store.archived_by(source.name, today),
             "consecutive_failures": h.consecutive_failures if h else 0,
             "last_error": h.last_error if h else None, "problem": h.problem if h else None,
-            "last_run_counts": json.loads(h.last_counts) if h else {},
+            "last_run_counts": health.last_run_counts(h) if h else {},
             "runs": h.runs if h else 0,
         })
     return sources

@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.archive import Archive
+from monitor.ingest import ingest_page
 from monitor.model import Match, MatchedTerm
-from monitor.pipeline import ingest_page
+from monitor.services import utc_now
 from monitor.settings import Settings, StorageSettings, WebSettings
 from monitor.sites import default_registry
 from monitor.store import Store
@@ -66,10 +67,10 @@ def build_archive(root: Path, *, count: int = 6, page_size: int = 2, max_page: i
         for n in reversed(range(count)):
             headline = HOSTILE if n == 0 else None
             result = ingest_page(store, archive, registry, _page(n, headline=headline), article_url(n),
-                                 fetched_at=NOW - timedelta(days=n))
+                                 fetched_at=NOW - timedelta(days=n), clock=utc_now)
             keys.insert(0, result.article.key)
         revised = ingest_page(store, archive, registry, _page(1, edit=1), article_url(1),
-                              fetched_at=NOW - timedelta(hours=12))
+                              fetched_at=NOW - timedelta(hours=12), clock=utc_now)
         assert revised.status == "revised", revised.status
         match = Match(rule="stories", article_key=keys[1], url=article_url(1), headline=revised.article.headline,
                       site=revised.article.site, published=None,

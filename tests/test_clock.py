@@ -42,9 +42,9 @@ REAL_TIME = {
 }
 #: Migrations run once, on the day they run, and take no injected clock.
 MIGRATIONS = "store/migrations/"
-#: Modules other helpers of issue 12 are moving to the injected clock at the same time: remove each entry once its
-#: module no longer reads the real time (the stale-entry test below says when).
-TO_BE_REMOVED = {"pipeline.py"}
+#: Modules still on their way to the injected clock (none left): an entry is removed once its module no longer
+#: reads the real time (the stale-entry test below says when).
+TO_BE_REMOVED: set[str] = set()
 
 _READERS = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"), ("time", "time"),
             ("time", "time_ns")}

@@ -21,6 +21,7 @@ from monitor.archive_check import verify
 from monitor.demo.sinks import SlackSink, SmtpSink
 from monitor.notify import AlertService
 from monitor.pipeline import RunReport
+from monitor.run_errors import RunErrorKind
 from monitor.scheduler import Daemon, interruptible_sleep
 from monitor.services import Services
 from monitor.settings import Settings, SourceSettings
@@ -149,7 +150,8 @@ def test_crash_between_archiving_and_queueing_alerts_is_made_good_once_on_restar
         monkeypatch.setattr(AlertService, "on_article", crash_on_second)
         report = Daemon(services).cycle()[0]
         monkeypatch.setattr(AlertService, "on_article", original)
-        assert report.errors and "internal error" in report.errors[0]
+        assert report.errors and report.errors[0].kind is RunErrorKind.CRASH
+        assert str(report.errors[0]).startswith("internal error: RuntimeError: killed between")
         # Both articles are archived; the second one's alerts were never queued.
         assert services.store.counts()["articles"] == 2
         pending = services.store.alerts_pending(world.clock() - _days(3))
@@ -289,7 +291,7 @@ def test_a_stop_cuts_short_the_retries_of_a_failing_host(tmp_path: Path, monkeyp
         assert len(waits) == 1 and waits[0] >= 300, waits  # and no wait after it
         assert [r.path for r in site.requests(HOST)] == ["/robots.txt", FEED_PATH]  # no attempt after the stop
         (report,) = daemon.summary.runs
-        assert report.interrupted and "stopping" in report.errors[0]
+        assert report.interrupted and "stopping" in str(report.errors[0])
 
 
 def test_sigint_stops_the_daemon_and_the_previous_handlers_come_back(tmp_path: Path,

@@ -120,7 +120,7 @@ def test_a_failing_source_raises_one_operations_alert_and_one_recovery(world: Wo
         for run in range(1, 6):
             world.clock.advance(minutes=5)
             report = daemon.cycle()[0]
-            assert report.errors and EXPECTED_ERROR[kind] in report.errors[0], report.errors
+            assert report.errors and EXPECTED_ERROR[kind] in str(report.errors[0]), report.errors
             assert len(world.operations()) == (0 if run < 3 else 1), (run, world.operations())
         if kind == "429":  # the first answer sent the host into back-off: no request to it since
             assert len(world.site.requests(HOST)) == 1

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.health import PAGES_FAILED, Notice, record_run
+from monitor.health import Notice, last_run_counts, record_run
 from monitor.pipeline import RunReport
+from monitor.run_errors import PAGES_FAILED, RunError, RunErrorKind
 from monitor.settings import SourceSettings
 from monitor.store.tables import SourceHealth
 
@@ -28,11 +29,16 @@ def _report(n: int, **counts: object) -> RunReport:
 
 
 def _pages_failed(n: int) -> RunReport:
-    return _report(n, discovered=2, failed=2, errors=[f"{PAGES_FAILED} (2); first: no known template (x)"])
+    return _report(n, discovered=2, failed=2,
+                   errors=[RunError(RunErrorKind.PAGES_FAILED, f"{PAGES_FAILED} (2); first: no known template (x)")])
+
+
+def _feed_error(n: int, message: str = "feed unavailable: HTTP 503 (u)") -> RunReport:
+    return _report(n, errors=[RunError(RunErrorKind.SOURCE, message)])
 
 
 def test_three_failing_runs_raise_one_notice_and_a_clean_run_one_recovery() -> None:
-    reports = [_report(n, errors=["feed unavailable: HTTP 503 (u)"]) for n in range(5)] + [_report(5, unchanged=3)]
+    reports = [_feed_error(n) for n in range(5)] + [_report(5, unchanged=3)]
     state, notices = _runs(reports)
     assert [len(n) for n in notices] == [0, 0, 1, 0, 0, 1]
     assert notices[2][0].title == "rferl: source failing" and "HTTP 503" in notices[2][0].text
@@ -52,7 +58,24 @@ def test_runs_that_try_no_page_neither_heal_nor_hide_failing_pages() -> None:
 
 
 def test_a_304_run_after_feed_errors_heals() -> None:
-    reports = [_report(n, errors=["feed unavailable: timeout (u)"]) for n in range(3)] + [_report(3, unchanged=3)]
+    reports = [_feed_error(n, "feed unavailable: timeout (u)") for n in range(3)] + [_report(3, unchanged=3)]
     state, notices = _runs(reports)
     assert [len(n) for n in notices] == [0, 0, 1, 1]
     assert state is not None and state.consecutive_failures == 0 and state.last_success == START + timedelta(minutes=15)
+
+
+def test_the_kind_of_the_error_decides_not_its_wording() -> None:
+    # A feed error that happens to read like failed pages is a feed error: a 304 run after it heals the source.
+    lookalike = f"{PAGES_FAILED} (a feed's title) (https://www.rferl.org/api/feed)"
+    state, notices = _runs([_feed_error(n, lookalike) for n in range(3)] + [_report(3, unchanged=3)])
+    assert [len(n) for n in notices] == [0, 0, 1, 1]
+    assert state is not None and state.consecutive_failures == 0 and state.last_error is None
+    # Failed pages worded like anything else still wait for a run that tries pages.
+    odd = _report(0, discovered=2, failed=2, errors=[RunError(RunErrorKind.PAGES_FAILED, "template gone")])
+    state, notices = _runs([odd, _report(1, unchanged=3), _report(2, unchanged=3)])
+    assert state is not None and state.consecutive_failures == 1 and state.last_error == "template gone"
+
+
+def test_the_counts_shown_are_the_runs_own() -> None:
+    state, _ = _runs([_pages_failed(0), _report(1, unchanged=3)])
+    assert state is not None and last_run_counts(state) == _report(1, unchanged=3).counts()

@@ -8,9 +8,9 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "monitor"
-# Stages the pipeline wires together; they must not know it.
-BELOW_PIPELINE = ("analysis", "archive", "decoding", "dedupe", "discovery", "http", "model", "notify", "prepare",
-                  "render", "rules", "search", "sites", "store", "urls")
+# Stages the pipeline wires together (ingesting one page among them); they must not know it.
+BELOW_PIPELINE = ("analysis", "archive", "decoding", "dedupe", "discovery", "http", "ingest", "model", "notify",
+                  "prepare", "render", "rules", "run_errors", "search", "sites", "store", "urls")
 
 
 def _modules() -> dict[str, Path]:

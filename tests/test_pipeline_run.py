@@ -13,7 +13,9 @@ import pytest
 from _synth import HOST, article_id, article_path, article_url, base_html, synth_page
 
 from monitor.health import record_run
+from monitor.ingest import Failure, IngestResult
 from monitor.pipeline import PAGE_ATTEMPTS, PAGE_RETRY_DELAY, run_source
+from monitor.run_errors import RunErrorKind
 from monitor.services import Services
 from monitor.settings import Settings, SourceSettings, load_settings
 from monitor.store.tables import SourceHealth
@@ -189,6 +191,20 @@ def test_a_re_dated_entry_is_fetched_again(tmp_path: Path, site: LocalSite) -> N
         assert run_source(services, source).fetched == 0  # dated before our last fetch: nothing to look at
 
 
+def test_a_run_takes_its_times_from_the_services_clock(tmp_path: Path, site: LocalSite) -> None:
+    clock = _Clock()
+    clock.now -= timedelta(minutes=30)  # not the wall clock: a time read anywhere else would differ
+    outcomes: list[IngestResult | Failure] = []
+    with Services.open(_settings(tmp_path, site), alerts=False, clock=clock) as services:
+        report = run_source(services, SOURCE, on_outcome=outcomes.append)
+        assert report.new == 2 and (report.started, report.finished) == (clock.now, clock.now)
+        times = {(o.revision.fetched_at, o.revision.stored_at) for o in outcomes
+                 if isinstance(o, IngestResult) and o.revision is not None}
+        assert times == {(clock.now, clock.now)}
+        stored = [r.fetched_at for n in (1, 2) for r in services.store.revisions(f"voanews.com:{article_id(n)}")]
+        assert stored == [clock.now, clock.now]
+
+
 def test_a_run_whose_every_page_fails_is_an_erroring_run(tmp_path: Path, site: LocalSite) -> None:
     # What a template change looks like: the pages answer, but none parses.
     for n in (1, 2):
@@ -196,7 +212,8 @@ def test_a_run_whose_every_page_fails_is_an_erroring_run(tmp_path: Path, site: L
     with Services.open(_settings(tmp_path, site), alerts=False) as services:
         report = run_source(services, SOURCE)
     assert (report.failed, report.fetched) == (2, 0)
-    assert len(report.errors) == 1 and report.errors[0].startswith("all article pages tried failed (2); first: ")
+    assert len(report.errors) == 1 and report.errors[0].kind is RunErrorKind.PAGES_FAILED
+    assert str(report.errors[0]).startswith("all article pages tried failed (2); first: ")
 
 
 def test_one_failing_page_among_good_ones_is_no_error(tmp_path: Path, site: LocalSite) -> None:
@@ -385,5 +402,6 @@ def test_counts_survive_a_full_disk_mid_run(tmp_path: Path, site: LocalSite, mon
         health = services.store.source_health(SOURCE.name)
     assert archived == 3
     assert (report.new, report.fetched) == (3, 3)
-    assert len(report.errors) == 1 and "disk full" in report.errors[0]
+    assert len(report.errors) == 1 and report.errors[0].kind is RunErrorKind.RUN_FAILED
+    assert "disk full" in str(report.errors[0])
     assert health is not None and json.loads(health.last_counts)["new"] == 3

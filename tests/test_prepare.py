@@ -16,8 +16,9 @@ import pytest
 from monitor.archive import Archive
 from monitor.archive_check import verify
 from monitor.errors import NotAnArticleError, ParseError, ParseWorkerError
-from monitor.pipeline import IngestResult, Page, ingest_page, ingest_urls, reparse_articles
+from monitor.ingest import IngestResult, Page, ingest_page, ingest_urls, reparse_articles
 from monitor.prepare import NOT_COMPUTED, ParsePool, Prepared, prepare_page
+from monitor.services import utc_now
 from monitor.settings import StorageSettings
 from monitor.sites import SiteRegistry, default_registry
 from monitor.store import Store
@@ -108,22 +109,22 @@ def test_ingest_with_parse_processes_records_each_article_once(env: Env, pool: P
         return Page(url=url, final_url=url, html=pages[url.split("?")[0]])
 
     outcomes = list(ingest_urls(env.store, env.archive, env.registry, urls, fetch, workers=3, skip_seen=False,
-                                parse_pool=pool))
+                                parse_pool=pool, clock=utc_now))
     assert sorted(o.status for o in outcomes if isinstance(o, IngestResult)) == ["new"] * 6 + ["seen"] * 6
     assert env.store.counts()["articles"] == 6 and verify(env.store, env.archive).clean
     # An edit parsed in a worker is a revision like any other.
     edited = ingest_page(env.store, env.archive, env.registry, synth_page(0, edit=1), article_url(0),
-                         parse_pool=pool)
+                         parse_pool=pool, clock=utc_now)
     assert edited.status == "revised" and edited.revision is not None and edited.revision.number == 1
 
 
 @pytest.mark.slow  # spawns processes
 def test_story_signatures_from_workers_link_near_duplicates(env: Env, pool: ParsePool) -> None:
     html, url = page(FIXTURES / "pages" / "pangea" / "voa_en_2024-04-28_child-care-crisis_7585813.html")
-    original = ingest_page(env.store, env.archive, env.registry, html, url, parse_pool=pool)
+    original = ingest_page(env.store, env.archive, env.registry, html, url, parse_pool=pool, clock=utc_now)
     copy = html.replace("www.voanews.com", "www.rferl.org").replace("voanews.com", "rferl.org")
     mirrored = ingest_page(env.store, env.archive, env.registry, copy, url.replace("www.voanews.com", "www.rferl.org"),
-                           parse_pool=pool)
+                           parse_pool=pool, clock=utc_now)
     assert mirrored.status == "new" and mirrored.story_key == original.story_key == original.article.key
 
 
@@ -147,7 +148,7 @@ def test_workers_that_cannot_start_stop_the_ingest_once(tmp_path: Path, capfd: p
     with Store.open(settings) as store:
         outcomes = ingest_urls(store, Archive(settings.archive_root), default_registry(),
                                [article_url(n) for n in range(3)],
-                               lambda u: Page(url=u, final_url=u, html=synth_page(0)), parse_pool=lost)
+                               lambda u: Page(url=u, final_url=u, html=synth_page(0)), parse_pool=lost, clock=utc_now)
         with pytest.raises(ParseWorkerError):
             list(outcomes)
     assert lost.calls == 1
@@ -213,11 +214,11 @@ def test_a_pool_needs_a_worker() -> None:
 @pytest.mark.slow  # spawns processes
 def test_reparse_in_worker_processes_records_what_the_parsers_now_say(env: Env) -> None:
     for n in range(4):
-        ingest_page(env.store, env.archive, env.registry, synth_page(n), article_url(n))
+        ingest_page(env.store, env.archive, env.registry, synth_page(n), article_url(n), clock=utc_now)
     stored = list(env.store.iter_articles())
     with ParsePool(SiteRegistry([AmendingFamily()]), 2) as amending:
         results = list(reparse_articles(env.store, env.archive, env.registry, stored, workers=3,
-                                        parse_pool=amending))
+                                        parse_pool=amending, clock=utc_now))
     assert [s.key for s, _ in results] == [s.key for s in stored]  # in order
     assert all(isinstance(r, IngestResult) and r.status == "revised" for _, r in results)
     for article in stored:
@@ -238,7 +239,7 @@ def test_threads_take_only_a_few_urls_ahead(env: Env) -> None:
 
     outcomes = ingest_urls(env.store, env.archive, env.registry, candidates(),
                            lambda u: Page(url=u, final_url=u, html=synth_page(int(u.split("/")[-1][:7]) - 9_000_000)),
-                           workers=2)
+                           workers=2, clock=utc_now)
     first = next(outcomes)
     assert isinstance(first, IngestResult) and first.article.key == "voanews.com:9000000"
     assert len(taken) <= 5  # 2 threads, 4 in the window, 1 being submitted: not all 30 read at once
@@ -256,7 +257,7 @@ def test_closing_the_ingest_early_leaves_no_page_in_flight(env: Env) -> None:
 
     threads = set(threading.enumerate())
     outcomes = ingest_urls(env.store, env.archive, env.registry, [article_url(n) for n in range(30)], fetch,
-                           workers=2)
+                           workers=2, clock=utc_now)
     assert isinstance(next(outcomes), IngestResult)
     outcomes.close()  # type: ignore[attr-defined]  (what run_source does on a stop request)
     after_close = len(fetched)

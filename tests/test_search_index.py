@@ -16,11 +16,12 @@ from typer.testing import CliRunner
 
 from monitor.archive import Archive
 from monitor.cli import app
+from monitor.ingest import ingest_page, reparse_article
 from monitor.model import Article
-from monitor.pipeline import ingest_page, reparse_article
 from monitor.rules import parse_query
 from monitor.search import SearchFilters, SearchService, StoreScan
 from monitor.search.index import IndexCandidates, SearchIndex, index_query, index_recorded
+from monitor.services import utc_now
 from monitor.settings import StorageSettings
 from monitor.sites import default_registry
 from monitor.store import NewRevision, Store, StoredArticle
@@ -267,12 +268,12 @@ def _candidates(store: Store, query: str) -> set[str]:
 
 def test_ingest_revision_and_reparse_keep_the_index_in_step(pipeline_env: Archived) -> None:
     store, archive, registry = pipeline_env.store, pipeline_env.archive, default_registry()
-    first = ingest_page(store, archive, registry, synth_page(1), article_url(1), fetched_at=T0)
-    ingest_page(store, archive, registry, synth_page(2), article_url(2), fetched_at=T0)
+    first = ingest_page(store, archive, registry, synth_page(1), article_url(1), fetched_at=T0, clock=utc_now)
+    ingest_page(store, archive, registry, synth_page(2), article_url(2), fetched_at=T0, clock=utc_now)
     index = SearchIndex(store.engine)
     assert index.contents()[first.stored.pk][0] == 0
     old_words = set(first.text.split())
-    revised = ingest_page(store, archive, registry, synth_page(1, edit=1), article_url(1), fetched_at=T0)
+    revised = ingest_page(store, archive, registry, synth_page(1, edit=1), article_url(1), fetched_at=T0, clock=utc_now)
     assert revised.status == "revised"
     assert index.contents()[first.stored.pk][0] == 1
     gone = sorted(w for w in old_words - set(revised.text.split()) if w.isalpha() and len(w) > 8)[0]
@@ -284,7 +285,7 @@ def test_ingest_revision_and_reparse_keep_the_index_in_step(pipeline_env: Archiv
     with store.engine.begin() as connection:
         connection.execute(text("DELETE FROM search_documents WHERE article_pk = :pk"), {"pk": first.stored.pk})
     assert first.stored.pk not in index.contents()
-    result = reparse_article(store, archive, registry, revised.stored)
+    result = reparse_article(store, archive, registry, revised.stored, clock=utc_now)
     assert result is not None and result.status == "seen"
     assert index.contents() == built
     assert index.status().stale == 0

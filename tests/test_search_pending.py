@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from monitor.archive import Archive
 from monitor.cli import app
 from monitor.errors import StoreError
-from monitor.pipeline import ingest_page
+from monitor.ingest import ingest_page
 from monitor.search import SearchFilters, SearchService
 from monitor.search.index import IndexCandidates, SearchIndex, index_recorded
 from monitor.sites import default_registry
@@ -45,12 +45,13 @@ def test_a_failed_index_write_leaves_the_article_archived_pending_and_found(
         pipeline_env: Archived, monkeypatch: pytest.MonkeyPatch) -> None:
     store, archive, registry = pipeline_env.store, pipeline_env.archive, default_registry()
     index = SearchIndex(store.engine)
-    first = ingest_page(store, archive, registry, synth_page(1), article_url(1), fetched_at=T0)
+    first = ingest_page(store, archive, registry, synth_page(1), article_url(1), fetched_at=T0, clock=store.clock)
     assert index.status().pending == 0
     with monkeypatch.context() as patched:
         _failing_index(patched)
-        revised = ingest_page(store, archive, registry, synth_page(1, edit=1), article_url(1), fetched_at=T0)
-        new = ingest_page(store, archive, registry, synth_page(2), article_url(2), fetched_at=T0)
+        revised = ingest_page(store, archive, registry, synth_page(1, edit=1), article_url(1), fetched_at=T0,
+                              clock=store.clock)
+        new = ingest_page(store, archive, registry, synth_page(2), article_url(2), fetched_at=T0, clock=store.clock)
     assert (revised.status, new.status) == ("revised", "new")  # archived and recorded all the same
     assert archive.read_text(new.revision.text_path) == new.text if new.revision else False
     status = index.status()
@@ -84,10 +85,10 @@ def test_an_older_text_indexed_late_leaves_the_newer_one_pending(pipeline_env: A
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Two writers: the index write of an older revision, arriving after a newer revision was recorded."""
     store, archive, registry = pipeline_env.store, pipeline_env.archive, default_registry()
-    first = ingest_page(store, archive, registry, synth_page(1), article_url(1), fetched_at=T0)
+    first = ingest_page(store, archive, registry, synth_page(1), article_url(1), fetched_at=T0, clock=store.clock)
     with monkeypatch.context() as patched:
         _failing_index(patched)
-        ingest_page(store, archive, registry, synth_page(1, edit=1), article_url(1), fetched_at=T0)
+        ingest_page(store, archive, registry, synth_page(1, edit=1), article_url(1), fetched_at=T0, clock=store.clock)
     index_recorded(store, first.stored, 0, first.text)
     assert SearchIndex(store.engine).pending(10) == {first.stored.pk}
     assert SearchIndex(store.engine).catch_up(archive, limit=5) == 1
@@ -103,7 +104,7 @@ def test_the_daemons_housekeeping_catches_up(pipeline_env: Archived, monkeypatch
     store, archive, registry = pipeline_env.store, pipeline_env.archive, default_registry()
     with monkeypatch.context() as patched:
         _failing_index(patched)
-        third = ingest_page(store, archive, registry, synth_page(3), article_url(3), fetched_at=T0)
+        third = ingest_page(store, archive, registry, synth_page(3), article_url(3), fetched_at=T0, clock=store.clock)
     assert SearchIndex(store.engine).pending_count() == 1
     services = Services(settings=SimpleNamespace(sources=[]), store=store, archive=archive,  # type: ignore[arg-type]
                         client=None, registry=registry, alerts=None)  # type: ignore[arg-type]

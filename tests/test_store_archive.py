@@ -18,7 +18,8 @@ import pytest
 from monitor.archive import Archive
 from monitor.archive_check import repair, verify
 from monitor.errors import ArchiveError, StoreError
-from monitor.pipeline import ingest_page
+from monitor.ingest import ingest_page
+from monitor.services import utc_now
 from monitor.settings import StorageSettings
 from monitor.sites import default_registry
 from monitor.store import Store, make_engine
@@ -38,7 +39,7 @@ def setup(tmp_path: Path) -> Iterator[tuple[Store, Archive]]:
 
 
 def ingest(store: Store, archive: Archive, n: int, edit: int = 0) -> str:
-    result = ingest_page(store, archive, REGISTRY, synth_page(n, edit=edit), article_url(n))
+    result = ingest_page(store, archive, REGISTRY, synth_page(n, edit=edit), article_url(n), clock=utc_now)
     assert result.revision is not None
     return result.revision.text_path
 

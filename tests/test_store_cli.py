@@ -99,18 +99,18 @@ def test_ingest_without_urls_and_unusable_root_exit_2(site_env: tuple[dict[str, 
 
 @pytest.mark.slow  # spawns processes
 def test_ingest_with_parse_processes(site_env: tuple[dict[str, str], Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    import monitor.pipeline
+    import monitor.ingest
 
     env, tmp = site_env
     in_flight: list[int] = []
     for name in ("ingest_urls", "reparse_articles"):
-        real = getattr(monitor.pipeline, name)
+        real = getattr(monitor.ingest, name)
 
         def spy(*args: Any, real: Any = real, **kwargs: Any) -> Any:
             in_flight.append(kwargs["workers"])
             return real(*args, **kwargs)
 
-        monkeypatch.setattr(monitor.pipeline, name, spy)
+        monkeypatch.setattr(monitor.ingest, name, spy)
     with LocalSite(tmp / "snapshot") as site:
         env["MONITOR_HTTP__HOST_MAP"] = json.dumps(site.host_map([HOST]))
         code, out, err = run(env, "ingest", "--processes", "2", *(article_url(n) for n in range(3)),

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.pipeline import Failure, IngestResult, Page, ingest_page, ingest_urls
+from monitor.ingest import Failure, IngestResult, Page, ingest_page, ingest_urls
+from monitor.services import utc_now
 from monitor.urls import canonical_url
 from tests._store_support import Env, env_fixture, pg_url_fixture  # noqa: F401  (fixtures)
 
@@ -33,7 +34,7 @@ def archive_files(env: Env) -> list[str]:
 
 
 def ingest(env: Env, html: str, url: str, at: datetime = T0) -> IngestResult:
-    return ingest_page(env.store, env.archive, env.registry, html, url, at)
+    return ingest_page(env.store, env.archive, env.registry, html, url, at, clock=utc_now)
 
 
 def test_new_article_is_archived_with_its_raw_html(env: Env) -> None:
@@ -97,11 +98,11 @@ def test_dw_feed_marker_and_short_link_are_the_same_article(env: Env) -> None:
         fetched.append(asked)
         return Page(url=asked, final_url=url, html=html)
 
-    outcomes = list(ingest_urls(env.store, env.archive, env.registry, [short], fetch))
+    outcomes = list(ingest_urls(env.store, env.archive, env.registry, [short], fetch, clock=utc_now))
     assert [o.status for o in outcomes if isinstance(o, IngestResult)] == ["seen"]
     assert env.store.seen_url(canonical_url(short)) == "dw.com:a-77538843"
     # Known now: the next candidate list naming the short link costs no request.
-    assert list(ingest_urls(env.store, env.archive, env.registry, [short, url], fetch)) == []
+    assert list(ingest_urls(env.store, env.archive, env.registry, [short, url], fetch, clock=utc_now)) == []
     assert fetched == [short]
     assert env.store.counts()["articles"] == 1
 
@@ -170,7 +171,7 @@ def test_a_page_that_is_no_article_is_a_failure_not_a_row(env: Env) -> None:
     html = (notes / "rferl_en_2018-03-17_homepage_jscryptominerstudy.html").read_text(encoding="utf-8")
     url = (notes / "rferl_en_2018-03-17_homepage_jscryptominerstudy.url").read_text(encoding="utf-8").strip()
     outcomes = list(ingest_urls(env.store, env.archive, env.registry, [url],
-                                lambda u: Page(url=u, final_url=u, html=html)))
+                                lambda u: Page(url=u, final_url=u, html=html), clock=utc_now))
     assert len(outcomes) == 1 and isinstance(outcomes[0], Failure)
     assert env.store.counts()["articles"] == 0 and archive_files(env) == []
 
@@ -197,7 +198,8 @@ def test_worker_threads_ingest_each_article_once(env: Env) -> None:
     def fetch(url: str) -> Page:
         return Page(url=url, final_url=url, html=pages[url])
 
-    outcomes = list(ingest_urls(env.store, env.archive, env.registry, urls, fetch, workers=4, skip_seen=False))
+    outcomes = list(ingest_urls(env.store, env.archive, env.registry, urls, fetch, workers=4, skip_seen=False,
+                                clock=utc_now))
     statuses = sorted(o.status for o in outcomes if isinstance(o, IngestResult))
     assert statuses == ["new"] * 8 + ["seen"] * 8
     assert env.store.counts()["articles"] == 8 and len(archive_files(env)) == 16

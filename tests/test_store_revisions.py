@@ -11,7 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import event
 
-from monitor.pipeline import ingest_page
+from monitor.ingest import ingest_page
+from monitor.services import utc_now
 from tests._store_support import Env, env_fixture, pg_url_fixture  # noqa: F401  (fixtures)
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
@@ -28,9 +29,9 @@ def _page() -> tuple[str, str]:
 def test_a_text_that_returns_is_the_new_latest_revision(env: Env) -> None:
     html, url = _page()
     edited = html.replace("finally landed one she loved", "finally landed a job she loved")
-    a = ingest_page(env.store, env.archive, env.registry, html, url, T0)
-    b = ingest_page(env.store, env.archive, env.registry, edited, url, T0 + timedelta(hours=1))
-    back = ingest_page(env.store, env.archive, env.registry, html, url, T0 + timedelta(hours=2))
+    a = ingest_page(env.store, env.archive, env.registry, html, url, T0, clock=utc_now)
+    b = ingest_page(env.store, env.archive, env.registry, edited, url, T0 + timedelta(hours=1), clock=utc_now)
+    back = ingest_page(env.store, env.archive, env.registry, html, url, T0 + timedelta(hours=2), clock=utc_now)
     assert (a.status, b.status, back.status) == ("new", "revised", "revised")
     assert back.revision is not None and a.revision is not None
     assert back.revision.number == 2 and back.revision.content_hash == a.revision.content_hash
@@ -42,15 +43,28 @@ def test_a_text_that_returns_is_the_new_latest_revision(env: Env) -> None:
     latest = env.store.latest_revision(stored)
     assert latest is not None and latest.number == 2
     # The same text once more is nothing new: compared with the latest, which it is.
-    assert ingest_page(env.store, env.archive, env.registry, html, url, T0 + timedelta(hours=3)).status == "seen"
+    again = ingest_page(env.store, env.archive, env.registry, html, url, T0 + timedelta(hours=3), clock=utc_now)
+    assert again.status == "seen"
     assert len(env.store.revisions(KEY)) == 3
+
+
+def test_the_times_recorded_come_from_the_injected_clock(env: Env) -> None:
+    # A clock far from the wall clock: any time read elsewhere would show.
+    html, url = _page()
+    result = ingest_page(env.store, env.archive, env.registry, html, url, clock=lambda: T0)
+    assert result.revision is not None and (result.revision.fetched_at, result.revision.stored_at) == (T0, T0)
+    assert [r.fetched_at for r in env.store.revisions(KEY)] == [T0]
+    later = T0 + timedelta(days=3)
+    edited = html.replace("finally landed one she loved", "finally landed a job she loved")
+    revised = ingest_page(env.store, env.archive, env.registry, edited, url, clock=lambda: later)
+    assert revised.revision is not None and (revised.revision.fetched_at, revised.revision.stored_at) == (later, later)
 
 
 def test_ingest_records_its_texts_with_alerts_done(env: Env) -> None:
     html, url = _page()
-    ingest_page(env.store, env.archive, env.registry, html, url, T0, origin="ingest")
+    ingest_page(env.store, env.archive, env.registry, html, url, T0, origin="ingest", clock=utc_now)
     fetched = ingest_page(env.store, env.archive, env.registry, html.replace("one she loved", "a job she loved"),
-                          url, T0, origin="fetch")
+                          url, T0, origin="fetch", clock=utc_now)
     pending = env.store.alerts_pending(datetime(2000, 1, 1, tzinfo=UTC))
     # Only the daemon's text waits for its alerts; the ingested one is done from the start.
     assert [(s.key, r.number) for s, r in pending] == [(KEY, 1)]
@@ -60,7 +74,7 @@ def test_ingest_records_its_texts_with_alerts_done(env: Env) -> None:
 def test_the_start_up_catch_up_reads_a_partial_index(env: Env) -> None:
     """The statement the catch-up runs is planned on the index of pending texts only (not a scan of all)."""
     html, url = _page()
-    ingest_page(env.store, env.archive, env.registry, html, url, T0, origin="ingest")
+    ingest_page(env.store, env.archive, env.registry, html, url, T0, origin="ingest", clock=utc_now)
     seen: list[tuple[str, object]] = []
 
     def capture(conn: object, cursor: object, statement: str, parameters: object, *args: object) -> None:

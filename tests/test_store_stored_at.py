@@ -8,7 +8,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from monitor.pipeline import ingest_page
+from monitor.ingest import ingest_page
 from monitor.services import Services
 from monitor.settings import Settings, StorageSettings
 from monitor.store import Store
@@ -29,9 +29,9 @@ def _page() -> tuple[str, str]:
 def test_texts_are_stored_at_the_clocks_time(env: Env) -> None:
     html, url = _page()
     store = Store(env.store.engine, clock=lambda: STORED)
-    ingest_page(store, env.archive, env.registry, html, url, FETCHED, origin="ingest")
+    ingest_page(store, env.archive, env.registry, html, url, FETCHED, origin="ingest", clock=store.clock)
     ingest_page(store, env.archive, env.registry, html.replace("one she loved", "a job she loved"), url,
-                FETCHED + timedelta(hours=1))
+                FETCHED + timedelta(hours=1), clock=store.clock)
     revisions = store.revisions(KEY)
     assert [(r.number, r.fetched_at, r.stored_at) for r in revisions] == [
         (0, FETCHED, STORED), (1, FETCHED + timedelta(hours=1), STORED)]
@@ -52,14 +52,14 @@ def test_a_sources_articles_per_day_are_its_own_first_texts(env: Env) -> None:
     day = STORED.date()
     at = {"now": STORED - timedelta(days=1)}
     store = Store(env.store.engine, clock=lambda: at["now"])
-    ingest_page(store, env.archive, env.registry, html, url, FETCHED, source="voa")
+    ingest_page(store, env.archive, env.registry, html, url, FETCHED, source="voa", clock=store.clock)
     at["now"] = STORED
     # A revision is no new article; another source of the same site counts apart.
     ingest_page(store, env.archive, env.registry, html.replace("one she loved", "a job she loved"), url, FETCHED,
-                source="voa")
+                source="voa", clock=store.clock)
     other = html.replace("7585813", "7585999")
     ingest_page(store, env.archive, env.registry, other, url.replace("7585813", "7585999"), FETCHED,
-                source="voa-extra")
+                source="voa-extra", clock=store.clock)
     first = day - timedelta(days=2)
     assert store.archived_per_day("voa", first, 3) == {first: 0, day - timedelta(days=1): 1, day: 0}
     assert store.archived_per_day("voa-extra", first, 3) == {first: 0, day - timedelta(days=1): 0, day: 1}

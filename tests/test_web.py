@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from monitor.archive import Archive
 from monitor.cli import app as cli_app
 from monitor.errors import ConfigError
-from monitor.pipeline import ingest_page
+from monitor.ingest import ingest_page
 from monitor.search import SearchFilters, SearchService
 from monitor.search.service import Candidate, StoreScan
 from monitor.settings import Settings, StorageSettings, WebSettings
@@ -266,11 +266,13 @@ def test_sources_chart_counts_each_sources_own_new_articles(database: str, reque
     clock = {"now": now - timedelta(days=1)}
     archive, registry = Archive(storage.archive_root, fsync=False), default_registry()
     with Store.open(storage, clock=lambda: clock["now"]) as store:
-        ingest_page(store, archive, registry, synth_page(0), article_url(0), now, source="voa")
+        ingest_page(store, archive, registry, synth_page(0), article_url(0), now, source="voa", clock=store.clock)
         clock["now"] = now
         for n in (1, 2):
-            ingest_page(store, archive, registry, synth_page(n), article_url(n), now, source="voa-extra")
-        ingest_page(store, archive, registry, synth_page(0, edit=1), article_url(0), now, source="voa")  # no new one
+            ingest_page(store, archive, registry, synth_page(n), article_url(n), now, source="voa-extra",
+                        clock=store.clock)
+        ingest_page(store, archive, registry, synth_page(0, edit=1), article_url(0), now, source="voa",
+                    clock=store.clock)  # no new one
         with TestClient(create_app(settings, store), base_url=LOCAL, raise_server_exceptions=False) as client:
             page = client.get("/sources").text
     bars = {name: [int(n) for n in re.findall(r'data-count="(\d+)"', section)]

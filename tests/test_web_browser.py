@@ -25,7 +25,8 @@ from sqlalchemy import update
 
 from monitor.archive import Archive
 from monitor.demo.runner import run_demo, web_settings
-from monitor.pipeline import ingest_page
+from monitor.ingest import ingest_page
+from monitor.services import utc_now
 from monitor.sites import default_registry
 from monitor.store import Store
 from monitor.store.outbox import AlertOutbox, Outbox, OutboxState
@@ -84,7 +85,8 @@ def demo_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             if edited:
                 break
         assert edited and first, "no article's page holds a sentence of its text verbatim"
-        outcome = ingest_page(store, archive, default_registry(settings.pangea_hosts), edited, first.canonical_url)
+        outcome = ingest_page(store, archive, default_registry(settings.pangea_hosts), edited, first.canonical_url,
+                              clock=utc_now)
         assert outcome.status == "revised"
         # A delivery that failed for good: a dead letter to queue again.
         sent = Outbox(store.engine).rows([OutboxState.SENT], limit=1)[0]

@@ -79,7 +79,7 @@ def ingest(
 
     Alerts are muted: what ingest archives is recorded with its alerts done, and the daemon never alerts it later.
     """
-    from monitor.pipeline import Failure, http_fetcher, ingest_urls
+    from monitor.ingest import Failure, http_fetcher, ingest_urls
     from monitor.prepare import ParsePool
     from monitor.services import Opened
 
@@ -124,7 +124,7 @@ def reparse(
         help="Parse in this many worker processes (0: in this one), P + 2 articles at a time.")] = 0,
 ) -> None:
     """Re-render stored raw HTML with the current parsers; record a revision only where the text changed."""
-    from monitor.pipeline import reparse_articles
+    from monitor.ingest import reparse_articles
     from monitor.prepare import ParsePool
     from monitor.services import Opened
 
@@ -134,7 +134,8 @@ def reparse(
             store, archive, registry = opened.store, opened.archive, opened.registry
             with ParsePool.optional(registry, processes, story_threshold=store.story_threshold) as pool:
                 results = reparse_articles(store, archive, registry, store.iter_articles(site=site, since=since),
-                                           workers=pool.pages_in_flight if pool else 1, parse_pool=pool)
+                                           clock=opened.clock, workers=pool.pages_in_flight if pool else 1,
+                                           parse_pool=pool)
                 for stored, result in results:
                     if isinstance(result, MonitorError):  # one page the current parsers refuse: report it, go on
                         failed += 1

@@ -150,6 +150,7 @@ def _candidates_query(bands: int) -> Any:
 
 
 def _revision_values(article_pk: int, revision: NewRevision, template: str, now: datetime) -> dict[str, Any]:
+    now = revision.stored_at or now
     return {"article_pk": article_pk, "number": revision.number, "content_hash": revision.content_hash,
             "size": revision.size, "text_path": revision.text_path, "raw_path": revision.raw_path,
             "template": template, "origin": revision.origin, "fetched_at": revision.fetched_at, "stored_at": now,

@@ -89,6 +89,7 @@ class NewRevision:
     fetched_at: datetime
     origin: str = "fetch"
     source: str | None = None  # the configured source whose run archived it (``monitor status``'s "today")
+    stored_at: datetime | None = None  # when the caller's clock says it was stored (default: the store's clock)
 
 
 @dataclass(frozen=True, slots=True)
