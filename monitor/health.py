@@ -42,11 +42,6 @@ class HealthState(Protocol):
     def last_run(self) -> datetime | None: ...
 
 
-#: Kept with the stored counts of a source whose failing runs are those of its article pages (the table has no
-#: column for it); :func:`last_run_counts` leaves it out.
-_PAGES_FAILING = "pages_failing"
-
-
 @dataclass(frozen=True, slots=True)
 class Notice:
     """An operations message: sent at most once per ``key``."""
@@ -65,22 +60,20 @@ def record_run(previous: SourceHealth | None, report: RunReport, source: SourceS
     health.first_run = health.first_run or report.started
     health.last_run = report.started
     health.runs += 1
-    pages_failing = False
     if report.errors:
         health.consecutive_failures += 1
         health.last_error = str(report.errors[0]) if len(report.errors) == 1 else (
             f"{report.errors[0]} (and {len(report.errors) - 1} more)")
-        pages_failing = report.errors[0].kind is RunErrorKind.PAGES_FAILED
+        health.last_error_kind = report.errors[0].kind.value
     elif _pages_failing(health) and not (report.fetched or report.failed):
         # The failures were in the article pages, and this run tried none (its feeds answered 304): it says
         # nothing about whether pages parse again, so it neither heals the source nor counts against it.
-        pages_failing = True
+        pass
     else:
         health.consecutive_failures = 0
-        health.last_error = None
+        health.last_error = health.last_error_kind = None
         health.last_success = report.started
-    counts = report.counts() | ({_PAGES_FAILING: 1} if pages_failing else {})
-    health.last_counts = json.dumps(counts, sort_keys=True)
+    health.last_counts = json.dumps(report.counts(), sort_keys=True)
     if report.new or report.revised:
         health.last_new = report.started
 
@@ -105,13 +98,12 @@ _TITLES = {"failing": "source failing", "quiet": "no new articles"}
 
 def _pages_failing(health: SourceHealth) -> bool:
     """Whether the source's failing runs are runs whose every article page failed."""
-    return health.consecutive_failures > 0 and _PAGES_FAILING in json.loads(health.last_counts)
+    return health.consecutive_failures > 0 and health.last_error_kind == RunErrorKind.PAGES_FAILED
 
 
 def last_run_counts(health: SourceHealth) -> dict[str, int]:
     """The counts of the source's last run (``monitor status``, the web's Sources page)."""
     counts: dict[str, int] = json.loads(health.last_counts)
-    counts.pop(_PAGES_FAILING, None)
     return counts
 
 

@@ -4,6 +4,7 @@ heals, and which notices that calls for (one per incident, one recovery)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from monitor.health import Notice, last_run_counts, record_run
 from monitor.pipeline import RunReport
@@ -79,3 +80,46 @@ def test_the_kind_of_the_error_decides_not_its_wording() -> None:
 def test_the_counts_shown_are_the_runs_own() -> None:
     state, _ = _runs([_pages_failed(0), _report(1, unchanged=3)])
     assert state is not None and last_run_counts(state) == _report(1, unchanged=3).counts()
+
+
+def test_the_kind_of_a_pages_failure_survives_the_database(tmp_path: Path) -> None:
+    """A restart reads the source's health back from the database: its failures are still those of its pages, so
+    a run whose feeds answered 304 (no page tried) neither heals it nor counts against it."""
+    from monitor.settings import StorageSettings
+    from monitor.store import Store
+
+    storage = StorageSettings(archive_root=str(tmp_path))
+    with Store.open(storage) as store:
+        state, _ = record_run(None, _pages_failed(0), SOURCE, failures_before_alert=3, now=START)
+        store.save_source_health(state)
+    with Store.open(storage) as store:
+        stored = store.source_health("rferl")
+        assert stored is not None and stored.last_error_kind == RunErrorKind.PAGES_FAILED
+        quiet, _ = record_run(stored, _report(1, unchanged=0), SOURCE, failures_before_alert=3, now=START)
+    assert (quiet.consecutive_failures, quiet.last_error_kind) == (1, RunErrorKind.PAGES_FAILED)
+    healed, _ = record_run(quiet, _report(2, fetched=1, unchanged=1), SOURCE, failures_before_alert=3, now=START)
+    assert (healed.consecutive_failures, healed.last_error, healed.last_error_kind) == (0, None, None)
+
+
+def test_migration_0008_gives_rows_saved_before_it_their_kind(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from monitor.store import make_engine
+    from monitor.store import migrate as migrations
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'monitor.db'}")
+    try:
+        migrations.upgrade(engine, "0007")
+        with engine.begin() as connection:
+            for name, failures, error in [("pages", 2, f"{PAGES_FAILED} (3); first: no known template (u)"),
+                                          ("feed", 1, "feed unavailable: HTTP 503 (u)"),
+                                          ("healed", 0, None)]:
+                connection.execute(text("INSERT INTO source_health (source, runs, consecutive_failures, last_error, "
+                                        "last_counts) VALUES (:s, 3, :f, :e, '{}')"),
+                                   {"s": name, "f": failures, "e": error})
+        migrations.upgrade(engine)
+        with engine.connect() as connection:
+            kinds = dict(connection.execute(text("SELECT source, last_error_kind FROM source_health")).all())
+    finally:
+        engine.dispose()
+    assert kinds == {"pages": "pages_failed", "feed": None, "healed": None}

@@ -182,6 +182,7 @@ class SourceHealth(SQLModel, table=True):
     runs: int = 0
     consecutive_failures: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))
+    last_error_kind: str | None = Field(default=None, max_length=20)  # monitor.run_errors.RunErrorKind of last_error
     last_counts: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON of the last run's counts
     problem: str | None = Field(default=None, max_length=20)  # None, "failing" or "quiet"
     problem_since: datetime | None = Field(default=None, sa_column=_when(nullable=True))
