@@ -134,9 +134,7 @@ class Opened:
 
     @cached_property
     def outbox(self) -> Outbox:
-        from monitor.store.outbox import Outbox
-
-        return Outbox(self.store.engine)
+        return self.store.outbox
 
     @cached_property
     def client(self) -> HttpClient:

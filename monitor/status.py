@@ -68,9 +68,9 @@ def source_statuses(settings: Settings, store: Store, registry: SiteRegistry, no
 
 def problems(settings: Settings, store: Store, now: datetime) -> list[str]:
     """Unwell sources and dead alerts, one line each (``/healthz``; empty when all is well)."""
-    from monitor.store.outbox import Outbox, OutboxState
+    from monitor.store.outbox import OutboxState
 
-    outbox = Outbox(store.engine)
+    outbox = store.outbox
     return health.problems(settings.sources, {h.source: h for h in store.source_healths()}, outbox.status_counts(),
                            now=now, failures_before_alert=settings.daemon.failures_before_alert,
                            dead_reasons=outbox.last_errors([OutboxState.DEAD]))
@@ -100,10 +100,9 @@ def processes(settings: Settings, store: Store, sources: list[dict[str, Any]]) -
 def assemble(settings: Settings, store: Store, registry: SiteRegistry, now: datetime) -> Status:
     """The whole status: sources, the outbox backlog per channel, problems, and the daemons sharing the work."""
     from monitor.search.index import SearchIndex
-    from monitor.store.outbox import Outbox
 
     sources = source_statuses(settings, store, registry, now)
-    return Status(sources=sources, outbox=Outbox(store.engine).status_counts(),
+    return Status(sources=sources, outbox=store.outbox.status_counts(),
                   problems=problems(settings, store, now), processes=processes(settings, store, sources),
                   index_pending=SearchIndex(store.engine).pending_count())
 

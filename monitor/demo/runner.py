@@ -37,7 +37,7 @@ from monitor.pipeline import RunReport
 from monitor.scheduler import Daemon
 from monitor.services import Services
 from monitor.settings import DEFAULT_CONFIG, EmailChannel, Settings, SlackChannel, load_settings
-from monitor.store.outbox import Outbox, OutboxState
+from monitor.store.outbox import OutboxState
 
 MARKER = ".monitor-demo"
 CYCLES = 2
@@ -134,7 +134,7 @@ def _run_daemon(settings: Settings, directory: Path, clock: Clock) -> DemoResult
             result.archived.append(Archived(path=root / revision.text_path,
                                             headline=stored.headline if stored else revision.article_key,
                                             new=revision.stored_at >= started))
-        outbox = Outbox(services.store.engine)
+        outbox = services.store.outbox
         for item in outbox.rows(states=[OutboxState.SENT], limit=10_000):
             if item.sent_at is not None and item.sent_at >= started:
                 content = content_of(item)
