@@ -24,23 +24,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, and_, func, or_, select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import ArchiveError, StoreError
 from monitor.rules.query import And, Near, Node, Not, Or, Phrase
+from monitor.search.schema import ARTICLES as _ARTICLES
+from monitor.search.schema import REVISIONS as _REVISIONS
 from monitor.search.tokens import FIELDS, AllOf, IndexQuery, Term, all_of, any_of, field_tokens, word_tokens
 from monitor.store.engine import database_errors, describe
-from monitor.store.tables import ArticleRow, Revision
 
 if TYPE_CHECKING:
     from monitor.archive import Archive
-    from monitor.search.service import Candidate, SearchFilters
-    from monitor.store import Store, StoredArticle
-
-_ARTICLES: Table = ArticleRow.__table__  # type: ignore[attr-defined]
-_REVISIONS: Table = Revision.__table__  # type: ignore[attr-defined]
+    from monitor.model import StoredArticle
+    from monitor.search.service import Candidate, Database, SearchFilters
+    from monitor.store import Store
 _WEIGHTS = {"title": "A", "teaser": "B", "body": "D"}
 _REBUILD_NEXT = "rebuild_next_pk"
 _REBUILD_STARTED = "rebuild_started"
@@ -356,7 +355,7 @@ class IndexCandidates:
     index holds fewer articles than the archive (checked at most every ``coverage_seconds``), the search scans
     instead, so it never misses one; ``monitor index status`` tells, ``monitor index rebuild`` fills the gap."""
 
-    def __init__(self, store: Store, *, batch: int = 200, max_batch: int = 5000, coverage_seconds: float = 30.0,
+    def __init__(self, store: Database, *, batch: int = 200, max_batch: int = 5000, coverage_seconds: float = 30.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         from monitor.search.service import StoreScan
 

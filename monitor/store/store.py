@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from monitor.dedupe import Signature, closest_story
 from monitor.errors import StoreError
-from monitor.model import Article
+from monitor.model import Article, StoredArticle
 from monitor.settings import StorageSettings
 from monitor.store import migrate
 from monitor.store.engine import database_errors, database_url, describe, make_engine
@@ -141,24 +141,6 @@ def _recent(*since: Any) -> Any:
 # Two selects rather than one with OR, so each can use its index (published, first_seen).
 _RECENT_DATED = _recent(_ARTICLES.c.published >= bindparam("since"))
 _RECENT_UNDATED = _recent(_ARTICLES.c.published.is_(None), _ARTICLES.c.first_seen >= bindparam("since"))
-
-
-@dataclass(frozen=True, slots=True)
-class StoredArticle:
-    pk: int
-    key: str
-    site: str
-    article_id: str
-    canonical_url: str
-    url_hash: str
-    folder: str
-    headline: str
-    language: str | None
-    published: datetime | None
-    first_seen: datetime
-    last_seen: datetime
-    revision_count: int
-    story_key: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,12 +12,12 @@ from sqlalchemy import Table, null
 from sqlalchemy import select as sa_select
 
 from monitor.model import Match
-from monitor.search.service import ARTICLE_COLUMNS, STORIES, Candidate, article_date, candidate_from_row
+from monitor.search.schema import ARTICLES as _ARTICLES  # the columns ARTICLE_COLUMNS are of (one FROM, not two)
+from monitor.search.schema import STORIES
+from monitor.search.service import ARTICLE_COLUMNS, Candidate, article_date, candidate_from_row
 from monitor.store import Store
 from monitor.store.outbox import AlertOutbox, OutboxItem, _item
-from monitor.store.tables import ArticleRow
 
-_ARTICLES: Table = ArticleRow.__table__  # type: ignore[attr-defined]
 _OUTBOX: Table = AlertOutbox.__table__  # type: ignore[attr-defined]
 
 
