@@ -158,3 +158,29 @@ class Match:
             terms=tuple(MatchedTerm(**t) for t in data.get("terms", ())),
             snippet=data.get("snippet", ""), highlights=tuple((int(a), int(b)) for a, b in data.get("highlights", ())),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """An article as the store has recorded it (what its reads return). Here rather than in the store, so that the
+    search (``monitor rules test``) builds it without importing the store's ORM."""
+
+    pk: int
+    key: str
+    site: str
+    article_id: str
+    canonical_url: str
+    url_hash: str
+    folder: str
+    headline: str
+    language: str | None
+    published: datetime | None
+    first_seen: datetime
+    last_seen: datetime
+    revision_count: int
+    story_key: str | None
+
+    @property
+    def when(self) -> datetime:
+        """The article's date: when it was published, else when it was first seen (undated pages exist)."""
+        return self.published or self.first_seen

@@ -22,6 +22,8 @@ from monitor.clock import Clock, utc_now
 from monitor.settings import Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from monitor.archive import Archive
     from monitor.http import HttpClient
     from monitor.notify import AlertService
@@ -133,6 +135,20 @@ class Opened:
         return store
 
     @cached_property
+    def reader(self) -> Reader:
+        """The database for a command that only selects, through SQLAlchemy Core (``rules test``): its schema
+        checked as :attr:`store` checks it (``upgrade`` aside), without importing the store's ORM, Alembic and table
+        models, which cost such a command most of its start-up."""
+        from monitor.store.engine import database_url, make_engine
+
+        if not self.settings.storage.url:
+            self.archive  # noqa: B018  (as for the store: the archive's own checks say best what is wrong)
+        engine = make_engine(database_url(self.settings.storage))
+        self._closers.append(engine.dispose)
+        check_schema(engine)
+        return Reader(engine)
+
+    @cached_property
     def outbox(self) -> Outbox:
         return self.store.outbox
 
@@ -199,6 +215,36 @@ class Opened:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """A database opened for selects only: what the search needs of a store (:class:`monitor.search.Database`)."""
+
+    engine: Engine
+
+
+def check_schema(engine: Engine) -> None:
+    """StoreError unless the database's schema is at the newest migration, as :func:`monitor.store.migrate.check`
+    says it, but read without Alembic (whose import alone outlasts a light command)."""
+    from sqlalchemy import inspect, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from monitor.errors import StoreError
+    from monitor.store.engine import describe
+    from monitor.store.glance import schema_head
+
+    try:
+        with engine.connect() as connection:
+            current = (connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                       if inspect(connection).has_table("alembic_version") else None)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise StoreError(f"database {describe(engine.url)}: {reason}") from None
+    head = schema_head()
+    if current != head:
+        raise StoreError(f"database {describe(engine.url)} is at schema {current or 'none'}, this monitor needs "
+                         f"{head}: run `monitor db upgrade`")
 
 
 def open_existing_store(settings: Settings) -> Store:

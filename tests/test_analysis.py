@@ -167,3 +167,12 @@ def test_analyze_gives_offsets_and_dictionary_lemmas() -> None:
     assert (first.surface, first.start, first.end) == ("Лаврова", 0, 7)
     assert "лавров" in first.lemmas and second.lemmas == {"украина"}
     assert second.name == name_key("Украине")
+
+
+def test_stemmer_languages_are_those_with_a_stemmer() -> None:
+    from monitor.analysis import morphology
+
+    listed = morphology.stemmer_languages()
+    assert list(listed) == sorted(set(listed)) and {"de", "en", "es"} <= set(listed)
+    assert all(morphology.has_stemmer(code) for code in listed)
+    assert not {"ru", "uk"} & set(listed)  # inflected by dictionary instead

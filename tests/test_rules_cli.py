@@ -137,6 +137,35 @@ def test_rules_test_searches_the_database_archive(tmp_path: Path, config: Path) 
     assert "0 match(es) in 0 article(s)" in later.stderr
 
 
+def test_rules_test_refuses_a_database_behind_the_code_as_the_store_does(tmp_path: Path, config: Path) -> None:
+    """rules test reads without the store (no Alembic to import): its schema check says what Store.open does."""
+    from sqlalchemy import text
+
+    from monitor.errors import StoreError
+    from monitor.services import check_schema
+    from monitor.settings import StorageSettings
+    from monitor.store import Store
+
+    settings = StorageSettings(url=f"sqlite:///{tmp_path / 'monitor.db'}", archive_root=tmp_path / "archive")
+    engine = make_engine(settings.url or "")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE unrelated (x INTEGER)"))  # a database, but not one of ours yet
+    for state in ("none", "0001"):
+        if state == "0001":
+            migrate.upgrade(engine)
+            with engine.begin() as connection:
+                connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+        with pytest.raises(StoreError) as by_store:
+            Store.open(settings, upgrade=False)
+        assert f"is at schema {state}, this monitor needs" in str(by_store.value)
+        with pytest.raises(StoreError) as by_reader:
+            check_schema(engine)
+        assert str(by_reader.value) == str(by_store.value)
+        result = runner.invoke(app, ["rules", "test", "Lavrov"])
+        assert result.exit_code == 2 and result.stderr == f"monitor: error: {by_store.value}\n"
+    engine.dispose()
+
+
 def test_rules_test_explains_inflected_forms_and_names(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("Сергей Лавров прокомментировал удар по Украине.\n", encoding="utf-8")
     plain = runner.invoke(app, ["rules", "test", "~Lawrow AND Украина", "--path", str(tmp_path)])

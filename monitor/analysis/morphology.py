@@ -48,6 +48,11 @@ def has_stemmer(language: str | None) -> bool:
     return language in _SNOWBALL
 
 
+def stemmer_languages() -> tuple[str, ...]:
+    """Every language code with a Snowball stemmer, sorted (a search index asks for a word's stem in each)."""
+    return tuple(sorted(_SNOWBALL))
+
+
 @lru_cache(maxsize=1 << 12)  # query words, and the words of phrases checked in place: documents use stems()
 def stem(word: str, language: str) -> str:
     """The Snowball stem of an already normalised word; the word itself where ``language`` has no stemmer."""

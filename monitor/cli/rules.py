@@ -84,11 +84,11 @@ def _files(root: Path, since: datetime | None) -> Iterator[_ArchivedText]:
 def _database(opened: Opened, since: datetime | None, node: Node, *, scan: bool) -> Iterator[_ArchivedText]:
     """The latest text of every stored article that may match ``node`` (published, or first seen, since
     ``since``), newest first: the candidates the search index gives (``scan``: every article, read one by one); the
-    rows through the store, the texts through the archive."""
+    rows selected without the store's ORM (:attr:`Opened.reader`), the texts read through the archive."""
     from monitor.search import SearchFilters, SearchService, StoreScan
 
-    store = opened.store
-    service = SearchService(store, opened.archive, StoreScan(store) if scan else None)
+    database = opened.reader  # Core selects only: no ORM to import (start-up is most of this command's time)
+    service = SearchService(database, opened.archive, StoreScan(database) if scan else None)
     filters = SearchFilters(since=since.astimezone(UTC).date() if since else None)
     for candidate in service.candidates.candidates(node, filters):
         article = candidate.article
@@ -120,9 +120,8 @@ def rules_test(
                                                       "as written unless given.")] = None,
 ) -> None:
     """Run a query over the archive and print each match with its snippet (matched words in [brackets])."""
-    from monitor.rules import Document, QuerySyntaxError, mark, parse_query
-    from monitor.rules.evaluate import evaluate
-    from monitor.rules.highlight import explain, matched_terms, snippet
+    from monitor.rules import Document, QuerySyntaxError, evaluate, explain, mark, parse_query
+    from monitor.rules.highlight import matched_terms, snippet
 
     try:
         node = parse_query(query)

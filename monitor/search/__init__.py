@@ -5,6 +5,7 @@ from monitor.search.service import (
     Backtest,
     Candidate,
     CandidateSource,
+    Database,
     SearchFilters,
     SearchHit,
     SearchPage,
@@ -13,6 +14,6 @@ from monitor.search.service import (
 )
 
 __all__ = [
-    "Backtest", "Candidate", "CandidateSource", "SearchFilters", "SearchHit", "SearchPage", "SearchService",
+    "Backtest", "Candidate", "CandidateSource", "Database", "SearchFilters", "SearchHit", "SearchPage", "SearchService",
     "StoreScan",
 ]

@@ -25,25 +25,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, column, func, select, table, text
+from sqlalchemy import column, func, select, table, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.clock import Clock, utc_now
 from monitor.errors import ArchiveError, StoreError
 from monitor.rules.query import And, Near, Node, Not, Or, Phrase
+from monitor.search.schema import ARTICLES as _ARTICLES
+from monitor.search.schema import REVISIONS as _REVISIONS
 from monitor.search.tokens import FIELDS, AllOf, IndexQuery, Term, all_of, any_of, field_tokens, word_tokens
 from monitor.store.engine import database_errors, describe
-from monitor.store.tables import ArticleRow, Revision
 
 if TYPE_CHECKING:
     from monitor.archive import Archive
-    from monitor.search.service import Candidate, SearchFilters
-    from monitor.store import Store, StoredArticle
+    from monitor.model import StoredArticle
+    from monitor.search.service import Candidate, Database, SearchFilters
+    from monitor.store import Store
 
 log = logging.getLogger("monitor.search")
-_ARTICLES: Table = ArticleRow.__table__  # type: ignore[attr-defined]
-_REVISIONS: Table = Revision.__table__  # type: ignore[attr-defined]
 _WEIGHTS = {"title": "A", "teaser": "B", "body": "D"}
 _REBUILD_NEXT = "rebuild_next_pk"
 _REBUILD_STARTED = "rebuild_started"
@@ -426,7 +426,7 @@ class IndexCandidates:
     yet) are read beside the index's matches, so a search never misses one; more than ``max_pending`` of them (an
     archive that predates the index: ``monitor index rebuild``), and the search scans instead."""
 
-    def __init__(self, store: Store, *, batch: int = 200, max_batch: int = 5000, max_pending: int = 1000) -> None:
+    def __init__(self, store: Database, *, batch: int = 200, max_batch: int = 5000, max_pending: int = 1000) -> None:
         from monitor.search.service import StoreScan
 
         self._store = store

@@ -13,25 +13,27 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Table, and_, func, or_
+from sqlalchemy import and_, func, or_
 from sqlalchemy import select as sa_select
 
-from monitor.archive import Archive
 from monitor.clock import Clock, utc_now
 from monitor.errors import ArchiveError
-from monitor.model import MatchedTerm
-from monitor.rules import Document, Rule, evaluate, parse_query
+from monitor.model import MatchedTerm, StoredArticle
+from monitor.rules.document import Document
+from monitor.rules.evaluate import evaluate
 from monitor.rules.highlight import matched_terms, snippet
-from monitor.rules.query import Node
-from monitor.store import Store
-from monitor.store.store import StoredArticle
-from monitor.store.tables import ArticleRow, Revision, Story
+from monitor.rules.query import Node, parse_query
+from monitor.search.schema import ARTICLES as _ARTICLES
+from monitor.search.schema import REVISIONS as _REVISIONS
+from monitor.search.schema import STORIES
 
-_ARTICLES: Table = ArticleRow.__table__  # type: ignore[attr-defined]
-_REVISIONS: Table = Revision.__table__  # type: ignore[attr-defined]
-STORIES: Table = Story.__table__  # type: ignore[attr-defined]
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from monitor.archive import Archive
+    from monitor.rules.ruleset import Rule
 # An article's date: when it was published, else when it was first seen (undated pages exist). (Lower case: ruff
 # takes capitals for a constant and would turn comparisons with it round.)
 article_date = func.coalesce(_ARTICLES.c.published, _ARTICLES.c.first_seen)
@@ -114,6 +116,14 @@ class Backtest:
     notes: list[str] = field(default_factory=list)
 
 
+class Database(Protocol):
+    """What the search needs of the store: its engine. A :class:`~monitor.store.Store`, or the engine a read-only
+    command opened without the store's ORM (:attr:`monitor.services.Opened.reader`)."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+
 class CandidateSource(Protocol):
     """Supplies the articles a query may match, newest first: the search index
     (:class:`~monitor.search.index.IndexCandidates`), or :class:`StoreScan` (every article the filters select)."""
@@ -148,7 +158,7 @@ class StoreScan:
     """Every article the filters select, newest first, read from the database in batches (keyset paging, so an
     ingest running meanwhile neither repeats nor skips one). It ignores the query: the evaluator decides."""
 
-    def __init__(self, store: Store, batch: int = _BATCH) -> None:
+    def __init__(self, store: Database, batch: int = _BATCH) -> None:
         self._store = store
         self._batch = batch
 
@@ -205,7 +215,7 @@ class SearchService:
     says which day is today (the backtest's default range).
     """
 
-    def __init__(self, store: Store, archive: Archive, candidates: CandidateSource | None = None, *,
+    def __init__(self, store: Database, archive: Archive, candidates: CandidateSource | None = None, *,
                  page_size: int = 20, max_page: int = 50, max_days: int = 366, clock: Clock = utc_now) -> None:
         self.store = store
         self.archive = archive

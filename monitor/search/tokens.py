@@ -33,7 +33,7 @@ _KIND_LETTER = {"form": "f", "stem": "s", "name": "n", "prefix": "f"}
 # ASCII that is neither a letter, a digit nor '=': FTS5's "ascii" tokenizer would cut a token there.
 _UNSAFE_RE = re.compile(r"[\x00-\x2f\x3a-\x3c\x3e-\x40\x5b-\x60\x7b-\x7f]")
 #: Every language whose texts compare a query word differently: unknown (None) stands for all without a stemmer.
-_LANGUAGES: tuple[str | None, ...] = (None, *morphology.DICTIONARY_LANGUAGES, *sorted(set(morphology._SNOWBALL)))
+_LANGUAGES: tuple[str | None, ...] = (None, *morphology.DICTIONARY_LANGUAGES, *morphology.stemmer_languages())
 
 
 def clean(token: str) -> str:

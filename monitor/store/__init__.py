@@ -13,16 +13,9 @@ from typing import TYPE_CHECKING
 from monitor._lazy import lazy_names
 
 if TYPE_CHECKING:
+    from monitor.model import StoredArticle
     from monitor.store.engine import database_url, describe, make_engine
-    from monitor.store.store import (
-        CONFLICT,
-        ArticleRecord,
-        DatabaseValidators,
-        NewRevision,
-        Store,
-        StoredArticle,
-        StoredRevision,
-    )
+    from monitor.store.store import CONFLICT, ArticleRecord, DatabaseValidators, NewRevision, Store, StoredRevision
 
 _LAZY = {
     "database_url": "monitor.store.engine",
@@ -33,7 +26,7 @@ _LAZY = {
     "DatabaseValidators": "monitor.store.store",
     "NewRevision": "monitor.store.store",
     "Store": "monitor.store.store",
-    "StoredArticle": "monitor.store.store",
+    "StoredArticle": "monitor.model",
     "StoredRevision": "monitor.store.store",
 }
 

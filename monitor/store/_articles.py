@@ -10,8 +10,9 @@ from sqlalchemy import bindparam, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
+from monitor.model import StoredArticle
 from monitor.store._base import StoreBase, utc_required
-from monitor.store._records import ARTICLE_BY_KEY, StoredArticle, StoredRevision, revision, stored, stored_row
+from monitor.store._records import ARTICLE_BY_KEY, StoredRevision, revision, stored, stored_row
 from monitor.store.tables import ARTICLE_URLS, ARTICLES, REVISIONS, ArticleRow, ArticleUrl, Revision, Story
 
 _SEEN_URL = (sa_select(ARTICLES.c.key)

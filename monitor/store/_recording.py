@@ -15,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from monitor.dedupe import Signature, closest_story
-from monitor.model import Article
+from monitor.model import Article, StoredArticle
 from monitor.store._articles import ArticleLookups
 from monitor.store._base import as_utc, utc_required
-from monitor.store._records import CONFLICT, NewRevision, StoredArticle
+from monitor.store._records import CONFLICT, NewRevision
 from monitor.store.tables import (
     ARTICLE_URLS,
     ARTICLES,

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Row
 
+from monitor.model import StoredArticle
 from monitor.store._base import as_utc, utc_required
 from monitor.store.tables import ARTICLES, STORIES, ArticleRow, Revision
 
@@ -26,29 +27,6 @@ STORED_SELECT = (sa_select(*STORED_COLUMNS, STORIES.c.key.label("story_key"))
 # .values() coerces every value anew (most of the store's CPU per ingested article), whereas these are compiled
 # once and then found in SQLAlchemy's cache.
 ARTICLE_BY_KEY = STORED_SELECT.where(ARTICLES.c.key == bindparam("key"))
-
-
-@dataclass(frozen=True, slots=True)
-class StoredArticle:
-    pk: int
-    key: str
-    site: str
-    article_id: str
-    canonical_url: str
-    url_hash: str
-    folder: str
-    headline: str
-    language: str | None
-    published: datetime | None
-    first_seen: datetime
-    last_seen: datetime
-    revision_count: int
-    story_key: str | None
-
-    @property
-    def when(self) -> datetime:
-        """The article's date: when it was published, else when it was first seen (undated pages exist)."""
-        return self.published or self.first_seen
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,9 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
+from monitor.model import StoredArticle
 from monitor.store._base import StoreBase, utc_required
-from monitor.store._records import STORED_SELECT, ArticleRecord, StoredArticle, StoredRevision, revision, stored_row
+from monitor.store._records import STORED_SELECT, ArticleRecord, StoredRevision, revision, stored_row
 from monitor.store.tables import ARTICLE_URLS, ARTICLES, REVISIONS
 
 _REVISIONS_AFTER = (sa_select(*REVISIONS.c, ARTICLES.c.key.label("article_key"))

@@ -8,8 +8,9 @@ import json
 from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
 
+from monitor.model import StoredArticle
 from monitor.store._base import StoreBase, as_utc
-from monitor.store._records import STORED_SELECT, ArticleMeta, StoredArticle, stored_row
+from monitor.store._records import STORED_SELECT, ArticleMeta, stored_row
 from monitor.store.tables import ARTICLES, STORIES
 
 _META = (sa_select(ARTICLES.c.section, ARTICLES.c.authors, ARTICLES.c.modified, ARTICLES.c.template,

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from monitor.clock import Clock, utc_now
 from monitor.errors import StoreError
+from monitor.model import StoredArticle
 from monitor.settings import StorageSettings
 from monitor.store import migrate
 from monitor.store._fetching import DatabaseValidators, Fetching
@@ -33,7 +34,6 @@ from monitor.store._records import (
     ArticleMeta,
     ArticleRecord,
     NewRevision,
-    StoredArticle,
     StoredRevision,
 )
 from monitor.store._walks import ArchiveWalks
