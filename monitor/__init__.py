@@ -14,35 +14,21 @@ from typing import TYPE_CHECKING
 from monitor._lazy import lazy_names
 
 if TYPE_CHECKING:
-    from monitor.errors import MonitorError, ParseError
-    from monitor.model import Article, Block, BlockKind, Image
-    from monitor.render import render_article
-    from monitor.sites import parse_article
+    from monitor.errors import MonitorError as MonitorError
+    from monitor.errors import ParseError as ParseError
+    from monitor.model import Article as Article
+    from monitor.model import Block as Block
+    from monitor.model import BlockKind as BlockKind
+    from monitor.model import Image as Image
+    from monitor.render import render_article as render_article
+    from monitor.sites import parse_article as parse_article
 
 __version__ = "0.1.0"
 
-_LAZY = {
-    "Article": "monitor.model",
-    "Block": "monitor.model",
-    "BlockKind": "monitor.model",
-    "Image": "monitor.model",
-    "MonitorError": "monitor.errors",
-    "ParseError": "monitor.errors",
-    "parse_article": "monitor.sites",
-    "render_article": "monitor.render",
-}
-
-
-__getattr__ = lazy_names(__name__, globals(), _LAZY)
-
-__all__ = [
-    "Article",
-    "Block",
-    "BlockKind",
-    "Image",
-    "MonitorError",
-    "ParseError",
-    "__version__",
-    "parse_article",
-    "render_article",
-]
+__getattr__, __all__ = lazy_names(__name__, globals(), {
+    "monitor.errors": ("MonitorError", "ParseError"),
+    "monitor.model": ("Article", "Block", "BlockKind", "Image"),
+    "monitor.render": ("render_article",),
+    "monitor.sites": ("parse_article",),
+})
+__all__ += ["__version__"]

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 
-def lazy_names(package: str, namespace: dict[str, Any], modules: Mapping[str, str]) -> Callable[[str], Any]:
-    """The module ``__getattr__`` for ``package``: ``modules`` maps each public name to the module that defines it;
-    a name is imported when first asked for and kept in ``namespace`` (the package's globals) from then on."""
+def lazy_names(
+    package: str, namespace: dict[str, Any], modules: Mapping[str, Iterable[str]]
+) -> tuple[Callable[[str], Any], list[str]]:
+    """The module ``__getattr__`` and ``__all__`` for ``package``: ``modules`` maps each module to the public names
+    it defines; a name is imported when first asked for and kept in ``namespace`` (the package's globals) from then
+    on. Type checkers see the names through the package's ``if TYPE_CHECKING:`` imports, written ``X as X`` so that
+    each counts as re-exported without a literal ``__all__`` (tests/test_lazy_names.py keeps the two in step)."""
+    home = {name: module for module, names in modules.items() for name in names}
 
     def __getattr__(name: str) -> Any:
-        module = modules.get(name)
+        module = home.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         value = getattr(importlib.import_module(module), name)
         namespace[name] = value
         return value
 
-    return __getattr__
+    return __getattr__, sorted(home)

@@ -10,11 +10,12 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Self
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from monitor._serving import BackgroundHTTPServer
 from monitor.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ class Metrics:
                     for channel, why in sorted(self._channel_problems.items())]
 
 
-class HealthServer:
+class HealthServer(BackgroundHTTPServer):
     """``GET /healthz`` (200 "ok" or 503 with the problems as JSON) and ``GET /metrics`` on a local address."""
 
     def __init__(self, listen: str, metrics: Metrics, check: HealthCheck) -> None:
@@ -127,25 +128,14 @@ class HealthServer:
         self.metrics = metrics
         self.check = check
         try:
-            self._server = ThreadingHTTPServer((host, int(port)), self._handler())
+            super().__init__((host, int(port)), self._handler(), name="health")
         except OSError as exc:  # the port is taken (another daemon, another service) or the address is not ours
             raise ConfigError(f"daemon.health_listen: cannot listen on {listen}: {exc.strerror or exc}") from None
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="health", daemon=True)
 
-    @property
-    def address(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"{host!s}:{port}"
-
-    def start(self) -> HealthServer:
-        self._thread.start()
+    def start(self) -> Self:
+        super().start()
         log.info("health endpoint on http://%s/healthz and /metrics", self.address)
         return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from monitor._closing import Closing
 from monitor.clock import Clock, utc_now
 from monitor.settings import Settings
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class Services:
+class Services(Closing):
     settings: Settings
     store: Store
     archive: Archive
@@ -75,14 +76,8 @@ class Services:
         self.client.close()
         self.store.close()
 
-    def __enter__(self) -> Services:
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class Opened:
+class Opened(Closing):
     """The services one command needs, from one :class:`Settings`: each opened on first use, all closed by
     :meth:`close` (or ``with``).
 
@@ -209,12 +204,6 @@ class Opened:
     def close(self) -> None:
         while self._closers:
             self._closers.pop()()
-
-    def __enter__(self) -> Opened:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ def test_every_edition_prefix_is_read_by_the_family(prefix: str) -> None:
     assert family.language_of(url) == prefix
     found = edition_of(url)
     assert found is not None and found.prefix == prefix
-    assert edition_of(found.news_sitemap) is found and edition_of(found.article_sitemap) is found
+    assert edition_of(found.sitemap("news")) is found and edition_of(found.sitemap("article")) is found
     for feed in found.feed_urls:
         assert edition_of(feed) is found
 

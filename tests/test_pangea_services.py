@@ -61,7 +61,7 @@ def test_the_index_lists_the_chunks_the_service_table_names(host: str) -> None:
     index = list(iter_sitemap((SERVICES / host / "sitemap.xml").read_bytes(), service.index_sitemap))
     listed = {entry.loc for entry in index}
     assert all(entry.is_sitemap for entry in index)
-    assert {service.news_sitemap, service.latest_sitemap, service.sections_sitemap} <= listed
+    assert {service.chunk_sitemap(kind) for kind in ("news", "latest", "sections")} <= listed
     # What was saved beside the index is what the index lists (every chunk name carries the service's number).
     assert {f"https://{host}/{path.name}" for path in _chunks(host).values()} <= listed
 

@@ -12,17 +12,18 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+from monitor._serving import BackgroundHTTPServer
 from monitor.errors import ConfigError
 
 # A test may script the sink's answers: a callable given the request number returns (status, headers, delay).
 Responder = Callable[[int], tuple[int, dict[str, str], float]]
 
 
-class SlackSink:
+class SlackSink(BackgroundHTTPServer):
     """A Slack incoming-webhook stand-in that records every accepted request body in ``path`` (JSON lines)."""
 
     def __init__(self, path: Path, responder: Responder | None = None, *, bind: str = "127.0.0.1") -> None:
@@ -68,9 +69,7 @@ class SlackSink:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer((bind, 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="slack-sink", daemon=True)
+        super().__init__((bind, 0), Handler, name="slack-sink")
 
     def _record(self, payload: dict[str, Any]) -> None:
         with self._lock:
@@ -88,22 +87,7 @@ class SlackSink:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/services/demo"
-
-    def start(self) -> SlackSink:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> SlackSink:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return f"http://{self.address}/services/demo"
 
 
 class SmtpSink:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from monitor._closing import Closing
 from monitor.decoding import decode_html
 from monitor.errors import (
     FetchError,
@@ -93,7 +94,7 @@ class _Answer:
 # --- the client -------------------------------------------------------------------------------------------------
 
 
-class HttpClient:
+class HttpClient(Closing):
     """The monitor's one HTTP client. Use as a context manager or call :meth:`close`."""
 
     def __init__(
@@ -131,12 +132,6 @@ class HttpClient:
 
     def close(self) -> None:
         self._http.close()
-
-    def __enter__(self) -> HttpClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # --- public ---------------------------------------------------------------------------------------------------
 

@@ -4,7 +4,6 @@ In-Reply-To/References pointing at the first alert so mail clients thread the st
 from __future__ import annotations
 
 import html
-import ipaddress
 import smtplib
 import ssl
 from datetime import datetime
@@ -14,6 +13,7 @@ from pathlib import Path
 
 from monitor.clock import Clock, utc_now
 from monitor.errors import ChannelConfigError, DeliveryError
+from monitor.loopback import is_loopback
 from monitor.model import Match
 from monitor.notify.content import AlertContent, content_of, digest_intro, matched_words, shown_time
 from monitor.rules.highlight import mark
@@ -68,15 +68,6 @@ def build_email(content: AlertContent, sender: str, recipients: list[str], date:
     return message
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def tls_context(ca_file: Path | None) -> ssl.SSLContext:
     """The system's trusted CAs, plus ``ca_file`` when given (an extra bundle, e.g. a company CA)."""
     context = ssl.create_default_context()
@@ -124,7 +115,7 @@ class EmailSender:
             raise ChannelConfigError(f"{where}: the channel has no recipients")
         username, password = secret(channel.username_env), secret(channel.password_env)
         login = bool(username and password)
-        if login and channel.security == "none" and not _is_loopback(channel.host):
+        if login and channel.security == "none" and not is_loopback(channel.host):
             raise ChannelConfigError(f'{where}: security = "none" would send the password unencrypted; '
                                      'use "starttls" or "tls" (plain login is allowed to a loopback host only)')
         context = tls_context(channel.ca_file) if channel.security != "none" else None

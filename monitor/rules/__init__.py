@@ -21,18 +21,15 @@ from monitor.rules.highlight import explain, mark
 from monitor.rules.query import parse_query
 
 if TYPE_CHECKING:
-    from monitor.rules.matcher import Matcher
-    from monitor.rules.ruleset import Rule, parse_period, parse_rules
+    from monitor.rules.matcher import Matcher as Matcher
+    from monitor.rules.ruleset import Rule as Rule
+    from monitor.rules.ruleset import parse_period as parse_period
+    from monitor.rules.ruleset import parse_rules as parse_rules
 
-_LAZY = {
-    "Matcher": "monitor.rules.matcher",
-    "Rule": "monitor.rules.ruleset",
-    "parse_period": "monitor.rules.ruleset",
-    "parse_rules": "monitor.rules.ruleset",
-}
-
-
-__getattr__ = lazy_names(__name__, globals(), _LAZY)
+__getattr__, _ = lazy_names(__name__, globals(), {
+    "monitor.rules.matcher": ("Matcher",),
+    "monitor.rules.ruleset": ("Rule", "parse_period", "parse_rules"),
+})
 
 __all__ = [
     "Document", "Hit", "Matcher", "QuerySyntaxError", "Rule", "evaluate", "explain", "mark", "parse_period",

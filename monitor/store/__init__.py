@@ -13,35 +13,20 @@ from typing import TYPE_CHECKING
 from monitor._lazy import lazy_names
 
 if TYPE_CHECKING:
-    from monitor.model import StoredArticle
-    from monitor.store.engine import database_url, describe, make_engine
-    from monitor.store.store import CONFLICT, ArticleRecord, DatabaseValidators, NewRevision, Store, StoredRevision
+    from monitor.model import StoredArticle as StoredArticle
+    from monitor.store.engine import database_url as database_url
+    from monitor.store.engine import describe as describe
+    from monitor.store.engine import make_engine as make_engine
+    from monitor.store.store import CONFLICT as CONFLICT
+    from monitor.store.store import ArticleRecord as ArticleRecord
+    from monitor.store.store import DatabaseValidators as DatabaseValidators
+    from monitor.store.store import NewRevision as NewRevision
+    from monitor.store.store import Store as Store
+    from monitor.store.store import StoredRevision as StoredRevision
 
-_LAZY = {
-    "database_url": "monitor.store.engine",
-    "describe": "monitor.store.engine",
-    "make_engine": "monitor.store.engine",
-    "CONFLICT": "monitor.store.store",
-    "ArticleRecord": "monitor.store.store",
-    "DatabaseValidators": "monitor.store.store",
-    "NewRevision": "monitor.store.store",
-    "Store": "monitor.store.store",
-    "StoredArticle": "monitor.model",
-    "StoredRevision": "monitor.store.store",
-}
-
-
-__getattr__ = lazy_names(__name__, globals(), _LAZY)
-
-__all__ = [
-    "CONFLICT",
-    "ArticleRecord",
-    "DatabaseValidators",
-    "NewRevision",
-    "Store",
-    "StoredArticle",
-    "StoredRevision",
-    "database_url",
-    "describe",
-    "make_engine",
-]
+__getattr__, __all__ = lazy_names(__name__, globals(), {
+    "monitor.model": ("StoredArticle",),
+    "monitor.store.engine": ("database_url", "describe", "make_engine"),
+    "monitor.store.store": ("CONFLICT", "ArticleRecord", "DatabaseValidators", "NewRevision", "Store",
+                            "StoredRevision"),
+})

@@ -103,6 +103,18 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _added(session: Session, row: AlertOutbox) -> bool:
+    """Add ``row`` to the session's transaction; False, and the transaction rolled back, when a row with the same
+    unique key (rule, story, channel and version; a digest's channel and period) is there already."""
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
+
+
 def _item(row: AlertOutbox) -> OutboxItem:
     assert row.id is not None
     created, due = _utc(row.created_at), _utc(row.next_attempt_at)
@@ -139,12 +151,9 @@ class Outbox:
     def enqueue(self, row: AlertOutbox) -> OutboxItem | None:
         """Store an alert; None when one with the same rule, story, channel and version already exists."""
         with self._session("queue an alert") as session:
-            session.add(row)
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
+            if not _added(session, row):
                 return None
+            session.commit()
             session.refresh(row)
             return _item(row)
 
@@ -328,11 +337,7 @@ class Outbox:
         The digest row is unique per channel and period, so a second flush of the same period adds nothing.
         """
         with self._session("queue a digest") as session:
-            session.add(digest)
-            try:
-                session.flush()
-            except IntegrityError:
-                session.rollback()
+            if not _added(session, digest):
                 return None
             session.execute(
                 update(AlertOutbox).where(col(AlertOutbox.id).in_(list(entry_ids)),

@@ -21,6 +21,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
+from monitor._closing import Closing
 from monitor.clock import Clock, utc_now
 from monitor.errors import StoreError
 from monitor.model import StoredArticle
@@ -42,7 +43,7 @@ from monitor.store.engine import database_url, make_engine
 from monitor.store.outbox import Outbox
 
 
-class Store(ArticleRecording, ArchiveWalks, Fetching, Health, WorkbenchReads):
+class Store(ArticleRecording, ArchiveWalks, Fetching, Health, WorkbenchReads, Closing):
     """The monitor's database. Thread-safe (one engine, a session per call). ``Store(engine, story_threshold=...,
     clock=...)`` on a migrated database; ``clock`` says when texts are stored (the real clock by default)."""
 
@@ -69,12 +70,6 @@ class Store(ArticleRecording, ArchiveWalks, Fetching, Health, WorkbenchReads):
 
     def close(self) -> None:
         self.engine.dispose()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 __all__ = ["CONFLICT", "MUTED_ORIGINS", "ArticleMeta", "ArticleRecord", "DatabaseValidators", "NewRevision", "Store",

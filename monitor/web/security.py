@@ -14,27 +14,17 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from monitor.errors import ConfigError
+from monitor.loopback import is_loopback
 from monitor.settings import WebSettings
 
 CSRF_COOKIE = "monitor_csrf"
 CSRF_FIELD = "csrf"
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding ``host`` keeps the page on this machine (localhost, 127.0.0.0/8, ::1)."""
-    if host.casefold() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name other than localhost may resolve anywhere
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,10 @@ one. The editions table says which path prefix, language and feeds each language
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass
+from importlib import resources
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from lxml.html import HtmlElement
@@ -32,12 +35,8 @@ SHORT_LINK_PATH = re.compile(r"^/p/[A-Za-z0-9]+/?$")
 
 @dataclass(frozen=True, slots=True)
 class DWEdition:
-    """One language edition of dw.com: its URL path prefix and its feeds on rss.dw.com.
-
-    ``feeds`` are feed names, served as RSS 2.0 at ``https://rss.dw.com/xml/<name>`` and as RSS 1.0/RDF at
-    ``https://rss.dw.com/rdf/<name>``. The names are not derived from the prefix (Ukrainian is ``rss-ukr-all``,
-    Spanish ``rss-sp-all``); only names seen in use are listed, and an edition without one is polled through its
-    news sitemap."""
+    """One language edition of dw.com: its URL path prefix and its feeds on rss.dw.com (``editions.toml`` says what
+    the fields hold)."""
 
     prefix: str  # the first path segment of its pages: /<prefix>/<slug>/a-<id>
     name: str
@@ -52,50 +51,20 @@ class DWEdition:
     def feed_urls(self) -> tuple[str, ...]:
         return tuple(f"https://rss.dw.com/xml/{feed}" for feed in self.feeds)
 
-    @property
-    def news_sitemap(self) -> str:
-        """The Google News sitemap: the last two days, with language and headline."""
-        return f"{BASE_URL}{self.prefix}/news-sitemap.xml"
-
-    @property
-    def article_sitemap(self) -> str:
-        """Every article of the edition (what ``monitor backfill`` walks)."""
-        return f"{BASE_URL}{self.prefix}/article-sitemap.xml"
+    def sitemap(self, kind: Literal["news", "article"]) -> str:
+        """The edition's "news" sitemap (Google News: the last two days, with language and headline) or its
+        "article" sitemap (every article of the edition: what ``monitor backfill`` walks)."""
+        return f"{BASE_URL}{self.prefix}/{kind}-sitemap.xml"
 
 
-#: Every language edition of dw.com, by path prefix. Feed names from the repository's fixtures (rss-ru-news,
-#: rss-bos-all, the maca= tracking tags of the fixture pages) and from feed lists in public projects (2025/26).
-EDITIONS: tuple[DWEdition, ...] = (
-    DWEdition("en", "English", "en", ("rss-en-all", "rss-en-top")),
-    DWEdition("de", "Deutsch", "de", ("rss-de-all",)),
-    DWEdition("ru", "Русский", "ru", ("rss-ru-all", "rss-ru-news")),
-    DWEdition("uk", "Українська", "uk", ("rss-ukr-all",)),
-    DWEdition("pl", "Polski", "pl", ("rss-pol-all",)),
-    DWEdition("ro", "Română", "ro", ("rss-rom-all",)),
-    DWEdition("bg", "Български", "bg"),
-    DWEdition("el", "Ελληνικά", "el", ("rss-gre-all",)),
-    DWEdition("bs", "Bosanski", "bs", ("rss-bos-all",)),
-    DWEdition("sr", "Српски", "sr"),
-    DWEdition("mk", "Македонски", "mk"),
-    DWEdition("sq", "Shqip", "sq"),
-    DWEdition("tr", "Türkçe", "tr", ("rss-tur-all",)),
-    DWEdition("es", "Español", "es", ("rss-sp-all",)),
-    DWEdition("fr", "Français", "fr", ("rss-fr-all",)),
-    DWEdition("pt-br", "Português do Brasil", "pt", ("rss-br-all",)),
-    DWEdition("pt-002", "Português para África", "pt"),
-    DWEdition("ar", "العربية", "ar", ("rss-ar-all",)),
-    DWEdition("fa-ir", "فارسی", "fa", ("rss-per-all",)),
-    DWEdition("fa-af", "دری", "fa"),
-    DWEdition("ps", "پښتو", "ps"),
-    DWEdition("ur", "اردو", "ur"),
-    DWEdition("hi", "हिन्दी", "hi", ("rss-hin-all",)),
-    DWEdition("bn", "বাংলা", "bn", ("rss-ben-all",)),
-    DWEdition("id", "Indonesia", "id"),
-    DWEdition("zh", "中文", "zh", ("rss-chi-all",)),
-    DWEdition("sw", "Kiswahili", "sw"),
-    DWEdition("ha", "Hausa", "ha"),
-    DWEdition("am", "አማርኛ", "am"),
-)  # fmt: skip
+def _editions() -> tuple[DWEdition, ...]:
+    table = tomllib.loads(resources.files(__package__).joinpath("editions.toml").read_text("utf-8"))["editions"]
+    return tuple(DWEdition(prefix, row["name"], row["language"], tuple(row.get("feeds", ())))
+                 for prefix, row in table.items())
+
+
+#: Every language edition of dw.com, by path prefix (the data is ``editions.toml`` beside this module).
+EDITIONS = _editions()
 
 
 def edition(prefix: str) -> DWEdition | None:

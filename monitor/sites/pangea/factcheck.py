@@ -38,10 +38,7 @@ class PangeaFactCheck(PangeaPage):
     STATEMENT_SOURCE = f"descendant::div[{has_class('statement-source')}]"
 
     def content_blocks(self, doc: HtmlElement, url: str) -> list[Block]:
-        blocks: list[Block] = []
-        lead = first(doc, self.LEAD)
-        if lead is not None:
-            blocks += self.region_blocks(lead, BlockKind.LEAD_IMAGE)
+        blocks = self.lead_blocks(doc)
         fact_check = first(doc, self.FACT_CHECK)
         parts = [el for el in fact_check if isinstance(el.tag, str)] if fact_check is not None else []
         if not any(has_class_token(el, "statement") for el in parts):

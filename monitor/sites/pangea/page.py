@@ -180,6 +180,11 @@ class PangeaPage(Generation):
         walk(player)
         return skip
 
+    def lead_blocks(self, doc: HtmlElement) -> list[Block]:
+        """The lead media above the body (cover image or video), where the page has one."""
+        lead = first(doc, self.LEAD)
+        return self.region_blocks(lead, BlockKind.LEAD_IMAGE) if lead is not None else []
+
     def region_blocks(self, region: HtmlElement, kind: BlockKind) -> list[Block]:
         """A region as one block (lead media, intro)."""
         kind = BlockKind.MEDIA if (has_class_token(region, "c-mmp") or select(region, self.PLAYER)) else kind

@@ -22,10 +22,7 @@ class PangeaArticle(PangeaPage):
     BODY_CLASSES = frozenset({"pg-article"})
 
     def content_blocks(self, doc: HtmlElement, url: str) -> list[Block]:
-        blocks: list[Block] = []
-        lead = first(doc, self.LEAD)
-        if lead is not None:
-            blocks += self.region_blocks(lead, BlockKind.LEAD_IMAGE)
+        blocks = self.lead_blocks(doc)
         body = first(doc, self.BODY)
         if body is None:
             raise IncompletePageError("article page without its body (#article-content .wsw)", url=url)
