@@ -241,11 +241,15 @@ class Daemon:
                 requeued = self.services.alerts.recover()
                 if requeued:
                     log.warning("requeued %d alerts a previous run left half-sent", requeued)
-            queued = queue_pending_alerts(self.services)
-            if queued:
-                log.warning("queued %d alerts a previous run archived but did not queue", queued)
+            self._queue_unqueued("a previous run")
         except MonitorError as exc:
             log.error("catch-up after restart failed: %s", exc)
+
+    def _queue_unqueued(self, who: str) -> None:
+        """The alerts of texts archived but never queued (the writer died in between)."""
+        queued = queue_pending_alerts(self.services)
+        if queued:
+            log.warning("queued %d alert(s) of texts %s archived but did not queue", queued, who)
 
     def clean_leftovers(self) -> None:
         """Temporary files an earlier crash left in the archive, at start: those whose writer is gone (no such process
@@ -276,9 +280,7 @@ class Daemon:
             return
         try:
             self.requeue_abandoned()
-            queued = queue_pending_alerts(self.services)
-            if queued:
-                log.warning("queued %d alert(s) of texts a stopped process archived but did not queue", queued)
+            self._queue_unqueued("a stopped process")
         except MonitorError as exc:
             log.error("taking over a stopped process's alerts failed: %s", exc)
 
