@@ -55,9 +55,9 @@ UNTIL_HELP = ("Only feed and sitemap entries changed at or before this date, inc
 def parse_when(value: str, option: str, *, end_of_day: bool = False) -> datetime:
     """``YYYY-MM-DD`` (the day's start, or its end with ``end_of_day``) or an ISO datetime (naive: UTC); anything
     else is a usage error naming the option."""
-    from monitor.discovery.sitemaps import parse_date
+    from monitor.isotime import parse_iso_time
 
-    when = parse_date(value.strip())
+    when = parse_iso_time(value.strip())
     if when is None:
         raise fail(f"{option} {value!r}: expected a date YYYY-MM-DD or an ISO datetime "
                    "(2024-05-01T12:00:00+00:00)")
