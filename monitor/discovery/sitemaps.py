@@ -175,7 +175,8 @@ def _entry(elem: etree._Element, is_sitemap: bool) -> SitemapEntry | None:
             language = (child.text or "").strip()
     if not loc:
         return None
-    return SitemapEntry(loc, parse_iso_time(lastmod), is_sitemap, title or None, parse_iso_time(published), language or None)
+    return SitemapEntry(loc, parse_iso_time(lastmod), is_sitemap, title or None, parse_iso_time(published),
+                        language or None)
 
 
 def _in_range(entry: SitemapEntry, since: datetime | None, until: datetime | None) -> bool:
