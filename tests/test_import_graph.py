@@ -184,6 +184,8 @@ def test_no_import_cycle_even_through_imports_inside_functions() -> None:
 
 
 def test_a_cycle_through_a_function_level_import_is_found() -> None:
-    tree = ast.parse("import monitor.a\ndef f():\n    from monitor.b import x\nif TYPE_CHECKING:\n    import monitor.c\n")
+    tree = ast.parse("import monitor.a\n"
+                     "def f():\n    from monitor.b import x\n"
+                     "if TYPE_CHECKING:\n    import monitor.c\n")
     modules = {name: Path() for name in ("monitor.a", "monitor.b", "monitor.c")}
     assert _all_imports(tree, modules) == {"monitor.a", "monitor.b"}
