@@ -102,11 +102,11 @@ def site_option(value: str | None) -> str | None:
         return None
     from urllib.parse import urlsplit
 
-    from monitor.settings import load_settings
-    from monitor.sites import default_registry
+    from monitor.services import Opened
 
     host = (urlsplit(value).hostname or "") if "://" in value else value.strip().strip("/").lower()
-    site = default_registry(load_settings().pangea_hosts).site_of_host(host) if host else None
+    with Opened.from_config() as opened:  # the registry only: nothing is opened
+        site = opened.registry.site_of_host(host) if host else None
     if site is None:
         raise typer.BadParameter(f"{value!r} is no site the monitor knows; give a host such as www.rferl.org or "
                                  "www.dw.com (or a site such as rferl.org)")
