@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from monitor.rules.query import Node
 
+
 # An article's date: when it was published, else when it was first seen (undated pages exist). (Lower case: ruff
 # takes capitals for a constant and would turn comparisons with it round.)
 article_date = func.coalesce(_ARTICLES.c.published, _ARTICLES.c.first_seen)
