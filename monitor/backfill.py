@@ -12,9 +12,10 @@ Resuming needs no state of its own. Articles already archived are skipped withou
 what is left is re-reading the index and its chunks in range, a few requests against the thousands a backfill
 makes. Remembering "chunks done" would save those few and risk missing what a chunk gained since.
 
-Validators: the backfill's client keeps ETag/Last-Modified in memory only (:func:`open_services`). With the
-daemon's stored validators, a chunk the daemon polls (``sitemap_8_latest``) would answer 304 and be skipped; and
-validators a backfill stored would hide a chunk from the daemon, or from a later backfill, behind a 304.
+Validators: the backfill's client keeps ETag/Last-Modified in memory only (``Opened.pipeline(detached=True)``,
+:mod:`monitor.services`). With the daemon's stored validators, a chunk the daemon polls (``sitemap_8_latest``) would
+answer 304 and be skipped; and validators a backfill stored would hide a chunk from the daemon, or from a later
+backfill, behind a 304.
 
 It does not take the daemon lock: the store's unique keys already let several writers share one database.
 """
@@ -26,14 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from monitor.clock import Clock, utc_now
 from monitor.discovery import DiscoveryResult
-from monitor.http import HttpClient
 from monitor.ingest import Failure, IngestResult
 from monitor.pipeline import RunReport, run_source
 from monitor.run_errors import RunError
 from monitor.services import Services
-from monitor.settings import Settings, SourceSettings
+from monitor.settings import SourceSettings
 from monitor.sites import SiteRegistry
 from monitor.store.store import DatabaseValidators
 
@@ -72,12 +71,6 @@ def backfill_sitemaps(source: SourceSettings, registry: SiteRegistry) -> list[st
     return registry.backfill_sitemaps(source)
 
 
-def open_services(settings: Settings, *, alerts: bool = False,
-                  clock: Clock = utc_now) -> Services:
-    """Services for a backfill: alerts muted unless asked, and a client whose validators live in memory only."""
-    return Services.open(settings, alerts=alerts, client=HttpClient(settings.http), clock=clock)
-
-
 def backfill(services: Services, source: SourceSettings, *, since: datetime, until: datetime | None = None,
              stop: threading.Event | None = None, progress: Progress | None = None) -> BackfillReport:
     """Archive the articles of ``source`` dated in ``[since, until]`` from its backfill sitemaps.
@@ -87,7 +80,7 @@ def backfill(services: Services, source: SourceSettings, *, since: datetime, unt
     """
     if isinstance(services.client.validators, DatabaseValidators):
         # See the module docstring: a shared validator store would let 304s hide chunks.
-        raise ValueError("backfill needs a client with its own validators (monitor.backfill.open_services)")
+        raise ValueError("backfill needs a client with its own validators (Opened.pipeline(detached=True))")
     sitemaps = backfill_sitemaps(source, services.registry)
     walk = source.model_copy(update={"feeds": [], "sections": [], "sitemaps": sitemaps})
     report = BackfillReport(source=source.name, since=since, until=until, sitemaps=sitemaps,
@@ -121,4 +114,4 @@ def backfill(services: Services, source: SourceSettings, *, since: datetime, unt
     return report
 
 
-__all__ = ["BackfillReport", "Progress", "backfill", "backfill_sitemaps", "open_services"]
+__all__ = ["BackfillReport", "Progress", "backfill", "backfill_sitemaps"]

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from monitor.archive import Archive, folder_for, text_name
+from monitor.clock import Clock
 from monitor.errors import (
     ArchiveConflict,
     ArchiveError,
@@ -52,8 +53,6 @@ Status = Literal["new", "revised", "seen"]
 _ATTEMPTS = 8
 _T = TypeVar("_T")
 _R = TypeVar("_R")
-#: What time it is: the one clock of the process (:attr:`monitor.services.Services.clock`), a fixed one in tests.
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,5 +302,5 @@ def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: It
 def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
-__all__ = ["Clock", "Failure", "Fetch", "IngestResult", "Page", "Status", "http_fetcher", "ingest_page", "ingest_urls",
+__all__ = ["Failure", "Fetch", "IngestResult", "Page", "Status", "http_fetcher", "ingest_page", "ingest_urls",
            "keeps_language", "reparse_article", "reparse_articles"]

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,13 +27,13 @@ from typer.testing import CliRunner
 
 from monitor.archive import Archive
 from monitor.archive_check import verify
-from monitor.backfill import backfill, backfill_sitemaps, open_services
+from monitor.backfill import backfill, backfill_sitemaps
 from monitor.cli import app
 from monitor.errors import ConfigError, DaemonAlreadyRunning
 from monitor.http import HttpClient
 from monitor.lock import DaemonLock
 from monitor.pipeline import queue_pending_alerts
-from monitor.services import Services
+from monitor.services import Opened, Services
 from monitor.settings import Settings, SourceSettings, load_settings
 from monitor.sites import default_registry
 from monitor.store import Store, database_url
@@ -208,6 +209,13 @@ def _remember_chunk_as_the_daemon_would(settings: Settings) -> str:
     return known.etag
 
 
+@contextmanager
+def _backfill_services(settings: Settings) -> Iterator[Services]:
+    """What `monitor backfill` opens (monitor/cli/backfill.py): alerts muted, a client of its own validators."""
+    with Opened(settings) as opened:
+        yield opened.pipeline(alerts=False, detached=True)
+
+
 def test_fixture_range_is_what_the_test_thinks() -> None:
     assert 20 <= len(EXPECTED) <= 60
     assert len(AROUND_URLS) > len(EXPECTED) + 20
@@ -229,7 +237,7 @@ def test_interrupted_twice_then_resumed_archives_every_article_in_range_once(set
         if done == 7:
             stop.set()
 
-    with open_services(settings) as services:
+    with _backfill_services(settings) as services:
         report = backfill(services, source, since=since, until=until, stop=stop, progress=progress)
     assert report.interrupted and report.run.new == 7 and report.errors == []
     assert report.candidates == len(EXPECTED) and report.already == 0 and report.left == len(EXPECTED) - 7
@@ -306,7 +314,7 @@ def test_two_backfills_racing_archive_each_article_once(tmp_path: Path, site: Lo
     reports = []
 
     def one() -> None:
-        with open_services(settings) as services:
+        with _backfill_services(settings) as services:
             reports.append(backfill(services, source, since=since, until=until))
 
     racers = [threading.Thread(target=one) for _ in range(2)]
@@ -329,7 +337,7 @@ def test_muted_backfill_killed_before_marking_leaves_nothing_for_the_daemon_to_a
         setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
     """A backfill dying between archiving a text and marking its alerts done (here: the mark never happens) must
     not hand the text to the daemon's catch-up, which would alert an old article."""
-    with open_services(setup.settings) as services:
+    with _backfill_services(setup.settings) as services:
         monkeypatch.setattr(services.store, "mark_alerts_done", lambda *args: None)
         report = backfill(services, setup.settings.source("rferl"), since=datetime(2019, 7, 14, tzinfo=UTC),
                           until=datetime(2019, 7, 14, 23, 59, tzinfo=UTC))

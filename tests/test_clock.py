@@ -129,6 +129,21 @@ def test_every_listed_exception_still_reads_the_real_time() -> None:
     assert stale == [], "no longer reads the real time: remove it from the list"
 
 
+def test_clock_means_one_thing() -> None:
+    """``Clock`` is the wall clock of monitor/clock.py, defined there only (a module needing it imports it); a
+    monotonic-seconds callable has its own name (``Monotonic``, http/_pacing.py)."""
+    def names(node: ast.AST) -> list[str]:
+        if isinstance(node, ast.ClassDef):
+            return [node.name]
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
+            if isinstance(node, ast.AnnAssign) else []  # (a ``type Clock = ...`` statement needs 3.12)
+        return [t.id for t in targets if isinstance(t, ast.Name)]
+
+    defined = [path.relative_to(PACKAGE).as_posix() for path in sorted(PACKAGE.rglob("*.py"))
+               for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if "Clock" in names(node)]
+    assert defined == ["clock.py"]
+
+
 # --- behaviour with a clock fixed far from today ----------------------------------------------------------------
 
 POLLED = datetime(2020, 1, 1, 12, 0, tzinfo=UTC)

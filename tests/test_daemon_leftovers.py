@@ -25,6 +25,7 @@ def _dead_pid() -> int:
     return child.pid
 
 
+@pytest.mark.slow  # spawns processes
 def test_a_restarted_daemon_removes_a_crashed_runs_temporary_files(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     snapshot = Snapshot(tmp_path / "site", Clock(datetime.now(UTC)))

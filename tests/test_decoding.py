@@ -114,6 +114,7 @@ def test_declarations_are_read_as_beautiful_soup_reads_them() -> None:
         assert declared_encoding(data) == EncodingDetector.find_declared_encoding(data, is_html=True), data[:60]
 
 
+@pytest.mark.slow  # spawns processes
 def test_decoding_does_not_import_beautiful_soup() -> None:
     code = ("import sys; from monitor.decoding import decode_html; "
             "decode_html(b'<meta charset=\"utf-8\"><p>x</p>'); print('bs4' in sys.modules)")

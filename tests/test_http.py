@@ -333,6 +333,7 @@ def test_invalid_url_is_a_fetch_error(clock: ManualClock) -> None:
         client.fetch("ftp://www.rferl.org/x")
 
 
+@pytest.mark.slow  # spawns processes
 def test_the_store_does_not_import_the_http_client() -> None:
     """Validators live in monitor.validators: persisting them needs no HTTP client (a fresh interpreter, so that
     what other tests imported does not count)."""

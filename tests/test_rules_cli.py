@@ -108,7 +108,11 @@ def test_alerts_list_rejects_unknown_state(config: Path) -> None:
     assert result.exit_code == 2 and "expected one of" in result.stderr
 
 
-def test_rules_test_searches_the_database_archive(tmp_path: Path, config: Path) -> None:
+def _archive_seed(tmp_path: Path, ids: tuple[str, ...] = ("28902747",)) -> None:
+    """The seed text archived and stored once per article id (one day apart, the first newest), as the config
+    fixture's database and archive."""
+    from datetime import timedelta
+
     from monitor.model import Article
     from monitor.settings import StorageSettings
     from monitor.store import NewRevision, Store
@@ -116,18 +120,24 @@ def test_rules_test_searches_the_database_archive(tmp_path: Path, config: Path) 
     archive = tmp_path / "archive"
     text = (SEEDS / "000_6f1a1f6774c517d9.txt").read_text(encoding="utf-8")
     (archive / "rferl.org").mkdir(parents=True)
-    (archive / "rferl.org" / "a.txt").write_text(text, encoding="utf-8")
     store = Store.open(StorageSettings(url=f"sqlite:///{tmp_path / 'monitor.db'}", archive_root=archive))
-    published = datetime(2017, 12, 7, 18, 0, tzinfo=UTC)
-    article = Article(url="https://www.rferl.org/a/x/28902747.html", site="rferl.org", family="pangea",
-                      template="pangea.article", article_id="28902747", language="en",
-                      headline="Tillerson, Lavrov End Vienna Talks With No Apparent Breakthroughs", published=published)
-    stored = store.add_article(article, canonical=article.url, url_hash="0" * 16, folder="rferl.org",
-                               revision=NewRevision(0, "h" * 64, len(text), "rferl.org/a.txt", None, published),
-                               urls=[article.url], signature=None)
-    assert stored != "conflict"
+    for n, article_id in enumerate(ids):
+        (archive / "rferl.org" / f"{article_id}.txt").write_text(text, encoding="utf-8")
+        published = datetime(2017, 12, 7, 18, 0, tzinfo=UTC) - timedelta(days=n)
+        article = Article(url=f"https://www.rferl.org/a/x/{article_id}.html", site="rferl.org", family="pangea",
+                          template="pangea.article", article_id=article_id, language="en",
+                          headline="Tillerson, Lavrov End Vienna Talks With No Apparent Breakthroughs",
+                          published=published)
+        stored = store.add_article(article, canonical=article.url, url_hash=f"{n:016d}", folder="rferl.org",
+                                   revision=NewRevision(0, "h" * 64, len(text), f"rferl.org/{article_id}.txt", None,
+                                                        published),
+                                   urls=[article.url], signature=None)
+        assert stored != "conflict"
     store.close()
 
+
+def test_rules_test_searches_the_database_archive(tmp_path: Path, config: Path) -> None:
+    _archive_seed(tmp_path)
     result = runner.invoke(app, ["rules", "test", "title:Lavrov AND Ukrain*"])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Tillerson, Lavrov End Vienna Talks With No Apparent Breakthroughs\n"
@@ -174,3 +184,32 @@ def test_rules_test_explains_inflected_forms_and_names(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "matched: Лавров ← ~Lawrow (body 7-13), Украине ← Украина (body 39-46)" in result.stdout
     assert "1 match(es) in 1 article(s)" in result.stderr
+
+
+def test_rules_test_a_database_failing_mid_search_is_one_store_error(tmp_path: Path, config: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The search reads through the store's error translation: a database that fails after the first batch is one
+    line naming it, exit 2, not an SQLAlchemy exception (and nothing but MonitorError is caught: a bug shows)."""
+    from functools import partial
+
+    from sqlalchemy import text
+
+    import monitor.search
+    from monitor.search.service import SearchService
+
+    _archive_seed(tmp_path, ("1", "2"))
+    monkeypatch.setattr(monitor.search, "StoreScan", partial(monitor.search.StoreScan, batch=1))
+    engine = make_engine(f"sqlite:///{tmp_path / 'monitor.db'}")
+    read = SearchService.text
+
+    def text_then_break_the_database(self: SearchService, candidate: monitor.search.Candidate) -> str | None:
+        with engine.begin() as connection:  # the next batch finds no articles table
+            connection.execute(text("ALTER TABLE articles RENAME TO articles_gone"))
+        return read(self, candidate)
+
+    monkeypatch.setattr(SearchService, "text", text_then_break_the_database)
+    result = runner.invoke(app, ["rules", "test", "Lavrov", "--language", "en"])  # --language: the scan, batched
+    engine.dispose()
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"monitor: error: database sqlite:///{tmp_path / 'monitor.db'}: read the articles: "
+                             "no such table: articles\n")

@@ -198,3 +198,14 @@ def test_configured_pangea_hosts_get_the_family_url_rules() -> None:
         "https://www.new-pangea-service.org/a/x/12.html"
     assert canonical_url("https://www.dw.com/en/x/a-1?maca=en-rss&page=2", registry) == \
         "https://www.dw.com/en/x/a-1?page=2"
+
+
+def test_class_tokens_are_read_by_the_shared_helpers_only() -> None:
+    """Families ask ``has_class_token``/``class_tokens`` (sites/_common.py) instead of splitting ``class`` inline,
+    so "has this class" means one thing in every parser."""
+    sites = Path(__file__).resolve().parent.parent / "monitor" / "sites"
+    inline = re.compile(r"""get\(\s*["']class["']\s*\)\s*or\s*["']{2}\s*\)\s*\.split\(""")
+    hits = [f"{module.relative_to(sites)}: {line.strip()}" for module in sorted(sites.rglob("*.py"))
+            if module.name != "_common.py"
+            for line in module.read_text(encoding="utf-8").splitlines() if inline.search(line)]
+    assert hits == []

@@ -58,6 +58,7 @@ def test_verify_is_clean_after_ingest(setup: tuple[Store, Archive]) -> None:
     assert report.clean and report.checked == 4
 
 
+@pytest.mark.slow  # spawns a process (for a pid no process has)
 def test_verify_lists_and_repair_fixes_leftovers_and_damage(setup: tuple[Store, Archive]) -> None:
     store, archive = setup
     first = ingest(store, archive, 0)

@@ -21,7 +21,7 @@ from monitor.cli import app as cli_app
 from monitor.errors import ConfigError
 from monitor.ingest import ingest_page
 from monitor.search import SearchFilters, SearchService
-from monitor.search.service import Candidate, StoreScan
+from monitor.search.candidates import Candidate, StoreScan
 from monitor.settings import Settings, StorageSettings, WebSettings
 from monitor.sites import default_registry
 from monitor.store import Store

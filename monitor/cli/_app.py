@@ -55,9 +55,9 @@ UNTIL_HELP = ("Only feed and sitemap entries changed at or before this date, inc
 def parse_when(value: str, option: str, *, end_of_day: bool = False) -> datetime:
     """``YYYY-MM-DD`` (the day's start, or its end with ``end_of_day``) or an ISO datetime (naive: UTC); anything
     else is a usage error naming the option."""
-    from monitor.discovery.sitemaps import parse_date
+    from monitor.isotime import parse_iso_time
 
-    when = parse_date(value.strip())
+    when = parse_iso_time(value.strip())
     if when is None:
         raise fail(f"{option} {value!r}: expected a date YYYY-MM-DD or an ISO datetime "
                    "(2024-05-01T12:00:00+00:00)")
@@ -102,11 +102,11 @@ def site_option(value: str | None) -> str | None:
         return None
     from urllib.parse import urlsplit
 
-    from monitor.settings import load_settings
-    from monitor.sites import default_registry
+    from monitor.services import Opened
 
     host = (urlsplit(value).hostname or "") if "://" in value else value.strip().strip("/").lower()
-    site = default_registry(load_settings().pangea_hosts).site_of_host(host) if host else None
+    with Opened.from_config() as opened:  # the registry only: nothing is opened
+        site = opened.registry.site_of_host(host) if host else None
     if site is None:
         raise typer.BadParameter(f"{value!r} is no site the monitor knows; give a host such as www.rferl.org or "
                                  "www.dw.com (or a site such as rferl.org)")

@@ -18,7 +18,6 @@ from monitor.errors import MonitorError, RuleFileError
 if TYPE_CHECKING:
     from monitor.rules.query import Node
     from monitor.services import Opened
-    from monitor.settings import Settings
 
 rules_app = typer.Typer(help="Alert rules: validate the rule file, try a query on the archive.", no_args_is_help=True)
 alerts_app = typer.Typer(help="The alert outbox: backlog, dead letters, resending.", no_args_is_help=True)
@@ -71,14 +70,20 @@ class _ArchivedText:
 
 
 def _files(root: Path, since: datetime | None) -> Iterator[_ArchivedText]:
+    from monitor.errors import ArchiveError
+
     paths = [root] if root.is_file() else sorted(root.rglob("*.txt"))
     for path in paths:
         if path.name == "README.txt":
             continue
-        mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-        if since and mtime < since:
-            continue
-        yield _ArchivedText(str(path), "", path.read_text(encoding="utf-8", errors="replace"), None, None, mtime)
+        try:
+            mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            if since and mtime < since:
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise ArchiveError(f"cannot read {path}: {exc.strerror or exc}") from None
+        yield _ArchivedText(str(path), "", text, None, None, mtime)
 
 
 def _database(opened: Opened, since: datetime | None, node: Node, *, scan: bool) -> Iterator[_ArchivedText]:
@@ -99,12 +104,6 @@ def _database(opened: Opened, since: datetime | None, node: Node, *, scan: bool)
             continue  # `monitor archive verify` reports missing files; a search just skips them
         yield _ArchivedText(article.canonical_url, article.headline, text, article.site, article.language,
                             article.published)
-
-
-def _database_url(settings: Settings) -> str:
-    from monitor.store.engine import database_url, describe
-
-    return describe(database_url(settings.storage))
 
 
 @rules_app.command("test")
@@ -136,8 +135,10 @@ def rules_test(
             raise fail(f"{path}: no such file or folder")
         texts = _files(path, since)
     else:
-        database = settings.storage.archive_root / "monitor.db"
-        if settings.storage.url is None and not database.exists():
+        from monitor.store.engine import database_url, sqlite_file
+
+        database = sqlite_file(database_url(settings.storage))
+        if database is not None and not database.exists():  # not created empty by connecting to it
             raise fail(f"no database at {database} (set storage.url, or search archive files with --path)")
         # The index was built with each article's own language: another one given, every text is read.
         texts = _database(opened, since, node, scan=language is not None)
@@ -159,12 +160,8 @@ def rules_test(
             typer.echo(f"  {mark(text, spans, '[', ']')}\n")
             if found >= limit:
                 break
-    except MonitorError as exc:
+    except MonitorError as exc:  # the database (StoreError naming it) or the archive; anything else is a bug
         raise fail(str(exc)) from None
-    except BrokenPipeError:
-        raise  # the reader (head, less) has gone: click ends the command quietly
-    except Exception as exc:  # the database is unreachable or not yet migrated
-        raise fail(f"cannot read the archive at {_database_url(settings)}: {type(exc).__name__}: {exc}") from None
     finally:
         opened.close()
     typer.echo(f"{found} match(es) in {seen} article(s)", err=True)

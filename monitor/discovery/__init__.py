@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from monitor.discovery.feeds import check_feed_xml, parse_feed
 from monitor.discovery.sections import page_links
-from monitor.discovery.sitemaps import SitemapEntry, iter_sitemap, parse_date
+from monitor.discovery.sitemaps import SitemapEntry, iter_sitemap
 from monitor.discovery.source import DiscoveryResult, discover_source
 
 __all__ = [
@@ -18,6 +18,5 @@ __all__ = [
     "discover_source",
     "iter_sitemap",
     "page_links",
-    "parse_date",
     "parse_feed",
 ]

@@ -175,7 +175,8 @@ def _entry(elem: etree._Element, is_sitemap: bool) -> SitemapEntry | None:
             language = (child.text or "").strip()
     if not loc:
         return None
-    return SitemapEntry(loc, parse_date(lastmod), is_sitemap, title or None, parse_date(published), language or None)
+    return SitemapEntry(loc, parse_iso_time(lastmod), is_sitemap, title or None, parse_iso_time(published),
+                        language or None)
 
 
 def _in_range(entry: SitemapEntry, since: datetime | None, until: datetime | None) -> bool:
@@ -190,6 +191,3 @@ def _in_range(entry: SitemapEntry, since: datetime | None, until: datetime | Non
 def _local(tag: object) -> str:
     return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
-
-#: A W3C datetime (any fraction length, ``Z`` or offset, or a bare date) as aware UTC; None when unreadable.
-parse_date = parse_iso_time

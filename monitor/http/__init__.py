@@ -23,7 +23,7 @@ client, so pacing holds across all of them) and adds, per request:
 
 ``[http] host_map`` sends a real host's requests to a local base URL (``{"www.rferl.org": "http://127.0.0.1:8000"}``)
 with the real ``Host`` header; everything the caller sees (URLs, redirects, robots, pacing keys) stays the real one.
-Clock and sleep are injected so tests run the rules without waiting (tests/_clock.py).
+The monotonic clock and sleep are injected so tests run the rules without waiting (tests/_clock.py).
 
 Inside: ``_client`` (the client and one request's way), ``_redirects``, ``_retry``, ``_content`` (content types and the
 size cap), ``_pacing`` (per-host pacing and back-off) and ``_robots``; conditional-GET state is in

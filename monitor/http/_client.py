@@ -23,7 +23,7 @@ from monitor.errors import (
     TransientFetchError,
 )
 from monitor.http._content import ACCEPT, Expect, capped, check_type, media_type, param
-from monitor.http._pacing import Clock, HostPacer, Sleep
+from monitor.http._pacing import HostPacer, Monotonic, Sleep
 from monitor.http._redirects import REDIRECT_STATUSES, next_hop, registrable
 from monitor.http._retry import backoff_wait, retry_after
 from monitor.http._robots import Robots, RobotsRules, parse_robots
@@ -102,7 +102,7 @@ class HttpClient(Closing):
         settings: HttpSettings | None = None,
         *,
         validators: ValidatorStore | None = None,
-        clock: Clock = time.monotonic,
+        clock: Monotonic = time.monotonic,
         sleep: Sleep = time.sleep,
         rng: random.Random | None = None,
         transport: httpx.BaseTransport | None = None,

@@ -13,7 +13,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-Clock = Callable[[], float]
+#: Seconds on a monotonic clock (``time.monotonic``): intervals and deadlines only, never a date (the wall clock
+#: is :data:`monitor.clock.Clock`).
+Monotonic = Callable[[], float]
 Sleep = Callable[[float], None]
 
 
@@ -28,7 +30,7 @@ class _Host:
 class HostPacer:
     """One lock and one schedule per host; different hosts never wait for each other."""
 
-    def __init__(self, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> None:
+    def __init__(self, *, clock: Monotonic = time.monotonic, sleep: Sleep = time.sleep) -> None:
         self._clock = clock
         self._sleep = sleep
         self._hosts: dict[str, _Host] = {}

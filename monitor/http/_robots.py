@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import httpx
 from protego import Protego
 
-from monitor.http._pacing import Clock
+from monitor.http._pacing import Monotonic
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def parse_robots(text: str | None, fetched_at: float) -> Robots:
 
 
 class RobotsCache:
-    def __init__(self, *, ttl: float, clock: Clock) -> None:
+    def __init__(self, *, ttl: float, clock: Monotonic) -> None:
         self._ttl = ttl
         self._clock = clock
         self._by_host: dict[str, Robots] = {}
@@ -60,7 +60,7 @@ class RobotsRules:
     host wait for one fetch, other hosts do not wait. A fetch that raises caches nothing (the next request asks
     again)."""
 
-    def __init__(self, fetch: Callable[[httpx.URL], Robots], *, ttl: float, clock: Clock) -> None:
+    def __init__(self, fetch: Callable[[httpx.URL], Robots], *, ttl: float, clock: Monotonic) -> None:
         self._fetch = fetch
         self._cache = RobotsCache(ttl=ttl, clock=clock)
         self._locks: dict[str, threading.Lock] = {}

@@ -32,6 +32,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.clock import Clock, utc_now
 from monitor.errors import ArchiveError, StoreError
 from monitor.rules.query import And, Near, Node, Not, Or, Phrase
+from monitor.search.candidates import (
+    Candidate,
+    Database,
+    SearchFilters,
+    StoreScan,
+    candidate_from_row,
+    candidate_select,
+)
 from monitor.search.schema import ARTICLES as _ARTICLES
 from monitor.search.schema import REVISIONS as _REVISIONS
 from monitor.search.tokens import FIELDS, AllOf, IndexQuery, Term, all_of, any_of, field_tokens, word_tokens
@@ -40,7 +48,6 @@ from monitor.store.engine import database_errors, describe
 if TYPE_CHECKING:
     from monitor.archive import Archive
     from monitor.model import StoredArticle
-    from monitor.search.service import Candidate, Database, SearchFilters
     from monitor.store import Store
 
 log = logging.getLogger("monitor.search")
@@ -427,10 +434,9 @@ class IndexCandidates:
     archive that predates the index: ``monitor index rebuild``), and the search scans instead."""
 
     def __init__(self, store: Database, *, batch: int = 200, max_batch: int = 5000, max_pending: int = 1000) -> None:
-        from monitor.search.service import StoreScan
-
         self._store = store
         self._index = SearchIndex(store.engine)
+        self._where = describe(store.engine.url)
         self._scan = StoreScan(store, batch)
         self._batch = batch
         self._max_batch = max_batch
@@ -454,32 +460,20 @@ class IndexCandidates:
             yield from found
 
     def _pending(self, pks: set[int], filters: SearchFilters) -> list[Candidate]:
-        from monitor.search.service import candidate_from_row
-
-        base, conditions = self._base(filters)
-        with database_errors(describe(self._store.engine.url), "search the index"), \
-                self._store.engine.connect() as connection:
+        base, conditions = candidate_select(filters)
+        with database_errors(self._where, "search the index"), self._store.engine.connect() as connection:
             rows = connection.execute(base.where(_ARTICLES.c.id.in_(pks), *conditions)).all()
         return sorted((candidate_from_row(row._mapping) for row in rows), key=_newest, reverse=True)
 
     def _matching(self, query: IndexQuery, filters: SearchFilters) -> Iterator[Candidate]:
-        try:
+        # A database without the index tables, or unreachable: one StoreError naming it.
+        with database_errors(self._where, "search the index"):
             yield from self._matching_ordered(query, filters)
-        except SQLAlchemyError as exc:  # a database without the index tables, or unreachable
-            raise StoreError(f"database {describe(self._store.engine.url)}: cannot search the index: "
-                             f"{str(getattr(exc, 'orig', exc)).strip().splitlines()[0]}") from None
-
-    def _base(self, filters: SearchFilters) -> tuple[Any, list[Any]]:
-        from monitor.search.service import candidate_select
-
-        return candidate_select(filters)
 
     def _matching_ordered(self, query: IndexQuery, filters: SearchFilters) -> Iterator[Candidate]:
         """The index gives the matches by date order, newest first, a batch at a time (each batch ends at a whole
         second, whose articles are then put in exact date order): no sorting of every match of a common word."""
-        from monitor.search.service import candidate_from_row
-
-        base, conditions = self._base(filters)
+        base, conditions = candidate_select(filters)
         at_least, below = _bound(filters.start), _bound(filters.end)
         batch = self._batch
         while True:

@@ -119,9 +119,14 @@ def has_class(cls: str) -> str:
     return f"contains(concat(' ', normalize-space(@class), ' '), ' {cls} ')"
 
 
+def class_tokens(el: HtmlElement) -> list[str]:
+    """The element's class list, token by token (HTML separates them by white space)."""
+    return (el.get("class") or "").split()
+
+
 def has_class_token(el: HtmlElement, token: str) -> bool:
     """True when the element's class list holds ``token``."""
-    return token in (el.get("class") or "").split()
+    return token in class_tokens(el)
 
 
 def present(blocks: Iterable[Block | None]) -> list[Block]:

@@ -114,6 +114,8 @@ class LeaseStore:
     def _now(self, connection: Connection) -> datetime:
         if self._postgres:
             return _utc(connection.execute(text("SELECT clock_timestamp()")).scalar_one())
+        # SQLite keeps one daemon per database (lock.py) on the database's own host: no second process's clock to
+        # agree with, and no server clock to ask (SQLite's CURRENT_TIMESTAMP is this host's clock, in whole seconds).
         return datetime.now(UTC)
 
     def now(self) -> datetime:

@@ -51,8 +51,10 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 
 
-class BadRequest(Exception):
-    """A parameter the page cannot use: shown on the page (status 400) with what was wrong."""
+class BadRequest(MonitorError):
+    """A parameter the page cannot use: shown on the page (status 400) with what was wrong. Web-only (it carries
+    the query column for the page), so it lives here, in the one tree; its own handler wins over MonitorError's
+    (503): Starlette picks the handler of the closest class."""
 
     def __init__(self, message: str, *, column: int | None = None, query: str | None = None) -> None:
         self.message = message

@@ -14,7 +14,7 @@ from lxml.html import HtmlElement
 
 from monitor.model import Block, BlockKind
 from monitor.render import block_from
-from monitor.sites._common import clean, has_class_token
+from monitor.sites._common import class_tokens, clean, has_class_token
 from monitor.sites.base import Generation
 from monitor.sites.dw.editions import BASE_URL, FAMILY, SITE, language_of
 
@@ -32,14 +32,10 @@ _LINK_LIST_RATIO = 0.2  # a list whose text is partly link text is navigation
 HAS_TRACKING_NAME = etree.XPath("boolean(//body//*[@data-tracking-name])")
 
 
-def classes(el: HtmlElement) -> list[str]:
-    return (el.get("class") or "").split()
-
-
 def find_class(root: HtmlElement, tag: str, name: str) -> HtmlElement | None:
     """First descendant ``tag`` (``*`` for any) with class token ``name``; a plain iteration beats XPath here."""
     for el in root.iter(tag if tag != "*" else None):
-        if isinstance(el.tag, str) and name in (el.get("class") or "").split():
+        if isinstance(el.tag, str) and has_class_token(el, name):
             return el
     return None
 
@@ -74,7 +70,7 @@ def dropped(region: HtmlElement) -> list[HtmlElement]:
         tag = el.tag
         if not isinstance(tag, str):
             continue
-        tokens = set(classes(el))
+        tokens = set(class_tokens(el))
         if (
             tag in _SILENT_TAGS
             or el.get("aria-hidden") == "true"

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from lxml.html import HtmlElement
 
 from monitor.errors import IncompletePageError, NotAnArticleError
-from monitor.isotime import parse_iso_time as parse_time
+from monitor.isotime import parse_iso_time
 from monitor.model import Article, Block, BlockKind, Image
 from monitor.render import block_from
 from monitor.sites._common import canonical_link, clean, has_class_token, ld_authors, ld_object, meta, present, text_of
@@ -114,16 +114,16 @@ class DWCurrent(DWPage):
         language = identity["language"]
 
         published = (
-            parse_time(ld.get("datePublished"))
+            parse_iso_time(ld.get("datePublished"))
             or _time_attr(area)
-            or parse_time(apollo.get("firstPublicationDate"))
-            or parse_time(meta(doc, "date"))
+            or parse_iso_time(apollo.get("firstPublicationDate"))
+            or parse_iso_time(meta(doc, "date"))
             or _visible_day(time_area, language)
         )
         modified = (
-            parse_time(ld.get("dateModified"))
-            or parse_time(apollo.get("lastModifiedDate"))
-            or parse_time(apollo.get("lastPublicationDate"))
+            parse_iso_time(ld.get("dateModified"))
+            or parse_iso_time(apollo.get("lastModifiedDate"))
+            or parse_iso_time(apollo.get("lastPublicationDate"))
         )
         return Article(
             **identity,
@@ -253,7 +253,7 @@ def _short_link(el: HtmlElement | None) -> str | None:
 
 def _time_attr(root: HtmlElement) -> datetime | None:
     for el in root.iter("time"):
-        found = parse_time(el.get("datetime"))
+        found = parse_iso_time(el.get("datetime"))
         if found:
             return found
     return None

@@ -10,6 +10,8 @@ import re
 
 from lxml.html import HtmlElement
 
+from monitor.sites._common import class_tokens
+
 # --- page markers ------------------------------------------------------------------------------------------
 
 #: Body classes of Pangea pages that are not articles: home, section, author, search, error pages.
@@ -23,7 +25,7 @@ _UTAG_FIELD = re.compile(r'(?P<key>\w+)\s*:\s*"(?P<value>(?:[^"\\]|\\.)*)"')
 
 def body_classes(doc: HtmlElement) -> frozenset[str]:
     body = doc.find("body")
-    return frozenset((body.get("class") or "").split()) if body is not None else frozenset()
+    return frozenset(class_tokens(body)) if body is not None else frozenset()
 
 
 def has_pangea_markers(doc: HtmlElement) -> bool:

@@ -47,10 +47,8 @@ def _link_heavy(box: HtmlElement, limit: float = 0.6) -> bool:
 
 
 def _hidden(el: HtmlElement) -> bool:
-    for node in el.iterancestors():
-        if "hidden" in (node.get("class") or "").split():
-            return True
-    return "hidden" in (el.get("class") or "").split() or el.get("hidden") is not None
+    return (any(has_class_token(node, "hidden") for node in el.iterancestors()) or has_class_token(el, "hidden")
+            or el.get("hidden") is not None)
 
 
 # --- the generations ---------------------------------------------------------------------------------------
