@@ -106,25 +106,23 @@ class Language:
                               + [3.0 / (r + 10) for r in range(tail)])
         self._cdf = numpy.cumsum(weights / weights.sum())
         self._array = numpy.array(self.words, dtype=object)
+        self._capitals = numpy.array([w[:1].upper() + w[1:] for w in self.words], dtype=object)
+        self._phrase = f" {_PHRASES[code]}."
         self.code = code
 
     def text(self, rng: numpy.random.Generator, count: int) -> str:
-        # numpy draws the words and the sentence lengths (Python loops of random calls would take most of the build).
+        """``count`` words in sentences of 8-20 words (a twentieth of them ending with the language's phrase).
+
+        numpy draws the words and the sentence lengths and joins each word with what follows it (Python loops of
+        random calls would take most of the build)."""
         picks = numpy.minimum(numpy.searchsorted(self._cdf, rng.random(count)), len(self.words) - 1)
-        words: list[str] = self._array[picks].tolist()
-        lengths = rng.integers(8, 21, size=count // 8 + 1).tolist()
-        phrases = (rng.random(len(lengths)) < 0.05).tolist()
-        phrase = " " + _PHRASES[self.code]
-        sentences = []
-        i = 0
-        for n, with_phrase in zip(lengths, phrases, strict=True):
-            if i >= len(words):
-                break
-            first = words[i]
-            sentences.append(first[:1].upper() + first[1:] + " " + " ".join(words[i + 1:i + n])
-                             + (phrase if with_phrase else "") + ".")
-            i += n
-        return " ".join(sentences).replace(" .", ".")
+        starts = numpy.cumsum(rng.integers(8, 21, size=count // 8 + 1)) - 1
+        starts = numpy.concatenate(([0], starts[starts < count - 1] + 1))
+        words = self._array[picks]
+        words[starts] = self._capitals[picks[starts]]
+        ends = numpy.append(starts[1:] - 1, count - 1)
+        words[ends] += numpy.where(rng.random(len(ends)) < 0.05, self._phrase, ".")
+        return " ".join(words.tolist())
 
 
 def _body_lengths(rng: numpy.random.Generator, count: int) -> list[int]:
