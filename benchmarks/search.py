@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from benchmarks.search_archive import CachedArchive, build, default_cache_dir, monitor_code_key
+from benchmarks.search_archive import build
+from benchmarks.search_cache import CachedArchive, default_cache_dir, monitor_code_key
 from monitor.archive import Archive
 from monitor.pipeline import ingest_page
 from monitor.rules import parse_query

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from benchmarks import search_archive
+from benchmarks import search_archive, search_cache
 from monitor.settings import StorageSettings
 from monitor.store import Store
 
@@ -65,3 +65,12 @@ def test_the_synthetic_archive_is_the_same_whatever_the_number_of_processes(
     alone, shared = _texts(tmp_path / "one", 1), _texts(tmp_path / "two", 2)
     assert len(alone) == 25 and alone == shared
     assert len({body for _, _, body in alone}) == 25
+
+
+def test_a_new_build_of_the_cache_removes_the_same_size_and_seed_made_by_other_code(tmp_path: Path) -> None:
+    older, other_size = tmp_path / "25-seed7-0123456789ab", tmp_path / "250-seed7-0123456789ab"
+    for folder in (older, other_size):
+        (folder / "archive").mkdir(parents=True)
+    cached = search_cache.CachedArchive.for_run(tmp_path, 25, 7)
+    cached.clear()
+    assert not older.exists() and other_size.exists() and cached.root.is_dir()
