@@ -1,31 +1,32 @@
 """Search on the index against a linear scan: ``python -m benchmarks.search [--articles N]`` (default 1 million).
 
-1. An archive of ``--articles`` synthetic articles is built: Russian, Ukrainian, German, English and Spanish texts of
-   realistic lengths (a headline of 5-12 words, a body of about 500 words, 80 to 2,500; Zipf-distributed words: the
-   function words and news vocabulary of each language, names in each script, and a long tail of made-up words),
-   published over one year on five sites. For speed the rows are written **directly into the tables** (sources,
-   articles, revisions, as the store would leave them) and the texts **into the archive layout** (``<site>/<YYYY>/
-   <MM>/<DD>/<name>.txt``), not through the pipeline; 300 of the articles name Navalny (in his four spellings) near
-   a word for prison: the rule with a few hundred matches.
-2. The index is built over it as ``monitor index rebuild`` does (printed: articles/s, and its size per article).
+1. An archive of ``--articles`` synthetic articles is built (:mod:`benchmarks.search_archive`: Russian, Ukrainian,
+   German, English and Spanish texts of realistic lengths over one year on five sites, rows written directly into the
+   tables and texts into the archive layout by ``--jobs`` processes; 300 of the articles name Navalny near a word
+   for prison: the rule with a few hundred matches). It is kept under ``--cache-dir``: a re-run with the same size,
+   seed and archive code reuses it (said so in its line; ``--rebuild`` builds anew, ``--no-cache`` in a temporary
+   folder).
+2. The index is built over it as ``monitor index rebuild`` does (printed: articles/s, and its size per article). A
+   reused archive keeps its index while the monitor's code is the same (the line then gives the figure measured when
+   it was built, and says so); else the index is built anew from the database as the archive left it.
 3. Typical queries (single words in four languages, a name across scripts, a prefix, a phrase, NEAR, a field,
    AND/OR/NOT, filters) are searched (first page, as the web page does) several times each: ``search p50`` and
    ``search p95`` (goal p95 <= 200 ms). Then ``monitor rules test`` with the rule over the whole archive, as a
    command in a process of its own (goal <= 2 s).
 4. The same with a linear scan of the texts (every article the filters select, read and evaluated): measured over
-   at most ``--scan-articles`` (20,000) articles and, for a larger archive, extrapolated (said so in the line).
+   at most ``--scan-articles`` (2,000) articles and, for a larger archive, extrapolated (said so in the line): the
+   scan reads the articles newest first a page of 200 at a time, and each page sorts the whole articles table (there
+   is no index on the date): a page costs about the same at any depth of an archive, and more the larger it is.
 5. Ingest throughput with indexing on (the pipeline as shipped, one thread, fsync on, the synthetic pages of
    ``benchmarks.ingest``) and with the indexing call taken out, for comparison (goal still >= 100 articles/s).
 
-``--database-url`` builds it in PostgreSQL instead (its tables are created there and left).
+``--database-url`` builds it in PostgreSQL instead (its tables are created there and left; not cached).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
-import random
 import resource
 import statistics
 import subprocess
@@ -33,30 +34,25 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
-from itertools import accumulate
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
-import numpy
-from sqlalchemy import Table
-
-from monitor.archive import Archive, folder_for, text_name
+from benchmarks.search_archive import build
+from benchmarks.search_cache import CachedArchive, default_cache_dir, monitor_code_key
+from monitor.archive import Archive
+from monitor.clock import utc_now
 from monitor.ingest import ingest_page
 from monitor.rules import parse_query
 from monitor.search import SearchFilters, SearchService, StoreScan
 from monitor.search.index import IndexCandidates, SearchIndex
-from monitor.services import utc_now
 from monitor.settings import StorageSettings
 from monitor.sites import default_registry
 from monitor.store import Store
-from monitor.store.tables import ArticleRow, Revision, Source
-from monitor.urls import file_hash
 
 RULE = "~Navalny NEAR/8 (prison OR тюрьма OR тюрма OR Gefängnis OR prisión)"
-PLANTED = 300
 QUERIES = [
     ("Украина", SearchFilters()),
     ("Україна", SearchFilters()),
@@ -76,160 +72,28 @@ QUERIES = [
     (RULE, SearchFilters()),
 ]
 
-# --- synthetic text ------------------------------------------------------------------------------------------------
-
-_FUNCTION = {
-    "ru": "и в не на что с по о как это из за к от для но же у бы так уже все он она они мы его их был была было "
-          "также который которые может после при только более",
-    "uk": "і в на що з не до про як це із за від для але ж у б так вже всі він вона вони ми його їх був була було "
-          "також який які може після при тільки більш",
-    "de": "der die und in den von zu das mit sich des auf für ist im dem nicht ein eine als auch es an werden aus er "
-          "hat dass sie nach wird bei einer um am sind noch wie einem über",
-    "en": "the of and to in a is that for on with as was at by it from be this have are has an not which but they "
-          "his its their were been after more also would about",
-    "es": "de la que el en y a los se del las un por con no una su para es al lo como más pero sus le ya o este "
-          "sí porque esta entre cuando muy sin sobre",
-}
-_NEWS = {
-    "ru": "Украина Украины Украине Украину Украиной санкции санкций санкциях санкциям Москва Москвы Москве министр "
-          "министра заявил заявила президент президента выборы выборов война войны войне Лавров Лаврова Лавровым "
-          "Зеленский Зеленского Байден Байдена Киев Киеве США ЕС Россия России правительство глава иностранных дел",
-    "uk": "Україна України Україні Україну Україною санкції санкцій санкціях Москва Москви міністр міністра заявив "
-          "заявила президент президента вибори виборів війна війни війні Лавров Лаврова Зеленський Зеленського "
-          "Байден Байдена Київ Києві США ЄС Росія Росії уряд голова закордонних справ",
-    "de": "Ukraine ukrainischen Sanktionen Sanktion Moskau Minister Ministerin sagte Präsident Präsidenten Wahlen "
-          "Wahl Krieg Krieges Lawrow Selenskyj Biden Kiew USA EU Russland Russlands Regierung Bundeskanzler Scholz "
-          "Außenminister",
-    "en": "Ukraine Ukrainian sanctions sanctioned sanction Moscow minister said president elections election war "
-          "Lavrov Zelensky Biden Kyiv US EU Russia Russian foreign government officials talks",
-    "es": "Ucrania sanciones Moscú ministro dijo presidente elecciones guerra Lavrov Zelenski Biden Kiev EEUU UE "
-          "Rusia gobierno exteriores",
-}
-_PHRASES = {"en": "foreign minister", "ru": "министр иностранных дел", "uk": "міністр закордонних справ",
-            "de": "der Außenminister", "es": "ministro de exteriores"}
-_PLANTED = {
-    "ru": "Алексей Навальный находится в тюрьме строгого режима.",
-    "uk": "Олексій Навальний перебуває у тюрмі суворого режиму.",
-    "de": "Alexej Nawalny sitzt im Gefängnis in Sibirien.",
-    "en": "Alexei Navalny remains in prison in the Arctic.",
-    "es": "Alexéi Navalni sigue en prisión en el Ártico.",
-}
-_LETTERS = {"ru": ("бвгдзклмнпрстфхцчшщ", "аеиоуыяю"), "uk": ("бвгдзклмнпрстфхцчшщ", "аеиоуіяюєї"),
-            "de": ("bdfghklmnprstwz", "aeiouäöü"), "en": ("bcdfghklmnprstvw", "aeiouy"),
-            "es": ("bcdfglmnprstv", "aeiou")}
-#: (language, share of articles, sites publishing in it)
-_LANGUAGES = [("ru", 0.35, ("svoboda.org", "dw.com")), ("uk", 0.15, ("radiosvoboda.org", "dw.com")),
-              ("de", 0.2, ("dw.com",)), ("en", 0.25, ("rferl.org", "dw.com")), ("es", 0.05, ("dw.com",))]
-
-
-class Language:
-    """One language's vocabulary with Zipf weights: function words, news words, a long tail of made-up words."""
-
-    def __init__(self, code: str, rng: random.Random, tail: int = 20_000) -> None:
-        consonants, vowels = _LETTERS[code]
-        made: set[str] = set()
-        while len(made) < tail:
-            made.add("".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(rng.randint(2, 5))))
-        function, news = _FUNCTION[code].split(), _NEWS[code].split()
-        self.words = function + news + sorted(made)
-        weights = numpy.array([8.0 / (r + 1) for r in range(len(function))]
-                              + [0.4 / (r + 1) ** 0.5 for r in range(len(news))]
-                              + [3.0 / (r + 10) for r in range(tail)])
-        self._cdf = numpy.cumsum(weights / weights.sum())
-        self._array = numpy.array(self.words, dtype=object)
-        self._numpy = numpy.random.default_rng(rng.randrange(2**32))
-        self.code = code
-
-    def text(self, rng: random.Random, count: int) -> str:
-        # numpy draws the words (a Python loop of random.choices would take most of a million articles' build).
-        picks = numpy.minimum(numpy.searchsorted(self._cdf, self._numpy.random(count)), len(self.words) - 1)
-        words: list[str] = self._array[picks].tolist()
-        sentences = []
-        i = 0
-        while i < len(words):
-            n = rng.randint(8, 20)
-            first = words[i]
-            sentences.append(first[:1].upper() + first[1:] + " " + " ".join(words[i + 1:i + n])
-                             + (" " + _PHRASES[self.code] if rng.random() < 0.05 else "") + ".")
-            i += n
-        return " ".join(sentences).replace(" .", ".")
-
-
-def _body_length(rng: random.Random) -> int:
-    return max(80, min(2500, int(rng.lognormvariate(6.1, 0.45))))
-
-
 # --- the archive ---------------------------------------------------------------------------------------------------
 
 
-def build(store: Store, root: Path, count: int, seed: int = 1) -> float:
-    """``count`` articles into the tables and the archive layout; returns the seconds it took."""
-    started = time.perf_counter()
-    rng = random.Random(seed)
-    languages = {code: Language(code, rng) for code, _, _ in _LANGUAGES}
-    shares = list(accumulate(share for _, share, _ in _LANGUAGES))
-    planted = set(rng.sample(range(count), min(PLANTED, count)))
-    sources_t: Table = Source.__table__  # type: ignore[attr-defined]
-    articles_t: Table = ArticleRow.__table__  # type: ignore[attr-defined]
-    revisions_t: Table = Revision.__table__  # type: ignore[attr-defined]
-    now = datetime.now(UTC)
-    sites = sorted({site for _, _, names in _LANGUAGES for site in names})
-    with store.engine.begin() as connection:
-        source_ids = {site: connection.execute(sources_t.insert().values(
-            site=site, family="dw" if site == "dw.com" else "pangea", created_at=now).returning(sources_t.c.id)
-        ).scalar_one() for site in sites}
-    year_start = now - timedelta(days=365)
-    batch = 5000
-    made_folders: set[str] = set()
-    for first in range(0, count, batch):
-        articles: list[dict[str, Any]] = []
-        revisions: list[dict[str, Any]] = []
-        for n in range(first, min(first + batch, count)):
-            pick = rng.random()
-            code, _, names = next(entry for entry, edge in zip(_LANGUAGES, shares, strict=True) if pick <= edge)
-            language = languages[code]
-            site = rng.choice(names)
-            published = year_start + timedelta(seconds=rng.randrange(365 * 86400))
-            headline = language.text(rng, rng.randint(5, 12)).rstrip(".")
-            body = language.text(rng, _body_length(rng))
-            if n in planted:
-                cut = rng.randrange(len(body) // 2)
-                cut = body.find(". ", cut) + 2 if body.find(". ", cut) >= 0 else len(body)
-                body = body[:cut] + _PLANTED[code] + " " + body[cut:]
-            url = f"https://www.{site}/{code}/a/{n}.html"
-            url_hash = file_hash(url)
-            folder = folder_for(site, published)
-            path = f"{folder}/{text_name(0, url_hash)}"
-            if folder not in made_folders:
-                (root / folder).mkdir(parents=True, exist_ok=True)
-                made_folders.add(folder)
-            data = body.encode("utf-8")
-            (root / path).write_bytes(data)
-            pk = n + 1
-            articles.append({
-                "id": pk, "key": f"{site}:{n}", "source_id": source_ids[site], "site": site, "article_id": str(n),
-                "family": "dw" if site == "dw.com" else "pangea", "template": "bench", "canonical_url": url,
-                "url_hash": url_hash, "language": code, "headline": headline, "published": published,
-                "authors": "[]", "section": rng.choice(("politics", "world", "economy", None)), "folder": folder,
-                "first_seen": published, "last_seen": published, "revision_count": 1})
-            revisions.append({
-                "article_pk": pk, "number": 0, "content_hash": hashlib.sha256(data).hexdigest(), "size": len(data),
-                "text_path": path, "template": "bench", "origin": "ingest", "fetched_at": published,
-                "stored_at": published, "alerts_done_at": published})
-        with store.engine.begin() as connection:
-            connection.execute(articles_t.insert(), articles)
-            connection.execute(revisions_t.insert(), revisions)
-        _progress(f"built {min(first + batch, count):,} of {count:,} articles")
-    if store.engine.dialect.name == "postgresql":  # ids were given: the sequence must follow
-        with store.engine.begin() as connection:
-            connection.exec_driver_sql("SELECT setval(pg_get_serial_sequence('articles', 'id'), "
-                                       "(SELECT max(id) FROM articles))")
-    return time.perf_counter() - started
+_last_progress = [0.0]
 
 
 def _progress(line: str) -> None:
+    """On a terminal, overwritten in place; else a line every half minute (a long run's log says how far it got)."""
     if sys.stderr.isatty():
         print(f"\r{line}", end="", file=sys.stderr, flush=True)
+    elif time.monotonic() - _last_progress[0] >= 30:
+        _last_progress[0] = time.monotonic()
+        print(f"{_now()} {line}", file=sys.stderr, flush=True)
+
+
+def _end_progress() -> None:
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _database_bytes(store: Store, root: Path) -> int:
@@ -356,35 +220,65 @@ def ingest_throughput(workdir: Path, url: str | None, count: int, *, indexing: b
 
 
 def main() -> None:
+    started = time.perf_counter()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--articles", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of each query")
-    parser.add_argument("--scan-articles", type=int, default=20_000,
+    parser.add_argument("--scan-articles", type=int, default=2_000,
                         help="at most this many articles read by the linear scan (beyond: extrapolated)")
     parser.add_argument("--ingest-articles", type=int, default=500, help="pages ingested for the throughput")
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--workdir", type=Path, default=None, help="build here (kept) instead of a temporary folder")
+    parser.add_argument("--database-url", default=None, help="build in this database (not cached)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes making the texts")
+    parser.add_argument("--cache-dir", type=Path, default=default_cache_dir(),
+                        help="where built archives are kept (default: %(default)s)")
+    parser.add_argument("--no-cache", action="store_true", help="build in a temporary folder, removed after")
+    parser.add_argument("--rebuild", action="store_true", help="build the archive and its index anew")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="monitor-search-bench-") as tmp:
-        work = args.workdir or Path(tmp)
-        settings = StorageSettings(url=args.database_url, archive_root=work / "archive", fsync=False)
-        archive = Archive(settings.archive_root, fsync=False)
+        work = Path(tmp)
+        cached = (None if args.no_cache or args.database_url
+                  else CachedArchive.for_run(args.cache_dir, args.articles, args.seed))
+        root = cached.root if cached else work / "archive"
+        settings = StorageSettings(url=args.database_url, archive_root=root, fsync=False)
+        archive = Archive(root, fsync=False)
+        code = monitor_code_key()
+        built = cached.archive_facts() if cached and not args.rebuild else None
+        indexed = cached.index_facts(code) if cached and built else None
+        if cached and not built:
+            cached.clear()
+        elif cached and not indexed:
+            cached.restore_tables()  # no index yet, a half-built one, or one of other code
+        languages = "ru, uk, de, en, es"
         with Store.open(settings) as store:
-            seconds = build(store, settings.archive_root, args.articles)
-            print(f"archive: {args.articles:,} synthetic articles (ru, uk, de, en, es) written directly into the "
-                  f"tables and the archive layout in {seconds:.0f} s")
-            before = _database_bytes(store, settings.archive_root)
+            if built and cached:
+                print(f"archive: {args.articles:,} synthetic articles ({languages}) reused from {cached.folder} "
+                      f"(built {built['at']} in {built['seconds']:.0f} s; --rebuild builds it anew)")
+            else:
+                seconds = build(store, root, args.articles, args.seed, jobs=args.jobs, progress=_progress)
+                built = {"at": _now(), "seconds": seconds, "bytes": _database_bytes(store, root)}
+                if cached:
+                    cached.archive_built(built)
+                print(f"archive: {args.articles:,} synthetic articles ({languages}) written directly into the tables "
+                      f"and the archive layout in {seconds:.0f} s ({args.jobs} processes making the texts"
+                      + (f"; kept in {cached.folder})" if cached else ")"))
             index = SearchIndex(store.engine)
-            began = time.perf_counter()
-            index.rebuild(archive, progress=lambda done, total: _progress(f"indexed {done:,} of {total:,}"))
-            elapsed = time.perf_counter() - began
-            if sys.stderr.isatty():
-                print(file=sys.stderr)
+            if indexed:
+                note = f"; measured when the cached index was built, {indexed['at']}, by the same monitor code"
+            else:
+                began = time.perf_counter()
+                index.rebuild(archive, progress=lambda done, total: _progress(f"indexed {done:,} of {total:,}"))
+                indexed = {"at": _now(), "seconds": time.perf_counter() - began, "code": code}
+                if cached:
+                    cached.index_built(indexed)
+                note = ""
+            _end_progress()
             status = index.status()
-            grown = _database_bytes(store, settings.archive_root) - before
+            elapsed = indexed["seconds"]
+            grown = _database_bytes(store, root) - built["bytes"]
             size = status.size_bytes if status.size_bytes else grown
             print(f"index build (monitor index rebuild): {args.articles / elapsed:,.0f} articles/s "
-                  f"({elapsed:.0f} s, backend {status.backend})")
+                  f"({elapsed:.0f} s, backend {status.backend}{note})")
             print(f"index size: {size / max(status.indexed, 1):,.0f} bytes per article "
                   f"({size / 1e6:,.0f} MB for {status.indexed:,} articles)")
             service = SearchService(store, archive, IndexCandidates(store))
@@ -416,6 +310,8 @@ def main() -> None:
         print(f"ingest with indexing on: {on[0]:,.0f} articles/s (goal 100; {on[1]:,.0f} per CPU second; one "
               f"thread, fsync on, {args.ingest_articles} pages)")
         print(f"ingest with indexing off: {off[0]:,.0f} articles/s ({off[1]:,.0f} per CPU second; for comparison)")
+    print(f"total: {time.perf_counter() - started:,.0f} s (load average now {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} CPUs)")
 
 
 if __name__ == "__main__":
