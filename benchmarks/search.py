@@ -26,6 +26,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import statistics
@@ -194,28 +195,32 @@ def _until(items: Iterator[Any], stop: Callable[[], bool]) -> Iterator[Any]:
             return
 
 
-def ingest_throughput(workdir: Path, url: str | None, count: int, *, indexing: bool) -> tuple[float, float]:
-    """Articles per second, wall-clock and per CPU second of this process."""
+def ingest_throughput(workdir: Path, url: str | None, count: int, *, indexing: bool, workers: int = 1,
+                      processes: int = 0) -> tuple[float, float]:
+    """Articles per second, wall-clock and per CPU second of this process (its parse workers' CPU not counted).
+    ``workers`` threads and ``processes`` parse processes as ``monitor ingest --processes P`` runs them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from monitor.prepare import ParsePool
     from tests._synth import article_url, base_html, synth_page
 
     html = base_html()
-    first = 0 if indexing else 1_000_000  # other articles for the second run (on PostgreSQL both share a database)
+    first = (0 if indexing else 1_000_000) + 10_000 * workers  # other articles for each run (PostgreSQL shares one)
     pages = [(article_url(n), synth_page(n, html=html)) for n in range(first, first + count)]
-    settings = StorageSettings(url=url, archive_root=workdir / f"ingest-{'on' if indexing else 'off'}")
+    label = f"ingest-{'on' if indexing else 'off'}-{workers}-{processes}"
+    settings = StorageSettings(url=url, archive_root=workdir / label)
     archive = Archive(settings.archive_root, fsync=True)
     registry = default_registry()
     patch = mock.patch("monitor.ingest.index_recorded") if not indexing else None
-    with Store.open(settings) as store:
+    with Store.open(settings) as store, contextlib.ExitStack() as stack:
+        pool = stack.enter_context(ParsePool(registry, processes)) if processes else None  # started before timing
         if patch:
-            patch.start()
-        try:
-            began, began_cpu = time.perf_counter(), time.process_time()
-            for page_url, html in pages:
-                ingest_page(store, archive, registry, html, page_url, datetime.now(UTC), clock=utc_now)
-            elapsed, cpu = time.perf_counter() - began, time.process_time() - began_cpu
-        finally:
-            if patch:
-                patch.stop()
+            stack.enter_context(patch)
+        began, began_cpu = time.perf_counter(), time.process_time()
+        with ThreadPoolExecutor(workers) as threads:
+            list(threads.map(lambda page: ingest_page(store, archive, registry, page[1], page[0], datetime.now(UTC),
+                                                      clock=utc_now, parse_pool=pool), pages))
+        elapsed, cpu = time.perf_counter() - began, time.process_time() - began_cpu
     return count / elapsed, count / cpu
 
 
@@ -307,9 +312,12 @@ def main() -> None:
             print(f"linear scan rules test: {scan_seconds:,.1f} s{note}")
         on = ingest_throughput(work, args.database_url, args.ingest_articles, indexing=True)
         off = ingest_throughput(work, args.database_url, args.ingest_articles, indexing=False)
-        print(f"ingest with indexing on: {on[0]:,.0f} articles/s (goal 100; {on[1]:,.0f} per CPU second; one "
-              f"thread, fsync on, {args.ingest_articles} pages)")
-        print(f"ingest with indexing off: {off[0]:,.0f} articles/s ({off[1]:,.0f} per CPU second; for comparison)")
+        bulk = ingest_throughput(work, args.database_url, args.ingest_articles, indexing=True, workers=4, processes=2)
+        print(f"ingest with indexing on: {on[0]:,.0f} articles/s in one thread ({on[1]:,.0f} per CPU second; fsync "
+              f"on, {args.ingest_articles} pages), {bulk[0]:,.0f} articles/s as `monitor ingest --processes 2` "
+              f"runs it (4 threads + 2 parse processes; goal 100)")
+        print(f"ingest with indexing off: {off[0]:,.0f} articles/s in one thread ({off[1]:,.0f} per CPU second; for "
+              f"comparison)")
     print(f"total: {time.perf_counter() - started:,.0f} s (load average now {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} CPUs)")
 
