@@ -91,3 +91,21 @@ def _rows_read(node: dict[str, object]) -> int:
     if str(node["Node Type"]).endswith("Scan"):
         own = int(str(node["Actual Rows"])) + int(str(node.get("Rows Removed by Filter", 0)))
     return own + sum(_rows_read(child) for child in children)
+
+
+def test_the_scan_reads_pages_in_the_date_index_order_without_sorting(tmp_path: Path) -> None:
+    """When the index cannot narrow a query (NOT only, many pending articles) the scan pages through every article:
+    each page is read in the order of ix_articles_date from where the last one ended, not sorted anew."""
+    settings = StorageSettings(archive_root=tmp_path / "archive", fsync=False)
+    with Store.open(settings) as store:
+        archive = Archive(settings.archive_root, fsync=False)
+        _archive(store, archive)
+        scan = StoreScan(store, batch=BATCH)
+        first = list(scan.candidates(None, SearchFilters()))
+        assert len(first) == ARTICLES and len({c.article.key for c in first}) == ARTICLES
+        assert [c.when for c in first] == sorted((c.when for c in first), reverse=True)
+        statement = scan.page(SearchFilters(), (first[BATCH - 1].when, first[BATCH - 1].article.pk))
+        sql = str(statement.compile(store.engine, compile_kwargs={"literal_binds": True}))
+        with store.engine.connect() as connection:
+            plan = " | ".join(row[3] for row in connection.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    assert "ix_articles_date" in plan and "TEMP B-TREE" not in plan, plan

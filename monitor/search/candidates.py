@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import func, tuple_
 from sqlalchemy import select as sa_select
 
 from monitor.model import StoredArticle
@@ -115,14 +115,9 @@ class StoreScan:
         self._batch = batch
 
     def candidates(self, node: Node | None, filters: SearchFilters) -> Iterator[Candidate]:
-        base, conditions = candidate_select(filters)
         after: tuple[datetime, int] | None = None
         while True:
-            stmt = base.where(*conditions)
-            if after is not None:
-                at, pk = after
-                stmt = stmt.where(or_(article_date < at, and_(article_date == at, _ARTICLES.c.id < pk)))
-            stmt = stmt.order_by(article_date.desc(), _ARTICLES.c.id.desc()).limit(self._batch)
+            stmt = self.page(filters, after)
             with database_errors(describe(self._store.engine.url), "read the articles"), \
                     self._store.engine.connect() as connection:
                 rows = connection.execute(stmt).all()
@@ -132,6 +127,16 @@ class StoreScan:
                 return
             last = rows[-1]._mapping
             after = (last["at"], last["id"])
+
+    def page(self, filters: SearchFilters, after: tuple[datetime, int] | None) -> Any:
+        """The select of the next batch: the newest articles older than ``after`` (date, id), read in the order of
+        the ``ix_articles_date`` index, so a page costs the same at any depth instead of sorting every article."""
+        base, conditions = candidate_select(filters)
+        stmt = base.where(*conditions)
+        if after is not None:
+            # A row value: both databases seek to it in the index (an OR of the two cases made them scan).
+            stmt = stmt.where(tuple_(article_date, _ARTICLES.c.id) < tuple_(*after))
+        return stmt.order_by(article_date.desc(), _ARTICLES.c.id.desc()).limit(self._batch)
 
 
 # What a Candidate is made of (the index's queries will select these too).

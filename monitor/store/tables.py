@@ -36,6 +36,8 @@ class Story(SQLModel, table=True):
 
 class ArticleRow(SQLModel, table=True):
     __tablename__ = "articles"
+    # The article's date, newest first: the order of the search's scan (monitor.search.candidates.article_date).
+    __table_args__ = (Index("ix_articles_date", text("coalesce(published, first_seen)"), "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=400, unique=True)  # "site:article_id"
