@@ -280,6 +280,20 @@ def test_sources_chart_counts_each_sources_own_new_articles(database: str, reque
     assert bars == {"voa": [0] * 12 + [1, 0], "voa-extra": [0] * 13 + [2]}
 
 
+def test_sources_page_lists_only_the_counts_a_run_had(tmp_path: Path) -> None:
+    from monitor.store.tables import SourceHealth
+
+    storage = StorageSettings(archive_root=tmp_path / "archive", fsync=False)
+    settings = Settings(storage=storage, sources=[{"name": "voa", "site": HOST}])  # type: ignore[list-item]
+    with Store.open(storage) as store:
+        store.save_source_health(SourceHealth(source="voa", runs=1, last_run=datetime.now(UTC),
+                                              last_counts='{"failed": 0, "new": 2, "seen": 0, "unchanged": 5}'))
+        with TestClient(create_app(settings, store), base_url=LOCAL, raise_server_exceptions=False) as client:
+            page = client.get("/sources").text
+    counts = re.search(r"<dt>Last run's counts</dt><dd>([^<]*)</dd>", page)
+    assert counts is not None and counts.group(1) == "new 2, unchanged 5"
+
+
 # --- API ------------------------------------------------------------------------------------------------------
 
 
