@@ -59,3 +59,13 @@ def write_site(root: Path, count: int) -> list[str]:
     for n in range(count):
         (folder / f"{article_id(n)}.html").write_text(synth_page(n, html=html), encoding="utf-8")
     return [article_url(n) for n in range(count)]
+
+
+def cli_env(tmp_path: Path, count: int) -> dict[str, str]:
+    """``count`` synthetic articles under ``tmp_path/snapshot`` and the environment of a ``monitor`` command that
+    archives into ``tmp_path/archive`` with an empty config and no pacing (add the local site's host map)."""
+    write_site(tmp_path / "snapshot", count)
+    config = tmp_path / "monitor.toml"
+    config.write_text("", encoding="utf-8")
+    return {"MONITOR_CONFIG": str(config), "MONITOR_STORAGE__ARCHIVE_ROOT": str(tmp_path / "archive"),
+            "MONITOR_HTTP__MIN_DELAY": "0"}

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from monitor import __version__
 from monitor.cli import app
 from tests._localsite import LocalSite
-from tests._synth import HOST, article_url, write_site
+from tests._synth import HOST, article_url, cli_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,11 +60,7 @@ def test_since_means_one_thing_per_kind_of_command() -> None:
 
 @pytest.fixture
 def archived(tmp_path: Path) -> dict[str, str]:
-    write_site(tmp_path / "snapshot", 2)
-    config = tmp_path / "monitor.toml"
-    config.write_text("", encoding="utf-8")
-    env = {"MONITOR_CONFIG": str(config), "MONITOR_STORAGE__ARCHIVE_ROOT": str(tmp_path / "archive"),
-           "MONITOR_HTTP__MIN_DELAY": "0"}
+    env = cli_env(tmp_path, 2)
     with LocalSite(tmp_path / "snapshot") as site:
         code, _, err = _run(env | {"MONITOR_HTTP__HOST_MAP": json.dumps(site.host_map([HOST]))}, "ingest",
                             article_url(0), article_url(1))

@@ -109,13 +109,9 @@ def test_monitor_ingest_leaves_nothing_for_the_alert_catch_up(tmp_path: Path) ->
     from monitor.settings import StorageSettings
     from monitor.store import Store
     from tests._localsite import LocalSite
-    from tests._synth import HOST, article_url, write_site
+    from tests._synth import HOST, article_url, cli_env
 
-    write_site(tmp_path / "snapshot", 2)
-    config = tmp_path / "monitor.toml"
-    config.write_text("", encoding="utf-8")
-    env = {"MONITOR_CONFIG": str(config), "MONITOR_STORAGE__ARCHIVE_ROOT": str(tmp_path / "archive"),
-           "MONITOR_HTTP__MIN_DELAY": "0"}
+    env = cli_env(tmp_path, 2)
     with LocalSite(tmp_path / "snapshot") as site:
         env["MONITOR_HTTP__HOST_MAP"] = json.dumps(site.host_map([HOST]))
         result = CliRunner().invoke(app, ["ingest", article_url(0), article_url(1)], env=env)
