@@ -220,7 +220,7 @@ def check_schema(engine: Engine) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from monitor.errors import StoreError
-    from monitor.store.engine import describe
+    from monitor.store.engine import describe, schema_mismatch
     from monitor.store.glance import schema_head
 
     try:
@@ -230,10 +230,9 @@ def check_schema(engine: Engine) -> None:
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise StoreError(f"database {describe(engine.url)}: {reason}") from None
-    head = schema_head()
-    if current != head:
-        raise StoreError(f"database {describe(engine.url)} is at schema {current or 'none'}, this monitor needs "
-                         f"{head}: run `monitor db upgrade`")
+    error = schema_mismatch(engine.url, current, schema_head())
+    if error is not None:
+        raise error
 
 
 def open_existing_store(settings: Settings) -> Store:

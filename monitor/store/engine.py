@@ -67,6 +67,15 @@ def describe(url: str | URL) -> str:
         return "<unparsable database URL>"
 
 
+def schema_mismatch(url: str | URL, current: str | None, head: str | None) -> StoreError | None:
+    """The error of a database whose schema is not the newest migration (None when it is): one wording for the
+    store's Alembic check and the light commands' check without Alembic."""
+    if current == head:
+        return None
+    return StoreError(f"database {describe(url)} is at schema {current or 'none'}, this monitor needs {head}: "
+                      "run `monitor db upgrade`")
+
+
 @contextmanager
 def database_errors(where: str, what: str) -> Iterator[None]:
     """Database trouble as one StoreError naming the database (``where``, no password) and what was being done; a

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
-from monitor.store.engine import describe, make_engine
+from monitor.store.engine import describe, make_engine, schema_mismatch
 from monitor.store.metadata import metadata
 
 log = logging.getLogger("monitor.store")
@@ -124,12 +124,9 @@ def _between_processes(engine: Engine) -> Iterator[None]:
 
 def check(engine: Engine) -> None:
     """Raise StoreError unless the schema is at the head revision."""
-    current, head = current_revision(engine), head_revision()
-    if current != head:
-        raise StoreError(
-            f"database {describe(engine.url)} is at schema {current or 'none'}, this monitor needs {head}: "
-            "run `monitor db upgrade`"
-        )
+    error = schema_mismatch(engine.url, current_revision(engine), head_revision())
+    if error is not None:
+        raise error
 
 
 def _reason(exc: SQLAlchemyError) -> str:
