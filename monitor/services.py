@@ -230,7 +230,7 @@ def check_schema(engine: Engine) -> None:
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise StoreError(f"database {describe(engine.url)}: {reason}") from None
-    error = schema_mismatch(engine.url, current, schema_head())
+    error = schema_mismatch(describe(engine.url), current, schema_head())
     if error is not None:
         raise error
 

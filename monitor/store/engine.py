@@ -67,12 +67,12 @@ def describe(url: str | URL) -> str:
         return "<unparsable database URL>"
 
 
-def schema_mismatch(url: str | URL, current: str | None, head: str | None) -> StoreError | None:
-    """The error of a database whose schema is not the newest migration (None when it is): one wording for the
-    store's Alembic check and the light commands' check without Alembic."""
+def schema_mismatch(where: str, current: str | None, head: str | None) -> StoreError | None:
+    """The error of database ``where`` (no password) when its schema is not the newest migration (None when it
+    is): one wording for the store's Alembic check and the light commands' checks without Alembic."""
     if current == head:
         return None
-    return StoreError(f"database {describe(url)} is at schema {current or 'none'}, this monitor needs {head}: "
+    return StoreError(f"database {where} is at schema {current or 'none'}, this monitor needs {head}: "
                       "run `monitor db upgrade`")
 
 

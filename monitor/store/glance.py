@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.errors import StoreError
-from monitor.store.engine import BUSY_TIMEOUT_S, sqlite_file
+from monitor.store.engine import BUSY_TIMEOUT_S, schema_mismatch, sqlite_file
 
 _VERSION = "SELECT version_num FROM alembic_version"
 _HEALTH = "SELECT source, problem, last_error, last_run FROM source_health"
@@ -54,10 +54,9 @@ def glance(url: str) -> Glance:
 
         where = describe(url)
         version, health_rows, outbox_rows = _other(url, where)
-    head = schema_head()
-    if version != head:  # as monitor.store.migrate.check says it
-        raise StoreError(f"database {where} is at schema {version or 'none'}, this monitor needs {head}: "
-                         "run `monitor db upgrade`")
+    mismatch = schema_mismatch(where, version, schema_head())
+    if mismatch is not None:
+        raise mismatch
     healths = {str(r[0]): HealthGlance(str(r[0]), r[1], r[2], _utc(r[3])) for r in health_rows}
     outbox: dict[str, dict[str, int]] = {}
     for channel, state, number in outbox_rows:

@@ -124,7 +124,7 @@ def _between_processes(engine: Engine) -> Iterator[None]:
 
 def check(engine: Engine) -> None:
     """Raise StoreError unless the schema is at the head revision."""
-    error = schema_mismatch(engine.url, current_revision(engine), head_revision())
+    error = schema_mismatch(describe(engine.url), current_revision(engine), head_revision())
     if error is not None:
         raise error
 
