@@ -210,11 +210,16 @@ def alert_figures(outcome: Outcome, sink: SlackSink, expected: list[str], kills:
 # --- the parts ---------------------------------------------------------------------------------------------------
 
 
-def ingest_part(workdir: Path, kills: int, articles: int, rng: random.Random) -> Outcome:
-    outcome = Outcome("ingest")
+def _site(workdir: Path, articles: int) -> tuple[Snapshot, list[str]]:
+    """A local site serving ``articles`` synthetic articles, and their ids (what every part expects archived)."""
     snapshot = Snapshot(workdir / "site", Clock(datetime.now(UTC)))
     snapshot.add(*range(articles))
-    expected = [article_id(n) for n in range(articles)]
+    return snapshot, [article_id(n) for n in range(articles)]
+
+
+def ingest_part(workdir: Path, kills: int, articles: int, rng: random.Random) -> Outcome:
+    outcome = Outcome("ingest")
+    snapshot, expected = _site(workdir, articles)
     with LocalSite(snapshot.root) as site, SlackSink(workdir / "slack.jsonl") as sink:
         monitor = Monitor(write_config(workdir, site.host_map([HOST])), sink.url)
         monitor.run("db", "upgrade")
@@ -280,9 +285,7 @@ def schema_part(workdir: Path, kills: int, rng: random.Random) -> Outcome:
 
 def delivery_part(workdir: Path, kills: int, articles: int, rng: random.Random) -> Outcome:
     outcome = Outcome("delivery")
-    snapshot = Snapshot(workdir / "site", Clock(datetime.now(UTC)))
-    snapshot.add(*range(articles))
-    expected = [article_id(n) for n in range(articles)]
+    snapshot, expected = _site(workdir, articles)
     with LocalSite(snapshot.root) as site, SlackSink(workdir / "slack.jsonl") as sink:
         config = write_config(workdir, site.host_map([HOST]))
         # Queue every alert while the webhook refuses connections: they wait in the outbox.
@@ -376,9 +379,7 @@ def outage_part(workdir: Path, articles: int) -> Outcome:
 def _outage(workdir: Path, cluster: Cluster, articles: int, outcome: Outcome) -> None:
     interval = 1.0
     delay = 0.2  # a slow webhook, so that deliveries are in flight when the database goes away
-    snapshot = Snapshot(workdir / "site", Clock(datetime.now(UTC)))
-    snapshot.add(*range(articles))
-    expected = [article_id(n) for n in range(articles)]
+    snapshot, expected = _site(workdir, articles)
     slow: Responder = lambda number: (200, {}, delay)  # noqa: E731
     with LocalSite(snapshot.root) as site, SlackSink(workdir / "slack.jsonl", responder=slow) as sink:
         # Polls every 2 s: the source runs fail during the outage too, and must recover as well.
