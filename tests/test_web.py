@@ -75,6 +75,16 @@ def test_search_finds_highlights_and_escapes_a_hostile_headline(client: TestClie
     assert 'value="title:Lavrov"' in page  # the query stays in the box (and in the URL)
 
 
+def test_api_snippets_leave_out_the_page_chrome_above_the_headline(client: TestClient) -> None:
+    # The synthetic VOA texts open with "Accessibility links", "Breaking News" and "USA"; "story" is in the headline.
+    results = client.get("/api/search", params={"q": "story"}).json()["results"]
+    assert results
+    for result in results:
+        shown = result["snippet"]
+        assert shown.startswith(result["headline"]) and "Accessibility" not in shown
+        assert [shown[a:b] for a, b in result["highlights"]] == ["story"]
+
+
 def test_search_filters_select_what_they_say(client: TestClient, web: WebArchive) -> None:
     def keys(**params: str) -> list[str]:
         return re.findall(r'class="headline" href="/article/([^"]+)"', client.get("/search", params=params).text)

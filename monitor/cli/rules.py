@@ -146,8 +146,8 @@ def rules_test(
     try:
         for item in texts:
             seen += 1
-            doc = Document.from_fields(title=item.headline, body=item.text, site=item.site,
-                                       language=language or item.language)
+            doc = Document.from_archive_text(item.text, item.headline, site=item.site,
+                                             language=language or item.language)
             hits = evaluate(node, doc)
             if hits is None:
                 continue

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from monitor.rules.evaluate import Hit
 
 _SPACE_RE = re.compile(r"\s")
+# How far down an archive text its headline may stand: the chrome FORMAT.md keeps above it is a few short lines (a
+# DW legacy skip-link list of six items and a blank line is the longest). A line further down that reads like the
+# headline is a later block repeating it (a media player's title), not where the article begins.
+_CHROME_LINES = 12
 
 # Blocks that are page furniture or metadata rather than what the article says.
 _NOT_BODY = frozenset(
@@ -72,12 +76,25 @@ class FieldIndex:
     stems: StemTable | None = None  # shared by the fields of one document
     _names: dict[str, set[str]] | None = None
     _name_keys: set[str] | None = None
+    # Characters of page chrome opening ``text`` (an archive text's lines above its headline): matched like the
+    # rest, never shown in a snippet.
+    chrome: int = 0
 
     @classmethod
     def build(cls, text: str, language: str | None = None, stems: StemTable | None = None) -> FieldIndex:
         parts = split(text)
         found = list(map(normalize_word, parts[1::2]))
         return cls(text, found, set(found), parts, language=language, stems=stems)
+
+    @property
+    def opening(self) -> int:
+        """The first word after the chrome (0 without chrome, or when no word follows it)."""
+        if not self.chrome:
+            return 0
+        # The first edge at or past the chrome's end: a word's start (even index) is that word; a word's end (odd)
+        # belongs to a word that began inside the chrome, so the next one opens the article.
+        word = (bisect.bisect_left(self.bounds, self.chrome) + 1) // 2
+        return word if word < len(self.words) else 0
 
     def _stem_groups(self) -> dict[str, list[str]]:
         if self.stems is None:  # a field on its own: its words are the document's
@@ -267,8 +284,41 @@ class Document:
         return cls(fields, site, language, section, vocabulary)
 
     @classmethod
+    def from_archive_text(cls, text: str, headline: str, *, site: str | None = None, language: str | None = None,
+                          section: str | None = None) -> Document:
+        """An archive text as the body (chrome and all, as the search index has it) and its headline as the title;
+        the body's chrome is what stands above the headline line."""
+        doc = cls.from_fields(title=headline, body=text, site=site, language=language, section=section)
+        doc.fields["body"].chrome = article_start(text, headline)
+        return doc
+
+    @classmethod
     def from_article(cls, article: Article) -> Document:
         # Captions and image lines count as body: the DW seed names "Sergei Lawrow" only in its lead image line.
         body = "\n\n".join(b.text for b in article.blocks if b.kind not in _NOT_BODY)
         return cls.from_fields(title=article.headline, teaser=article.teaser or "", body=body, site=article.site,
                                language=article.language, section=article.section)
+
+
+def article_start(text: str, headline: str) -> int:
+    """Where the article proper begins in an archive text: the start of its headline line, or 0 when no line near
+    the top is the headline.
+
+    render.py writes an article's blocks in order, each on lines of its own, and every parser puts the headline
+    block right after the page chrome FORMAT.md keeps (Pangea's accessibility heading, breaking-news label and
+    category line; DW's skip-link list). The article's ``headline`` is that block's text with white space collapsed,
+    but for DW's current template, which takes it from the page's JSON-LD: where that words it otherwise, 0.
+    """
+    wanted = " ".join(headline.split())
+    if not wanted:
+        return 0
+    start = 0
+    for _ in range(_CHROME_LINES + 1):
+        end = text.find("\n", start)
+        line = text[start:] if end < 0 else text[start:end]
+        if line == wanted or " ".join(line.split()) == wanted:
+            return start
+        if end < 0:
+            break
+        start = end + 1
+    return 0

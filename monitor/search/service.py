@@ -130,8 +130,8 @@ class SearchService:
             text = self.text(candidate)
             if text is None:
                 continue
-            doc = Document.from_fields(title=article.headline, body=text, site=article.site,
-                                       language=article.language, section=candidate.section)
+            doc = Document.from_archive_text(text, article.headline, site=article.site, language=article.language,
+                                             section=candidate.section)
             found = evaluate(node, doc)
             if found is None:
                 continue
