@@ -6,7 +6,7 @@ import pytest
 
 from monitor.analysis import NameQuery, analyze, name_key, query_keys
 from monitor.analysis.names import NameRules, default_rules
-from monitor.analysis.text import normalize_word
+from monitor.analysis.text import distinct_words, normalize_word, split
 
 # --- names: the letter tables, one language at a time -----------------------------------------------------------
 
@@ -176,3 +176,15 @@ def test_stemmer_languages_are_those_with_a_stemmer() -> None:
     assert list(listed) == sorted(set(listed)) and {"de", "en", "es"} <= set(listed)
     assert all(morphology.has_stemmer(code) for code in listed)
     assert not {"ru", "uk"} & set(listed)  # inflected by dictionary instead
+
+
+@pytest.mark.parametrize("text", [
+    "Lavrov's talks\u00a0in Kyiv — \u201cno deal\u201d, said O\u2019Brien; rock\u2019n\u2019roll_fan foo__bar",
+    "Лавров:\u2009«Україна» — зустріч\u200bв Києві, п'ять 5-ти 2024р. ʼязь ‘quoted’",
+    "tabs\tand\nnew\r\nlines\x0bvertical\x1cseparators\u2028line\u3000ideographic 北京 نتيجة",
+    "", "   ", "'''", "a'b' 'c d'e'f ''g",
+])
+def test_distinct_words_are_the_words_split_finds(text: str) -> None:
+    # distinct_words cuts at whitespace first and remembers each chunk's words: the same words as the full scan.
+    assert distinct_words(text) == set(split(text)[1::2])
+    assert distinct_words(text + " " + text) == distinct_words(text)  # a chunk met again comes from its cache

@@ -56,6 +56,21 @@ def words(text: str) -> list[str]:
     return list(map(normalize_word, _FAST_WORD_RE.findall(text)))
 
 
+def distinct_words(text: str) -> set[str]:
+    """The distinct words of ``text`` as written (what indexing a text needs): the words of each distinct
+    whitespace-separated chunk, remembered per chunk, since chunks repeat within and across texts (a word never
+    spans whitespace, so this is the set of ``split(text)[1::2]``, found in about half the time)."""
+    found: set[str] = set()
+    for chunk in set(text.split()):
+        found.update(_chunk_words(chunk))
+    return found
+
+
+@lru_cache(maxsize=1 << 16)
+def _chunk_words(chunk: str) -> tuple[str, ...]:
+    return tuple(_FAST_WORD_RE.findall(chunk))
+
+
 def split(text: str) -> list[str]:
     """``text`` cut at word boundaries: what lies between words at even indexes, the words as written at odd ones,
     so ``"".join`` gives ``text`` back and each word's offset is the sum of the lengths before it."""

@@ -26,7 +26,7 @@ from functools import lru_cache
 from monitor.analysis import morphology
 from monitor.analysis.names import name_key
 from monitor.analysis.terms import QueryWord, language_of
-from monitor.analysis.text import normalize_word, split
+from monitor.analysis.text import distinct_words, normalize_word
 
 FIELDS = ("title", "teaser", "body")
 _KIND_LETTER = {"form": "f", "stem": "s", "name": "n", "prefix": "f"}
@@ -40,10 +40,20 @@ def clean(token: str) -> str:
     return _UNSAFE_RE.sub("", token)
 
 
+#: The tokens of one article, field by field (:data:`FIELDS`): what one index entry holds.
+DocumentTokens = dict[str, list[str]]
+
+
+def document_tokens(headline: str, text: str, language: str | None) -> DocumentTokens:
+    """The index entry of an article: its headline as title, its archive text as body (as the search evaluates
+    them); no field is a teaser yet (the archive text holds the lead)."""
+    return {"title": field_tokens(headline, language), "teaser": [], "body": field_tokens(text, language)}
+
+
 def field_tokens(text: str, language: str | None) -> list[str]:
     """The distinct tokens of one field's text, sorted (``language`` as stored, e.g. ``ru`` or ``de-DE``)."""
     bare = language_of(language)
-    surfaces = set(split(text)[1::2])
+    surfaces = distinct_words(text)
     if not surfaces:
         return []
     forms = set(map(normalize_word, surfaces))
