@@ -39,13 +39,14 @@ from monitor.errors import (
 )
 from monitor.model import Article
 from monitor.prepare import ParsePool, Prepared, prepare_with
-from monitor.search.index import index_recorded
+from monitor.search.index import Indexable, index_recorded
 from monitor.sites import SiteRegistry
 from monitor.store import CONFLICT, NewRevision, Store, StoredArticle, StoredRevision
 from monitor.urls import canonical_url, file_hash
 
 if TYPE_CHECKING:
     from monitor.http import HttpClient
+    from monitor.search.writer import IndexWriter
 
 log = logging.getLogger("monitor.ingest")
 
@@ -98,7 +99,8 @@ Fetch = Callable[[str], Page]
 def ingest_page(store: Store, archive: Archive, registry: SiteRegistry, html: str, url: str,
                 fetched_at: datetime | None = None, *, clock: Clock, extra_urls: Iterable[str] = (),
                 origin: str = "fetch", parse_pool: ParsePool | None = None,
-                languages: Sequence[str] = (), source: str | None = None) -> IngestResult:
+                languages: Sequence[str] = (), source: str | None = None,
+                indexer: IndexWriter | None = None) -> IngestResult:
     """Parse one page and record what is new in it. Raises ParseError for a page that is no article, and
     LanguageNotKept for an article whose language is not among ``languages`` (when given). ``source``: the
     configured source whose run this is, recorded with the text (its "today" in the status). ``fetched_at``: when
@@ -107,6 +109,8 @@ def ingest_page(store: Store, archive: Archive, registry: SiteRegistry, html: st
     ``origin`` "backfill" or "ingest" (alerts muted) records the text with its alerts already done, in the same
     row: a crash right after cannot leave it for the daemon's catch-up to alert. ``parse_pool`` parses in worker
     processes (with the registry the pool was made with); the store and archive are written here either way.
+    A new or revised text is indexed for search right after it is recorded, or handed to ``indexer`` (a bulk
+    ingest's :class:`~monitor.search.writer.IndexWriter`, which writes it on its own thread).
     """
     fetched_at = (fetched_at or clock()).astimezone(UTC)
     prepared = prepare_with(parse_pool, registry, html, url)
@@ -114,11 +118,21 @@ def ingest_page(store: Store, archive: Archive, registry: SiteRegistry, html: st
     if article.language and not keeps_language(languages, article.language):
         raise LanguageNotKept(article.language, list(languages), url=canonical_url(url), site=article.site)
     urls = [canonical_url(u) for u in (url, article.url, *extra_urls) if u]
-    return _record(store, archive, prepared, urls, fetched_at, clock=clock, origin=origin, source=source)
+    return _record(store, archive, prepared, urls, fetched_at, clock=clock, origin=origin, source=source,
+                   indexer=indexer)
+
+
+def _index(store: Store, indexer: IndexWriter | None, item: Indexable) -> None:
+    # After the commit, which marked the article pending: a write that fails or never comes leaves it pending.
+    if indexer is None:
+        index_recorded(store, item)
+    else:
+        indexer.add(item)
 
 
 def _record(store: Store, archive: Archive, prepared: Prepared, urls: list[str], fetched_at: datetime, *,
-            clock: Clock, origin: str, raw_path: str | None = None, source: str | None = None) -> IngestResult:
+            clock: Clock, origin: str, raw_path: str | None = None, source: str | None = None,
+            indexer: IndexWriter | None = None) -> IngestResult:
     article, text, digest = prepared.article, prepared.text, prepared.digest
     for _ in range(_ATTEMPTS):
         stored = store.article(article.key)
@@ -149,7 +163,7 @@ def _record(store: Store, archive: Archive, prepared: Prepared, urls: list[str],
         if outcome == CONFLICT:
             continue  # another writer got there first: look again (its file has the same name and text, or not)
         assert isinstance(outcome, StoredArticle)
-        index_recorded(store, outcome, number, text)  # after the commit: `monitor index status` tells of a gap
+        _index(store, indexer, Indexable.recorded(outcome, number, text, prepared.tokens))
         recorded = StoredRevision(article_key=outcome.key, number=number, content_hash=digest, size=new.size,
                                   text_path=path, raw_path=new.raw_path, template=article.template, origin=origin,
                                   fetched_at=fetched_at, stored_at=stored_at)
@@ -160,7 +174,8 @@ def _record(store: Store, archive: Archive, prepared: Prepared, urls: list[str],
 
 
 def reparse_article(store: Store, archive: Archive, registry: SiteRegistry, stored: StoredArticle, *,
-                    clock: Clock, parse_pool: ParsePool | None = None) -> IngestResult | None:
+                    clock: Clock, parse_pool: ParsePool | None = None,
+                    indexer: IndexWriter | None = None) -> IngestResult | None:
     """Re-render the latest stored raw HTML of an article with the current parsers; a revision only if it changed."""
     from monitor.decoding import decode_html
 
@@ -173,22 +188,24 @@ def reparse_article(store: Store, archive: Archive, registry: SiteRegistry, stor
     prepared = prepare_with(parse_pool, registry, html, stored.canonical_url, keep_raw=False, story=False)
     # The raw HTML is shared with the revision it came from: no copy, and its path stays valid.
     result = _record(store, archive, prepared, [], latest.fetched_at, clock=clock, origin="reparse",
-                     raw_path=latest.raw_path)
+                     raw_path=latest.raw_path, indexer=indexer)
     if result.status == "seen" and result.revision is not None:  # the same text: indexed again all the same
-        index_recorded(store, result.stored, result.revision.number, result.text)
+        _index(store, indexer, Indexable.recorded(result.stored, result.revision.number, result.text, prepared.tokens))
     return result
 
 
 def reparse_articles(store: Store, archive: Archive, registry: SiteRegistry, articles: Iterable[StoredArticle], *,
                      clock: Clock, workers: int = 1, parse_pool: ParsePool | None = None,
+                     indexer: IndexWriter | None = None,
                      ) -> Iterator[tuple[StoredArticle, IngestResult | MonitorError | None]]:
     """:func:`reparse_article` over many articles, in order: each with its result, or the error that refused its
     page (the current parsers may reject an old page: it is reported and the rest go on). Storage trouble and parse
-    workers that cannot start stop the run. ``workers``/``parse_pool`` as in :func:`ingest_urls`."""
+    workers that cannot start stop the run. ``workers``/``parse_pool``/``indexer`` as in :func:`ingest_urls`."""
 
     def one(stored: StoredArticle) -> tuple[StoredArticle, IngestResult | MonitorError | None]:
         try:
-            return stored, reparse_article(store, archive, registry, stored, clock=clock, parse_pool=parse_pool)
+            return stored, reparse_article(store, archive, registry, stored, clock=clock, parse_pool=parse_pool,
+                                           indexer=indexer)
         except (StoreError, ArchiveError, ParseWorkerError):
             raise
         except MonitorError as exc:
@@ -243,7 +260,7 @@ def keeps_language(languages: Sequence[str], language: str | None) -> bool:
 def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: Iterable[str], fetch: Fetch, *,
                 clock: Clock, skip_seen: bool = True, workers: int = 1, origin: str = "fetch",
                 parse_pool: ParsePool | None = None, languages: Sequence[str] = (),
-                source: str | None = None) -> Iterator[IngestResult | Failure]:
+                source: str | None = None, indexer: IndexWriter | None = None) -> Iterator[IngestResult | Failure]:
     """Fetch and ingest candidate URLs, yielding each outcome (in order).
 
     Each URL is fetched in its canonical form. ``skip_seen`` leaves out URLs already recorded for an article (no
@@ -254,7 +271,7 @@ def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: It
     ``languages``, an article in another language is not archived: its language is remembered (page state) and it
     comes back as a Failure carrying :class:`LanguageNotKept`.
     ``source``: the configured source whose run this is, recorded with each text it archives. ``clock``: when each
-    page is fetched and stored.
+    page is fetched and stored. ``indexer``: writes the search index on its own thread (see :func:`ingest_page`).
     """
 
     def one(url: str) -> IngestResult | Failure | None:
@@ -272,7 +289,7 @@ def ingest_urls(store: Store, archive: Archive, registry: SiteRegistry, urls: It
             page = fetch(canonical)
             result = ingest_page(store, archive, registry, page.html, page.final_url, at, clock=clock,
                                  extra_urls=[url], origin=origin, parse_pool=parse_pool, languages=languages,
-                                 source=source)
+                                 source=source, indexer=indexer)
         except (StoreError, ArchiveError, ParseWorkerError):
             raise
         except LanguageNotKept as exc:

@@ -1,4 +1,5 @@
-"""The CPU-bound half of ingesting a page: parse, render, hash, story signature and the compressed raw HTML.
+"""The CPU-bound half of ingesting a page: parse, render, hash, story signature, search index tokens and the
+compressed raw HTML.
 
 All of it is pure (parsers never fetch, rendering writes nothing), so it can run anywhere: in the ingesting thread
 (:func:`prepare_page`), or in worker processes (:class:`ParsePool`) while this process keeps the half that must stay
@@ -25,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from monitor.archive import compress_raw, content_hash
 from monitor.dedupe import Signature, signature, story_text
@@ -33,6 +34,9 @@ from monitor.errors import ConfigError, ParseError, ParseWorkerError
 from monitor.model import Article
 from monitor.render import render_article
 from monitor.sites import SiteRegistry
+
+if TYPE_CHECKING:
+    from monitor.search.tokens import DocumentTokens
 
 #: ``Prepared.signature`` before it was asked for (a page already archived never needs one).
 NOT_COMPUTED: Final = "not computed"
@@ -42,7 +46,9 @@ NOT_COMPUTED: Final = "not computed"
 class Prepared:
     """One page made ready for the store: the article, its archive text and hash, and its raw HTML compressed.
 
-    ``signature`` is the story signature (None: text too short to compare), or :data:`NOT_COMPUTED`.
+    ``signature`` is the story signature (None: text too short to compare), or :data:`NOT_COMPUTED`. ``tokens``: the
+    search index's tokens of the headline and text (:func:`monitor.search.tokens.document_tokens`), made by a worker
+    process; None in-process, where whoever writes the index makes them.
     """
 
     article: Article
@@ -50,6 +56,7 @@ class Prepared:
     digest: str
     raw_gz: bytes | None
     signature: Signature | str | None = NOT_COMPUTED
+    tokens: DocumentTokens | None = None
 
     def story_signature(self, threshold: float) -> Signature | None:
         if isinstance(self.signature, str):
@@ -64,18 +71,25 @@ def raw_bytes(html: str) -> bytes:
 
 
 def prepare_page(registry: SiteRegistry, html: str, url: str, *, story_threshold: float | None = None,
-                 keep_raw: bool = True) -> Prepared:
+                 keep_raw: bool = True, tokens: bool = False) -> Prepared:
     """Parse and render one page. Raises ParseError for a page that is no article.
 
-    ``story_threshold`` computes the story signature now (a worker process does; in-process it waits until the
-    store knows the article is new). ``keep_raw=False`` leaves out the raw HTML (a reparse keeps the stored one).
+    ``story_threshold`` computes the story signature now and ``tokens`` the search index's tokens (a worker process
+    does both, sparing the process that writes the store; in-process the signature waits until the store knows the
+    article is new). ``keep_raw=False`` leaves out the raw HTML (a reparse keeps the stored one).
     """
     article = registry.parse(html, url)
     text = render_article(article)
     sig: Signature | str | None = NOT_COMPUTED
     if story_threshold is not None:
         sig = signature(story_text(article), story_threshold)
-    return Prepared(article, text, content_hash(text), compress_raw(raw_bytes(html)) if keep_raw else None, sig)
+    found = None
+    if tokens:
+        from monitor.search.tokens import document_tokens  # the search package is not needed to parse a page
+
+        found = document_tokens(article.headline, text, article.language)
+    return Prepared(article, text, content_hash(text), compress_raw(raw_bytes(html)) if keep_raw else None, sig,
+                    found)
 
 
 def prepare_with(pool: ParsePool | None, registry: SiteRegistry, html: str, url: str, *, keep_raw: bool = True,
@@ -124,7 +138,7 @@ def _ready(_: int) -> int:
 def _prepare_in_worker(html: str, url: str, keep_raw: bool, story: bool) -> Prepared:
     assert _worker_registry is not None, "worker started without its initializer"
     return prepare_page(_worker_registry, html, url, story_threshold=_worker_threshold if story else None,
-                        keep_raw=keep_raw)
+                        keep_raw=keep_raw, tokens=True)
 
 
 class ParsePool:

@@ -20,7 +20,7 @@ from monitor.ingest import ingest_page, reparse_article
 from monitor.model import Article
 from monitor.rules import parse_query
 from monitor.search import SearchFilters, SearchService, StoreScan
-from monitor.search.index import IndexCandidates, SearchIndex, index_query, index_recorded
+from monitor.search.index import Indexable, IndexCandidates, SearchIndex, index_query, index_recorded
 from monitor.services import utc_now
 from monitor.settings import StorageSettings
 from monitor.sites import default_registry
@@ -102,7 +102,7 @@ def add(store: Store, archive: Archive, n: int, language: str | None, headline: 
                                urls=[article.url], signature=None)
     assert isinstance(stored, StoredArticle)
     if index:
-        index_recorded(store, stored, 0, body)
+        index_recorded(store, Indexable.recorded(stored, 0, body))
     return stored
 
 

@@ -16,7 +16,7 @@ from monitor.cli import app
 from monitor.errors import StoreError
 from monitor.ingest import ingest_page
 from monitor.search import SearchFilters, SearchService
-from monitor.search.index import IndexCandidates, SearchIndex, index_recorded
+from monitor.search.index import Indexable, IndexCandidates, SearchIndex, index_recorded
 from monitor.sites import default_registry
 from monitor.store import Store
 from tests._store_support import pg_url_fixture  # noqa: F401  (fixture)
@@ -89,7 +89,7 @@ def test_an_older_text_indexed_late_leaves_the_newer_one_pending(pipeline_env: A
     with monkeypatch.context() as patched:
         _failing_index(patched)
         ingest_page(store, archive, registry, synth_page(1, edit=1), article_url(1), fetched_at=T0, clock=store.clock)
-    index_recorded(store, first.stored, 0, first.text)
+    index_recorded(store, Indexable.recorded(first.stored, 0, first.text))
     assert SearchIndex(store.engine).pending(10) == {first.stored.pk}
     assert SearchIndex(store.engine).catch_up(archive, limit=5) == 1
     assert SearchIndex(store.engine).pending(10) == set()

@@ -29,6 +29,13 @@ def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def _index_in_step(env: dict[str, str], articles: int) -> bool:
+    code, out, err = run(env, "index", "status")
+    assert code == 0, err
+    return all(f"{name}: {n}" in out for name, n in (("articles", articles), ("missing", 0), ("stale", 0),
+                                                      ("pending", 0)))
+
+
 def test_ingest_verify_reparse_export(site_env: tuple[dict[str, str], Path],
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     env, tmp = site_env
@@ -37,6 +44,7 @@ def test_ingest_verify_reparse_export(site_env: tuple[dict[str, str], Path],
         code, out, err = run(env, "ingest", article_url(0), article_url(1), article_url(2))
         assert code == 0, err
         assert [line.split("\t")[0] for line in out.splitlines()] == ["new", "new", "new"]
+        assert _index_in_step(env, 3)  # written by the command's index writer before it ended
         code, out, err = run(env, "ingest", "--refetch", article_url(0),
                              article_url(1).replace("https://www.", "http://m.") + "?utm_source=x")
         assert code == 0, err
@@ -55,6 +63,8 @@ def test_ingest_verify_reparse_export(site_env: tuple[dict[str, str], Path],
     code, out, err = run(env, "reparse", "--site", "voanews.com", "--since", "2024-01-01")
     assert code == 0 and "3 revised" in err
     assert all("/001_" in line for line in out.splitlines())
+    assert _index_in_step(env, 3)
+    assert "3 match(es) in 3 article(s)" in run(env, "rules", "test", "=Fixed")[2]  # the revised texts, indexed
     code, out, err = run(env, "reparse", "--site", "rferl.org")
     assert code == 0 and "0 revised, 0 unchanged" in err
 
@@ -119,6 +129,7 @@ def test_ingest_with_parse_processes(site_env: tuple[dict[str, str], Path], monk
     assert sorted(line.split("\t")[1] for line in out.splitlines()) == [
         f"voanews.com:{9_000_000 + n}" for n in range(3)]
     assert "3 new, 0 revised, 0 seen, 1 failed" in err
+    assert _index_in_step(env, 3)  # the tokens made in the parse processes
     assert run(env, "archive", "verify")[0] == 0
     assert run(env, "ingest", "--processes", "-1", article_url(0))[0] == 2
     code, out, err = run(env, "reparse", "--processes", "2")

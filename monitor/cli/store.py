@@ -81,6 +81,7 @@ def ingest(
     """
     from monitor.ingest import Failure, http_fetcher, ingest_urls
     from monitor.prepare import ParsePool
+    from monitor.search.writer import IndexWriter
     from monitor.services import Opened
 
     todo = list(urls or [])
@@ -98,10 +99,11 @@ def ingest(
         with Opened.from_config() as opened:
             store, archive, registry = opened.store, opened.archive, opened.registry
             archive.clean_temporary()
-            with ParsePool.optional(registry, processes, story_threshold=store.story_threshold) as pool:
+            with ParsePool.optional(registry, processes, story_threshold=store.story_threshold) as pool, \
+                    IndexWriter.for_store(store) as indexer:
                 for outcome in ingest_urls(store, archive, registry, todo, http_fetcher(opened.client),
                                            skip_seen=not refetch, clock=opened.clock, parse_pool=pool,
-                                           origin="ingest",
+                                           origin="ingest", indexer=indexer,
                                            workers=workers or (pool.pages_in_flight if pool else 1)):
                     if isinstance(outcome, Failure):
                         counts["failed"] += 1
@@ -110,6 +112,8 @@ def ingest(
                     counts[outcome.status] += 1
                     path = outcome.revision.text_path if outcome.revision else ""
                     typer.echo(f"{outcome.status}\t{outcome.article.key}\t{path}")
+            if indexer.left_pending:
+                typer.echo(f"monitor: {indexer.left_pending}", err=True)
     except MonitorError as exc:
         raise fail(str(exc)) from None
     typer.echo(", ".join(f"{n} {k}" for k, n in counts.items()), err=True)
@@ -126,16 +130,18 @@ def reparse(
     """Re-render stored raw HTML with the current parsers; record a revision only where the text changed."""
     from monitor.ingest import reparse_articles
     from monitor.prepare import ParsePool
+    from monitor.search.writer import IndexWriter
     from monitor.services import Opened
 
     changed = unchanged = failed = 0
     try:
         with Opened.from_config() as opened:
             store, archive, registry = opened.store, opened.archive, opened.registry
-            with ParsePool.optional(registry, processes, story_threshold=store.story_threshold) as pool:
+            with ParsePool.optional(registry, processes, story_threshold=store.story_threshold) as pool, \
+                    IndexWriter.for_store(store) as indexer:
                 results = reparse_articles(store, archive, registry, store.iter_articles(site=site, since=since),
                                            clock=opened.clock, workers=pool.pages_in_flight if pool else 1,
-                                           parse_pool=pool)
+                                           parse_pool=pool, indexer=indexer)
                 for stored, result in results:
                     if isinstance(result, MonitorError):  # one page the current parsers refuse: report it, go on
                         failed += 1
@@ -146,6 +152,8 @@ def reparse(
                         typer.echo(f"revised\t{stored.key}\t{result.revision.text_path if result.revision else ''}")
                     else:
                         unchanged += 1
+            if indexer.left_pending:
+                typer.echo(f"monitor: {indexer.left_pending}", err=True)
     except MonitorError as exc:
         raise fail(str(exc)) from None
     typer.echo(f"{changed} revised, {unchanged} unchanged, {failed} failed", err=True)

@@ -42,7 +42,17 @@ from monitor.search.candidates import (
 )
 from monitor.search.schema import ARTICLES as _ARTICLES
 from monitor.search.schema import REVISIONS as _REVISIONS
-from monitor.search.tokens import FIELDS, AllOf, IndexQuery, Term, all_of, any_of, field_tokens, word_tokens
+from monitor.search.tokens import (
+    FIELDS,
+    AllOf,
+    DocumentTokens,
+    IndexQuery,
+    Term,
+    all_of,
+    any_of,
+    document_tokens,
+    word_tokens,
+)
 from monitor.store.engine import database_errors, describe
 
 if TYPE_CHECKING:
@@ -144,6 +154,14 @@ class Indexable:
     language: str | None
     text: str
     at: datetime  # the article's date (published, else first seen): where it stands in newest-first order
+    tokens: DocumentTokens | None = None  # made already (by a parse worker), else made on writing
+
+    @classmethod
+    def recorded(cls, stored: StoredArticle, revision: int, text_: str,
+                 tokens: DocumentTokens | None = None) -> Indexable:
+        """The entry of ``revision`` of ``stored``, just recorded with this text."""
+        return cls(stored.pk, revision, stored.headline, stored.language, text_, stored.published or stored.first_seen,
+                   tokens)
 
 
 _ID_BITS = 30  # article ids below 2^30 (a billion); seconds from 1902 to 2106 above them
@@ -176,9 +194,8 @@ def _bound(at: datetime | None) -> int | None:
     return _second_order(at) if at is not None and -_EDGE < _seconds(at) < _EDGE - 1 else None
 
 
-def tokens_of(item: Indexable) -> dict[str, list[str]]:
-    return {"title": field_tokens(item.headline, item.language), "teaser": [],
-            "body": field_tokens(item.text, item.language)}
+def tokens_of(item: Indexable) -> DocumentTokens:
+    return item.tokens if item.tokens is not None else document_tokens(item.headline, item.text, item.language)
 
 
 class SearchIndex:
@@ -408,18 +425,17 @@ def _read(archive: Archive, path: str | None) -> str | None:
         return None  # `monitor archive verify` reports missing files; the index leaves them out
 
 
-def index_recorded(store: Store, stored: StoredArticle, revision: int, text_: str) -> None:
-    """Index the text just recorded as ``revision`` of ``stored`` (what the pipeline calls after each new or
-    revised text, and after a reparse).
+def index_recorded(store: Store, item: Indexable) -> None:
+    """Index a text just recorded (what ingest does after each new or revised text, and after a reparse, unless
+    an :class:`~monitor.search.writer.IndexWriter` does it on its own thread).
 
     The text is archived and recorded already, with the article marked pending in the same transaction: an index
     write that fails leaves it pending (searches still find it; a catch-up indexes it), so the failure is logged
     here and the text goes on to its alerts."""
     try:
-        SearchIndex(store.engine).put(Indexable(stored.pk, revision, stored.headline, stored.language, text_,
-                                                stored.published or stored.first_seen))
+        SearchIndex(store.engine).put(item)
     except StoreError as exc:
-        log.warning("search index: %s left pending (%s)", stored.key, exc)
+        log.warning("search index: article %d left pending (%s)", item.pk, exc)
 
 
 # --- candidates ----------------------------------------------------------------------------------------------------

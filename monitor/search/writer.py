@@ -1,0 +1,115 @@
+"""Writing the search index beside a bulk ingest: :class:`IndexWriter` takes each recorded text and writes the index
+on a thread of its own, as many texts a transaction as have queued up.
+
+Why a thread: the ingesting threads spend most of their time in C (parsing, gzip, fsync, the database), and a bulk
+ingest is what waits on them; one FTS5 or GIN write per article, each in its own transaction, was a quarter of an
+article's time. Batched, the index costs a fraction of that, and it is written while the ingesting threads wait on
+their files and rows.
+
+Nothing is lost by writing later: the transaction that records a revision marks its article pending (migration
+0007), searches read pending articles beside the index, and an index write clears the mark. A batch that fails is
+logged and stays pending, and a process that dies with texts still queued leaves them pending too: the daemon's
+housekeeping or ``monitor index catch-up`` indexes them. :meth:`IndexWriter.close` waits until everything queued is
+written, so a command that ends has its index in step.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from types import TracebackType
+from typing import Final
+
+from monitor.errors import MonitorError
+from monitor.search.candidates import Database
+from monitor.search.index import Indexable, SearchIndex
+
+log = logging.getLogger("monitor.search")
+
+_END: Final = None
+
+
+class IndexWriter:
+    """Writes :class:`Indexable` entries to ``index`` on its own thread, up to ``batch`` a transaction. At most
+    ``backlog`` entries wait: :meth:`add` blocks beyond that, so a writer that falls behind slows the ingest instead
+    of holding every text in memory."""
+
+    def __init__(self, index: SearchIndex, *, batch: int = 200, backlog: int = 1000) -> None:
+        self._index = index
+        self._batch = batch
+        self._queue: queue.Queue[Indexable | None] = queue.Queue(backlog)
+        self._closed = False
+        self._lock = threading.Lock()
+        self.written = 0  # entries written
+        self.failed = 0  # entries whose batch failed (left pending)
+        self._thread = threading.Thread(target=self._run, name="search-index-writer", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def for_store(cls, store: Database) -> IndexWriter:
+        return cls(SearchIndex(store.engine))
+
+    def add(self, item: Indexable) -> None:
+        """Queue an entry (its revision recorded and committed already)."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("IndexWriter is closed")
+        self._queue.put(item)
+
+    @property
+    def left_pending(self) -> str | None:
+        """What a command says when some entries could not be written (None: all were)."""
+        if not self.failed:
+            return None
+        return (f"{self.failed} articles are not in the search index yet (searches still find them; "
+                "`monitor index catch-up` indexes them)")
+
+    def close(self) -> None:
+        """Write what is queued, then stop the thread."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._queue.put(_END)
+        self._thread.join()
+
+    def _run(self) -> None:
+        ending = False
+        while not ending:
+            first = self._queue.get()
+            if first is _END:
+                return
+            items = [first]
+            while len(items) < self._batch:
+                try:
+                    following = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if following is _END:
+                    ending = True
+                    break
+                items.append(following)
+            self._write(items)
+
+    def _write(self, items: list[Indexable]) -> None:
+        try:
+            self._index.put_many(items)
+        except MonitorError as exc:  # the store's errors come translated; they stay pending (see the module's text)
+            self.failed += len(items)
+            log.warning("search index: %d articles left pending (%s)", len(items), exc)
+        except Exception as exc:  # the thread must outlive any one batch, whatever it raised: they stay pending too
+            self.failed += len(items)
+            log.error("search index: %d articles left pending (%s: %s)", len(items), type(exc).__name__, exc)
+        else:
+            self.written += len(items)
+
+    def __enter__(self) -> IndexWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+__all__ = ["IndexWriter"]
