@@ -92,6 +92,8 @@ def reference_snippet(hits: list[Hit], doc: Document, words: int = SNIPPET_WORDS
     first_tok = max(0, best_start - 8)
     last_tok = min(len(index.words) - 1, first_tok + words - 1)
     lo, hi = spans[first_tok][0], spans[last_tok][1]
+    if first_tok == 0:  # from the field's start, a quote opening it kept
+        lo = len(index.text) - len(index.text.lstrip())
     while hi < len(index.text) and index.text[hi] in ".,;:!?»”\")":
         hi += 1
     prefix = "…" if first_tok > 0 else ""

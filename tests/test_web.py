@@ -83,6 +83,8 @@ def test_api_snippets_leave_out_the_page_chrome_above_the_headline(client: TestC
         shown = result["snippet"]
         assert shown.startswith(result["headline"]) and "Accessibility" not in shown
         assert [shown[a:b] for a, b in result["highlights"]] == ["story"]
+    # The chrome is the site's, not the article's: no search finds it (as no alert does).
+    assert client.get("/api/search", params={"q": "Accessibility"}).json()["results"] == []
 
 
 def test_search_filters_select_what_they_say(client: TestClient, web: WebArchive) -> None:

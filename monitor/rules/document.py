@@ -76,25 +76,12 @@ class FieldIndex:
     stems: StemTable | None = None  # shared by the fields of one document
     _names: dict[str, set[str]] | None = None
     _name_keys: set[str] | None = None
-    # Characters of page chrome opening ``text`` (an archive text's lines above its headline): matched like the
-    # rest, never shown in a snippet.
-    chrome: int = 0
 
     @classmethod
     def build(cls, text: str, language: str | None = None, stems: StemTable | None = None) -> FieldIndex:
         parts = split(text)
         found = list(map(normalize_word, parts[1::2]))
         return cls(text, found, set(found), parts, language=language, stems=stems)
-
-    @property
-    def opening(self) -> int:
-        """The first word after the chrome (0 without chrome, or when no word follows it)."""
-        if not self.chrome:
-            return 0
-        # The first edge at or past the chrome's end: a word's start (even index) is that word; a word's end (odd)
-        # belongs to a word that began inside the chrome, so the next one opens the article.
-        word = (bisect.bisect_left(self.bounds, self.chrome) + 1) // 2
-        return word if word < len(self.words) else 0
 
     def _stem_groups(self) -> dict[str, list[str]]:
         if self.stems is None:  # a field on its own: its words are the document's
@@ -286,11 +273,11 @@ class Document:
     @classmethod
     def from_archive_text(cls, text: str, headline: str, *, site: str | None = None, language: str | None = None,
                           section: str | None = None) -> Document:
-        """An archive text as the body (chrome and all, as the search index has it) and its headline as the title;
-        the body's chrome is what stands above the headline line."""
-        doc = cls.from_fields(title=headline, body=text, site=site, language=language, section=section)
-        doc.fields["body"].chrome = article_start(text, headline)
-        return doc
+        """An archive text as the body and its headline as the title: the body from the headline line on, as the
+        search index has it (the page chrome above is the site's, not the article's: alerts never see it either,
+        and a snippet must not show it)."""
+        return cls.from_fields(title=headline, body=text[article_start(text, headline):], site=site,
+                               language=language, section=section)
 
     @classmethod
     def from_article(cls, article: Article) -> Document:

@@ -8,7 +8,7 @@ from operator import attrgetter
 
 from monitor.analysis.text import normalize_word
 from monitor.model import MatchedTerm
-from monitor.rules.document import Document, FieldIndex
+from monitor.rules.document import Document
 from monitor.rules.evaluate import FIELD_ORDER, Hit
 
 SNIPPET_WORDS = 40
@@ -43,17 +43,9 @@ def snippet(hits: list[Hit], doc: Document, words: int = SNIPPET_WORDS) -> tuple
     """A window of about ``words`` words holding the most distinct matched terms, and the spans to highlight in it.
 
     The body is preferred (the headline is shown anyway); a match only in the title or teaser takes its snippet there.
-    Page chrome opening the body (:attr:`FieldIndex.chrome`) is never shown: a hit there counts as none, and a match
-    found only there shows where the article begins, with nothing marked.
     """
     if not hits:
         return "", ()
-    body = doc.fields["body"]
-    opening = body.opening
-    if opening:
-        hits = [h for h in hits if h.field != "body" or h.first >= opening]
-        if not hits:
-            return _window(body, opening, words, [])
     present = {h.field for h in hits}
     name = next(n for n in ("body", "teaser", "title") if n in present)
     field_hits = sorted((h for h in hits if h.field == name), key=_FIRST)
@@ -83,26 +75,22 @@ def snippet(hits: list[Hit], doc: Document, words: int = SNIPPET_WORDS) -> tuple
         if score > best_score:
             best_start, best_score = anchor.first, score
     # Start a few words before the first hit so it reads in context.
-    return _window(index, max(index.opening, best_start - 8), words, field_hits)
-
-
-def _window(index: FieldIndex, first_tok: int, words: int, hits: list[Hit]) -> tuple[str, tuple[tuple[int, int], ...]]:
-    """``words`` words of a field from ``first_tok``, with the spans of those ``hits`` that lie wholly inside."""
+    first_tok = max(0, best_start - 8)
     last_tok = min(len(index.words) - 1, first_tok + words - 1)
     edges = index.bounds
     lo, hi = edges[2 * first_tok], edges[2 * last_tok + 1]
-    if index.chrome and first_tok == index.opening:
-        lo = min(lo, index.chrome)  # the headline line whole, with a quote that opens it
+    if first_tok == 0:
+        lo = len(index.text) - len(index.text.lstrip())  # from the field's start: a quote opening it is kept
     # Keep whole sentences' punctuation at the end of the window.
     while hi < len(index.text) and index.text[hi] in ".,;:!?»”\")":
         hi += 1
-    prefix = "…" if first_tok > index.opening else ""  # the chrome left out is no part of the article
+    prefix = "…" if first_tok > 0 else ""
     suffix = "…" if last_tok < len(index.words) - 1 else ""
     # One space per white-space character keeps every offset valid (paragraph breaks become two spaces).
     text = index.flat[lo:hi]
     spans: list[tuple[int, int]] = []
     shift = len(prefix) - lo
-    for hit in hits:
+    for hit in field_hits:
         if hit.first < first_tok or hit.last > last_tok:
             continue
         spans.append((edges[2 * hit.first] + shift, edges[2 * hit.last + 1] + shift))

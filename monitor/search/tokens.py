@@ -27,6 +27,7 @@ from monitor.analysis import morphology
 from monitor.analysis.names import name_key
 from monitor.analysis.terms import QueryWord, language_of
 from monitor.analysis.text import distinct_words, normalize_word
+from monitor.rules.document import article_start
 
 FIELDS = ("title", "teaser", "body")
 _KIND_LETTER = {"form": "f", "stem": "s", "name": "n", "prefix": "f"}
@@ -45,9 +46,11 @@ DocumentTokens = dict[str, list[str]]
 
 
 def document_tokens(headline: str, text: str, language: str | None) -> DocumentTokens:
-    """The index entry of an article: its headline as title, its archive text as body (as the search evaluates
-    them); no field is a teaser yet (the archive text holds the lead)."""
-    return {"title": field_tokens(headline, language), "teaser": [], "body": field_tokens(text, language)}
+    """The index entry of an article: its headline as title, its archive text from the headline line on as body
+    (as the search evaluates them: :meth:`~monitor.rules.document.Document.from_archive_text`); no field is a teaser
+    yet (the archive text holds the lead)."""
+    return {"title": field_tokens(headline, language), "teaser": [],
+            "body": field_tokens(text[article_start(text, headline):], language)}
 
 
 def field_tokens(text: str, language: str | None) -> list[str]:
