@@ -6,8 +6,9 @@
    handing the parsing to ``--processes`` parse worker processes (:class:`monitor.prepare.ParsePool`, what
    ``monitor ingest --processes`` uses), fsync on; one page at a time with fsync off for comparison. Then end to
    end: the pages served by :mod:`monitor.demo.site` in a process of its own on 127.0.0.1 (as a remote site would
-   be: its CPU is not the monitor's) and fetched through the real HTTP client with pacing off.
-   Goal: at least 100 articles/s.
+   be: its CPU is not the monitor's) and fetched through the real HTTP client with pacing off. Each run indexes
+   the texts for search as ``monitor ingest`` does (an :class:`~monitor.search.writer.IndexWriter`), and its time
+   ends when the last entry is written. Goal: at least 100 articles/s.
 2. The store is filled with 10 thousand and 1 million articles (rows written in bulk, one URL each) and the time of
    one ``Store.seen_url`` call is measured (median of many, half hits and half misses). Goal: the same order of
    magnitude for both, well under a millisecond.
@@ -38,6 +39,7 @@ from monitor.archive import Archive
 from monitor.http import HttpClient
 from monitor.ingest import Failure, IngestResult, http_fetcher, ingest_page, ingest_urls
 from monitor.prepare import ParsePool
+from monitor.search.writer import IndexWriter
 from monitor.services import utc_now
 from monitor.settings import HttpSettings, StorageSettings
 from monitor.sites import SiteRegistry, default_registry
@@ -78,9 +80,9 @@ def parse_to_file(pages: list[tuple[str, str]], workdir: Path, url: str | None, 
     with Store.open(settings) as store, _parse_pool(registry, processes) as parse_pool:
         at = datetime.now(UTC)
         started = time.perf_counter()
-        with ThreadPoolExecutor(workers) as pool:
+        with ThreadPoolExecutor(workers) as pool, IndexWriter.for_store(store) as indexer:
             list(pool.map(lambda p: ingest_page(store, archive, registry, p[1], p[0], at, parse_pool=parse_pool,
-                                                clock=utc_now),
+                                                clock=utc_now, indexer=indexer),
                           pages))
         elapsed = time.perf_counter() - started
     count = len(pages)
@@ -122,12 +124,13 @@ def end_to_end(urls: list[str], workdir: Path, *, fsync: bool, workers: int, pro
             fetch(urls[0])  # robots.txt and the connection, outside the timing
             done = failed = 0
             started = time.perf_counter()
-            for outcome in ingest_urls(store, archive, registry, urls, fetch, workers=workers, parse_pool=parse_pool,
-                                       clock=utc_now):
-                if isinstance(outcome, Failure):
-                    failed += 1
-                elif isinstance(outcome, IngestResult):
-                    done += 1
+            with IndexWriter.for_store(store) as indexer:
+                for outcome in ingest_urls(store, archive, registry, urls, fetch, workers=workers,
+                                           parse_pool=parse_pool, clock=utc_now, indexer=indexer):
+                    if isinstance(outcome, Failure):
+                        failed += 1
+                    elif isinstance(outcome, IngestResult):
+                        done += 1
             elapsed = time.perf_counter() - started
     print(f"ingest, fetched from the local server, {_label(fsync, workers, processes)}: "
           f"{done / elapsed:,.0f} articles/s ({done} new, {failed} failed, {elapsed:.1f} s; the server used "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, chain
 
 # A word is a run of letters/digits, possibly joined by apostrophes ("Lavrov's", "м'ясо", "O'Brien").
 # Hyphens split words, so "Russia-backed" holds the whole word "Russia".
@@ -60,10 +60,7 @@ def distinct_words(text: str) -> set[str]:
     """The distinct words of ``text`` as written (what indexing a text needs): the words of each distinct
     whitespace-separated chunk, remembered per chunk, since chunks repeat within and across texts (a word never
     spans whitespace, so this is the set of ``split(text)[1::2]``, found in about half the time)."""
-    found: set[str] = set()
-    for chunk in set(text.split()):
-        found.update(_chunk_words(chunk))
-    return found
+    return set(chain.from_iterable(map(_chunk_words, set(text.split()))))
 
 
 @lru_cache(maxsize=1 << 16)

@@ -1,10 +1,10 @@
 """Writing the search index beside a bulk ingest: :class:`IndexWriter` takes each recorded text and writes the index
 on a thread of its own, as many texts a transaction as have queued up.
 
-Why a thread: the ingesting threads spend most of their time in C (parsing, gzip, fsync, the database), and a bulk
-ingest is what waits on them; one FTS5 or GIN write per article, each in its own transaction, was a quarter of an
-article's time. Batched, the index costs a fraction of that, and it is written while the ingesting threads wait on
-their files and rows.
+Why a thread: one FTS5 or GIN write per article, each in its own transaction, was a fifth of an article's time in a
+bulk ingest. Batched, the write costs about half as much, and it runs in the database's C code, which lets go of
+the interpreter lock: on a second core, beside the ingesting threads. The tokens are made before, on the ingesting
+thread (or by a parse worker), so that the writer's thread holds the lock as little as possible.
 
 Nothing is lost by writing later: the transaction that records a revision marks its article pending (migration
 0007), searches read pending articles beside the index, and an index write clears the mark. A batch that fails is
@@ -18,12 +18,13 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from dataclasses import replace
 from types import TracebackType
 from typing import Final
 
 from monitor.errors import MonitorError
 from monitor.search.candidates import Database
-from monitor.search.index import Indexable, SearchIndex
+from monitor.search.index import Indexable, SearchIndex, tokens_of
 
 log = logging.getLogger("monitor.search")
 
@@ -51,10 +52,16 @@ class IndexWriter:
         return cls(SearchIndex(store.engine))
 
     def add(self, item: Indexable) -> None:
-        """Queue an entry (its revision recorded and committed already)."""
+        """Queue an entry (its revision recorded and committed already).
+
+        Its tokens are made here, on the calling thread, unless a parse worker made them: the writer's thread is to
+        spend its time in the database's C code, which lets go of the interpreter lock. Tokenizing there instead
+        held the lock for a whole batch at a time, and an ingesting thread back from each fsync waited for it."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("IndexWriter is closed")
+        if item.tokens is None:
+            item = replace(item, tokens=tokens_of(item))
         self._queue.put(item)
 
     @property
