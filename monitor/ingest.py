@@ -130,6 +130,14 @@ def _index(store: Store, indexer: IndexWriter | None, item: Indexable) -> None:
         indexer.add(item)
 
 
+def _entry(stored: StoredArticle, number: int, prepared: Prepared) -> Indexable:
+    # A parse worker's tokens are of the page's headline and language; the index must hold the stored ones, which a
+    # search evaluates and a catch-up indexes: a reparse that finds the same text leaves the stored headline as it
+    # was, and an article keeps the language it was first recorded with.
+    made_as_stored = (prepared.article.headline, prepared.article.language) == (stored.headline, stored.language)
+    return Indexable.recorded(stored, number, prepared.text, prepared.tokens if made_as_stored else None)
+
+
 def _record(store: Store, archive: Archive, prepared: Prepared, urls: list[str], fetched_at: datetime, *,
             clock: Clock, origin: str, raw_path: str | None = None, source: str | None = None,
             indexer: IndexWriter | None = None) -> IngestResult:
@@ -163,7 +171,7 @@ def _record(store: Store, archive: Archive, prepared: Prepared, urls: list[str],
         if outcome == CONFLICT:
             continue  # another writer got there first: look again (its file has the same name and text, or not)
         assert isinstance(outcome, StoredArticle)
-        _index(store, indexer, Indexable.recorded(outcome, number, text, prepared.tokens))
+        _index(store, indexer, _entry(outcome, number, prepared))
         recorded = StoredRevision(article_key=outcome.key, number=number, content_hash=digest, size=new.size,
                                   text_path=path, raw_path=new.raw_path, template=article.template, origin=origin,
                                   fetched_at=fetched_at, stored_at=stored_at)
@@ -190,7 +198,7 @@ def reparse_article(store: Store, archive: Archive, registry: SiteRegistry, stor
     result = _record(store, archive, prepared, [], latest.fetched_at, clock=clock, origin="reparse",
                      raw_path=latest.raw_path, indexer=indexer)
     if result.status == "seen" and result.revision is not None:  # the same text: indexed again all the same
-        _index(store, indexer, Indexable.recorded(result.stored, result.revision.number, result.text, prepared.tokens))
+        _index(store, indexer, _entry(result.stored, result.revision.number, prepared))
     return result
 
 

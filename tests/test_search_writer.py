@@ -6,21 +6,25 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from monitor.archive import Archive
 from monitor.clock import utc_now
 from monitor.errors import StoreError
-from monitor.ingest import ingest_page
-from monitor.prepare import ParsePool, prepare_page
+from monitor.ingest import ingest_page, reparse_article
+from monitor.prepare import ParsePool, Prepared, prepare_page
 from monitor.search.index import Indexable, SearchIndex
 from monitor.search.tokens import document_tokens
 from monitor.search.writer import IndexWriter
 from monitor.settings import StorageSettings
-from monitor.sites import default_registry
+from monitor.sites import SiteRegistry, default_registry
 from monitor.store import Store
 from tests._store_support import PG_ENV, own_schema, pg_url_fixture  # noqa: F401  (fixture)
 from tests._synth import article_url, synth_page
@@ -101,3 +105,56 @@ def test_parse_workers_make_the_index_tokens() -> None:
         there = pool.prepare(html, url)
     assert there.tokens == document_tokens(here.article.headline, here.text, here.article.language)
     assert there.tokens["body"] and there.text == here.text
+
+
+def _as_a_parse_worker(pool: Any, registry: SiteRegistry, html: str, url: str, *, keep_raw: bool = True,
+                       story: bool = True) -> Prepared:
+    return prepare_page(registry, html, url, keep_raw=keep_raw, tokens=True)  # what ParsePool.prepare gives back
+
+
+@pytest.mark.parametrize(("column", "stored"), [("headline", "Zebra crossing"), ("language", "de")])
+def test_a_workers_tokens_of_another_headline_or_language_are_not_indexed(
+        pipeline_env: Archived, monkeypatch: pytest.MonkeyPatch, column: str, stored: str) -> None:
+    # The stored headline (an older parser's, kept by a reparse that finds the same text) and language (the first
+    # revision's) are what a search evaluates and a catch-up indexes: the entry must be made of them, not of what
+    # the parse worker read from the page.
+    store, archive, registry = pipeline_env.store, pipeline_env.archive, default_registry()
+    ingest_page(store, archive, registry, synth_page(1), article_url(1), fetched_at=T0, clock=utc_now)
+    with store.engine.begin() as connection:
+        connection.execute(text(f"UPDATE articles SET {column} = :value"), {"value": stored})
+    (article,) = store.iter_articles()
+    monkeypatch.setattr("monitor.ingest.prepare_with", _as_a_parse_worker)
+    index = SearchIndex(store.engine)
+    with IndexWriter(index) as writer:
+        result = reparse_article(store, archive, registry, article, clock=utc_now, indexer=writer)
+    assert result is not None and result.status == "seen"
+    written = index.contents()
+    index.rebuild(archive, restart=True)
+    assert written == index.contents()
+
+
+def test_an_entry_added_as_the_writer_closes_is_written_or_refused(pipeline_env: Archived,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    index = SearchIndex(pipeline_env.store.engine)
+    writer = IndexWriter(index)
+    closing = threading.Thread(target=writer.close)
+    real = document_tokens
+
+    def close_meanwhile(*args: Any) -> dict[str, list[str]]:  # the writer closed while the tokens are made
+        closing.start()
+        while not writer._closed:
+            time.sleep(0.001)
+        return real(*args)
+
+    monkeypatch.setattr("monitor.search.index.document_tokens", close_meanwhile)
+    refused = False
+    with monkeypatch.context() as patched:
+        patched.setattr("monitor.ingest._index", lambda *args: None)
+        stored = ingest_page(pipeline_env.store, pipeline_env.archive, default_registry(), synth_page(1),
+                             article_url(1), fetched_at=T0, clock=utc_now).stored
+    try:
+        writer.add(Indexable.recorded(stored, 0, "a text"))
+    except RuntimeError:
+        refused = True
+    closing.join()
+    assert refused or writer.written == 1  # never taken and then dropped unsaid

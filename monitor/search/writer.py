@@ -57,12 +57,15 @@ class IndexWriter:
         Its tokens are made here, on the calling thread, unless a parse worker made them: the writer's thread is to
         spend its time in the database's C code, which lets go of the interpreter lock. Tokenizing there instead
         held the lock for a whole batch at a time, and an ingesting thread back from each fsync waited for it."""
+        if item.tokens is None:
+            item = replace(item, tokens=tokens_of(item))
+        # Queued under the lock: an entry taken is ahead of the end mark close() queues, so it is written, and one
+        # come too late is refused, never queued behind the mark and dropped unsaid. A full queue blocks close()
+        # here too, until the thread makes room.
         with self._lock:
             if self._closed:
                 raise RuntimeError("IndexWriter is closed")
-        if item.tokens is None:
-            item = replace(item, tokens=tokens_of(item))
-        self._queue.put(item)
+            self._queue.put(item)
 
     @property
     def left_pending(self) -> str | None:
