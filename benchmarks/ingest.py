@@ -80,7 +80,7 @@ def parse_to_file(pages: list[tuple[str, str]], workdir: Path, url: str | None, 
     with Store.open(settings) as store, _parse_pool(registry, processes) as parse_pool:
         at = datetime.now(UTC)
         started = time.perf_counter()
-        with ThreadPoolExecutor(workers) as pool, IndexWriter.for_store(store) as indexer:
+        with IndexWriter.for_store(store) as indexer, ThreadPoolExecutor(workers) as pool:
             list(pool.map(lambda p: ingest_page(store, archive, registry, p[1], p[0], at, parse_pool=parse_pool,
                                                 clock=utc_now, indexer=indexer),
                           pages))

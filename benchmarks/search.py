@@ -221,7 +221,7 @@ def ingest_throughput(workdir: Path, url: str | None, count: int, *, indexing: b
         if patch:
             stack.enter_context(patch)
         began, began_cpu = time.perf_counter(), time.process_time()
-        with ThreadPoolExecutor(workers) as threads, IndexWriter.for_store(store) as indexer:
+        with IndexWriter.for_store(store) as indexer, ThreadPoolExecutor(workers) as threads:
             list(threads.map(lambda page: ingest_page(store, archive, registry, page[1], page[0], datetime.now(UTC),
                                                       clock=utc_now, parse_pool=pool, indexer=indexer), pages))
         elapsed, cpu = time.perf_counter() - began, time.process_time() - began_cpu

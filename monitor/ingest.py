@@ -205,7 +205,7 @@ def reparse_article(store: Store, archive: Archive, registry: SiteRegistry, stor
 def reparse_articles(store: Store, archive: Archive, registry: SiteRegistry, articles: Iterable[StoredArticle], *,
                      clock: Clock, workers: int = 1, parse_pool: ParsePool | None = None,
                      indexer: IndexWriter | None = None,
-                     ) -> Iterator[tuple[StoredArticle, IngestResult | MonitorError | None]]:
+                     ) -> Generator[tuple[StoredArticle, IngestResult | MonitorError | None], None, None]:
     """:func:`reparse_article` over many articles, in order: each with its result, or the error that refused its
     page (the current parsers may reject an old page: it is reported and the rest go on). Storage trouble and parse
     workers that cannot start stop the run. ``workers``/``parse_pool``/``indexer`` as in :func:`ingest_urls`."""

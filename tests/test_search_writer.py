@@ -4,6 +4,7 @@ each right after its revision; a failed batch stays pending and the writer goes 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import os
 import threading
@@ -20,7 +21,7 @@ from monitor.clock import utc_now
 from monitor.errors import StoreError
 from monitor.ingest import ingest_page, reparse_article
 from monitor.prepare import ParsePool, Prepared, prepare_page
-from monitor.search.index import Indexable, SearchIndex
+from monitor.search.index import Indexable, IndexCandidates, SearchIndex
 from monitor.search.tokens import document_tokens
 from monitor.search.writer import IndexWriter
 from monitor.settings import StorageSettings
@@ -158,3 +159,10 @@ def test_an_entry_added_as_the_writer_closes_is_written_or_refused(pipeline_env:
         refused = True
     closing.join()
     assert refused or writer.written == 1  # never taken and then dropped unsaid
+
+
+def test_the_writers_backlog_stays_below_what_a_search_reads_beside_the_index() -> None:
+    # Recorded but not yet written: queued, plus the batch being written. Beyond max_pending a search scans instead.
+    writer, candidates = inspect.signature(IndexWriter), inspect.signature(IndexCandidates)
+    waiting = writer.parameters["backlog"].default + writer.parameters["batch"].default
+    assert waiting < candidates.parameters["max_pending"].default

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, TextIO
@@ -142,16 +142,19 @@ def reparse(
                 results = reparse_articles(store, archive, registry, store.iter_articles(site=site, since=since),
                                            clock=opened.clock, workers=pool.pages_in_flight if pool else 1,
                                            parse_pool=pool, indexer=indexer)
-                for stored, result in results:
-                    if isinstance(result, MonitorError):  # one page the current parsers refuse: report it, go on
-                        failed += 1
-                        typer.echo(f"monitor: {stored.key}: {result}", err=True)
-                        continue
-                    if result is not None and result.status == "revised":
-                        changed += 1
-                        typer.echo(f"revised\t{stored.key}\t{result.revision.text_path if result.revision else ''}")
-                    else:
-                        unchanged += 1
+                # Closed before the writer when the loop ends early: no article in flight hands it an entry after.
+                with closing(results):
+                    for stored, result in results:
+                        if isinstance(result, MonitorError):  # one page the current parsers refuse: report it, go on
+                            failed += 1
+                            typer.echo(f"monitor: {stored.key}: {result}", err=True)
+                            continue
+                        if result is not None and result.status == "revised":
+                            changed += 1
+                            path = result.revision.text_path if result.revision else ""
+                            typer.echo(f"revised\t{stored.key}\t{path}")
+                        else:
+                            unchanged += 1
             if indexer.left_pending:
                 typer.echo(f"monitor: {indexer.left_pending}", err=True)
     except MonitorError as exc:

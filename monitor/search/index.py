@@ -215,6 +215,9 @@ class SearchIndex:
         older revision (two writers racing over one article)."""
         if not items:
             return
+        # In article order, as a catch-up or rebuild writes: two writers on PostgreSQL lock the rows in one order and
+        # never deadlock (a revision after its predecessor: the newer one is kept either way).
+        items = sorted(items, key=lambda item: (item.pk, item.revision))
         rows = []
         for item in items:
             fields = tokens_of(item)

@@ -34,9 +34,10 @@ _END: Final = None
 class IndexWriter:
     """Writes :class:`Indexable` entries to ``index`` on its own thread, up to ``batch`` a transaction. At most
     ``backlog`` entries wait: :meth:`add` blocks beyond that, so a writer that falls behind slows the ingest instead
-    of holding every text in memory."""
+    of holding every text in memory, and the pending articles stay well under what a search reads beside the index
+    before it falls back to a scan (``IndexCandidates``' ``max_pending``, 1,000)."""
 
-    def __init__(self, index: SearchIndex, *, batch: int = 200, backlog: int = 1000) -> None:
+    def __init__(self, index: SearchIndex, *, batch: int = 200, backlog: int = 400) -> None:
         self._index = index
         self._batch = batch
         self._queue: queue.Queue[Indexable | None] = queue.Queue(backlog)
