@@ -8,8 +8,10 @@ that do match). :class:`~monitor.search.SearchService` then evaluates the rule l
 exact match and the highlights, so results are the same as with a linear scan, whatever the backend.
 
 Candidates come newest first, a batch at a time, by the article's date order (:func:`date_order`): the FTS rowid on
-SQLite, a btree-indexed column on PostgreSQL, so neither sorts every match of a common word (PostgreSQL's planner
-walks the order testing each row for a common word, and sorts the GIN index's few matches for a rare one).
+SQLite, a btree-indexed column on PostgreSQL, so neither sorts every match of a common word. PostgreSQL walks that
+order testing each row only for a bounded number of the newest rows, then takes the rest from the GIN index
+(:meth:`SearchIndex.newest_orders`): a word common overall but absent from the newest articles is not tested row by
+row down the whole archive.
 
 Written on ingest (new and revised texts: :func:`index_recorded`, called by the pipeline), on reparse, and by
 :meth:`SearchIndex.rebuild` for an archive that predates it (``monitor index rebuild``, resumable).
@@ -105,15 +107,24 @@ def fts5_match(query: IndexQuery) -> str:
     return "(" + joiner.join(fts5_match(c) for c in query.children) + ")"
 
 
-def tsquery(query: IndexQuery) -> str:
-    """``query`` as a tsquery literal (lexemes as they are; weights for fields)."""
+def tsquery(query: IndexQuery, *, fields: bool = True) -> str:
+    """``query`` as a tsquery literal (lexemes as they are; weights for fields, unless not ``fields``: then the words
+    in any field, what the GIN index answers without reading each match's tsvector)."""
     if isinstance(query, Term):
-        suffix = ("*" if query.prefix else "") + (_WEIGHTS[query.field] if query.field else "")
+        weight = _WEIGHTS[query.field] if query.field and fields else ""
+        suffix = ("*" if query.prefix else "") + weight
         marks = f":{suffix}" if suffix else ""
         alternatives = " | ".join(f"'{t}'{marks}" for t in sorted(query.tokens))
         return f"({alternatives})" if len(query.tokens) > 1 else alternatives
     joiner = " & " if isinstance(query, AllOf) else " | "
-    return "(" + joiner.join(tsquery(c) for c in query.children) + ")"
+    return "(" + joiner.join(tsquery(c, fields=fields) for c in query.children) + ")"
+
+
+def _has_fields(query: IndexQuery) -> bool:
+    """Whether ``query`` names a field anywhere (its tsquery has weights, which the GIN index cannot check)."""
+    if isinstance(query, Term):
+        return query.field is not None
+    return any(_has_fields(c) for c in query.children)
 
 
 def _tsvector(fields: dict[str, list[str]]) -> str:
@@ -166,6 +177,9 @@ class Indexable:
 
 _ID_BITS = 30  # article ids below 2^30 (a billion); seconds from 1902 to 2106 above them
 _SECOND = 1 << _ID_BITS
+#: PostgreSQL walks at most this many of the newest rows per match asked for, testing each (see
+#: :meth:`SearchIndex._bounded_walk`): a word in one in five of them fills its batch from the walk alone.
+_WALK = 5
 
 
 def date_order(at: datetime, pk: int) -> int:
@@ -192,6 +206,19 @@ def _second_order(at: datetime) -> int:
 def _bound(at: datetime | None) -> int | None:
     """A filter's date as an order bound; None where it bounds nothing (beyond the orders' range)."""
     return _second_order(at) if at is not None and -_EDGE < _seconds(at) < _EDGE - 1 else None
+
+
+def _order_range(order: str, below: int | None, at_least: int | None) -> tuple[list[str], dict[str, Any]]:
+    """The conditions (on the column ``order``) and values of the date order range [at_least, below)."""
+    conditions: list[str] = []
+    values: dict[str, Any] = {}
+    if below is not None:
+        conditions.append(f"{order} < :below")
+        values["below"] = below
+    if at_least is not None:
+        conditions.append(f"{order} >= :at_least")
+        values["at_least"] = at_least
+    return conditions, values
 
 
 def tokens_of(item: Indexable) -> DocumentTokens:
@@ -257,34 +284,79 @@ class SearchIndex:
 
     def newest_orders(self, query: IndexQuery, *, below: int | None, at_least: int | None,
                       limit: int | None) -> list[int]:
-        """The date orders (see :func:`date_order`) ``query`` finds, newest first, in [at_least, below).
+        """The date orders (see :func:`date_order`) ``query`` finds, newest first, in [at_least, below), at most
+        ``limit``.
 
-        SQLite: FTS5's rowid is the order. PostgreSQL: ``ord`` has a btree, and with LIMIT the planner walks it from
-        the newest end, testing each row, for a common word (a few more rows than ``limit``: its matches are dense)
-        and takes the GIN index's matches and sorts them for a rare one (few to sort)."""
-        sql, values = self.orders_sql(query, below=below, at_least=at_least, limit=limit)
+        SQLite: FTS5's rowid is the order. PostgreSQL: see :meth:`_bounded_walk`."""
+        if self.postgres and limit is not None:
+            return self._bounded_walk(query, below=below, at_least=at_least, limit=limit)
+        conditions, values = _order_range("rowid" if not self.postgres else "ord", below, at_least)
+        if self.postgres:
+            conditions.insert(0, "tokens @@ CAST(:q AS tsquery)")
+            sql = f"SELECT ord FROM search_documents WHERE {' AND '.join(conditions)} ORDER BY ord DESC"
+            values["q"] = tsquery(query)
+        else:
+            conditions.insert(0, "search_fts MATCH :q")
+            sql = f"SELECT rowid FROM search_fts WHERE {' AND '.join(conditions)} ORDER BY rowid DESC"
+            values["q"] = fts5_match(query)
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
         with self.engine.connect() as connection:
             return list(connection.execute(text(sql), values).scalars())
 
-    def orders_sql(self, query: IndexQuery, *, below: int | None, at_least: int | None,
-                   limit: int | None) -> tuple[str, dict[str, Any]]:
-        """The statement :meth:`newest_orders` runs, and its values (what a test asks the planner to explain)."""
-        if self.postgres:
-            order, source, conditions = "ord", "search_documents", ["tokens @@ CAST(:q AS tsquery)"]
-            values: dict[str, Any] = {"q": tsquery(query)}
-        else:
-            order, source, conditions = "rowid", "search_fts", ["search_fts MATCH :q"]
-            values = {"q": fts5_match(query)}
-        if below is not None:
-            conditions.append(f"{order} < :below")
-            values["below"] = below
-        if at_least is not None:
-            conditions.append(f"{order} >= :at_least")
-            values["at_least"] = at_least
-        sql = f"SELECT {order} FROM {source} WHERE {' AND '.join(conditions)} ORDER BY {order} DESC"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        return sql, values
+    def _bounded_walk(self, query: IndexQuery, *, below: int | None, at_least: int | None, limit: int) -> list[int]:
+        """PostgreSQL's newest matches in two parts, each of a bounded cost whatever the word's distribution.
+
+        Left to itself, the planner walks ``ord``'s btree from the newest end testing each row (reading its toasted
+        tsvector) when it takes the word for a common one: fast where its matches are dense among the newest rows,
+        but a word common overall and absent from (or rare among) the newest ones makes it test most of the table.
+        So the statement is asked of the newest :data:`_WALK` x ``limit`` rows of the range only (walked for a
+        common word, found by the GIN index for a rare one): a word in one in :data:`_WALK` of them fills the batch
+        there. Short of a batch, the rest comes from the GIN index below those rows, sorted by order (no tsvector
+        read, but to check a field). The two parts are disjoint ranges split at a row found first: the same matches
+        in the same order as one statement gives."""
+        if limit < 1:
+            return []
+        conditions, values = _order_range("ord", below, at_least)
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        with self.engine.connect() as connection:
+            floor = connection.execute(  # the oldest row of the walked part: None when the range has fewer rows
+                text(f"SELECT ord FROM search_documents{where} ORDER BY ord DESC OFFSET :skip LIMIT 1"),
+                {**values, "skip": _WALK * limit - 1}).scalar_one_or_none()
+            q = tsquery(query)
+            if floor is not None:
+                conditions.append("ord >= :floor")
+                values["floor"] = floor
+            conditions.insert(0, "tokens @@ CAST(:q AS tsquery)")
+            found = list(connection.execute(text(
+                f"SELECT ord FROM search_documents WHERE {' AND '.join(conditions)} ORDER BY ord DESC LIMIT :n"),
+                {**values, "q": q, "n": limit}).scalars())
+            if len(found) == limit or floor is None:
+                return found
+            # Below the walked part, from the GIN index. `ord + 0` leaves the btree no use (neither its order, which
+            # would be the walk again, nor its range, which would test every row of it); a seq scan, which the
+            # planner costs as cheap for a common word, would test every row's tsvector: off for this transaction.
+            # So is JIT, which the field check's estimate (every match checked, where a few are) would start.
+            connection.execute(text("SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)"))
+            rest = ["ord + 0 < :floor"]
+            values = {"q": q, "floor": floor, "n": limit - len(found)}
+            if at_least is not None:
+                rest.append("ord + 0 >= :at_least")
+                values["at_least"] = at_least
+            if not _has_fields(query):  # the index's matches are the query's: their orders, sorted, suffice
+                sql = (f"SELECT ord FROM search_documents WHERE tokens @@ CAST(:q AS tsquery) AND {' AND '.join(rest)} "
+                       f"ORDER BY ord + 0 DESC LIMIT :n")
+            else:
+                # The index knows no fields: its matches of the words in any field would each be read to check the
+                # field (a common word's many). So they are sorted by their orders alone and checked newest first,
+                # each read by its order, until the batch is full (OFFSET 0: the check is not moved before the sort).
+                values["words"] = tsquery(query, fields=False)
+                sql = (f"SELECT ord FROM (SELECT ord + 0 AS ord FROM search_documents WHERE tokens @@ "
+                       f"CAST(:words AS tsquery) AND {' AND '.join(rest)} ORDER BY 1 DESC OFFSET 0) AS c WHERE "
+                       f"(SELECT d.tokens FROM search_documents AS d WHERE d.ord = c.ord) @@ CAST(:q AS tsquery) "
+                       f"ORDER BY ord DESC LIMIT :n")
+            found += connection.execute(text(sql), values).scalars()
+            return found
 
     def status(self) -> IndexStatus:
         with database_errors(self._where, "read the search index"), self.engine.connect() as connection:
