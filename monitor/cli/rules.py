@@ -120,7 +120,7 @@ def rules_test(
 ) -> None:
     """Run a query over the archive and print each match with its snippet (matched words in [brackets])."""
     from monitor.rules import Document, QuerySyntaxError, evaluate, explain, mark, parse_query
-    from monitor.rules.highlight import matched_terms, snippet
+    from monitor.rules.highlight import explained
 
     try:
         node = parse_query(query)
@@ -152,12 +152,12 @@ def rules_test(
             if hits is None:
                 continue
             found += 1
-            text, spans = snippet(hits, doc)
-            words = ", ".join(sorted({f"{explain(t)} ({t.field} {t.start}-{t.end})" for t in matched_terms(hits, doc)}))
+            shown = explained(hits, doc)
+            words = ", ".join(sorted({f"{explain(t)} ({t.field} {t.start}-{t.end})" for t in shown.terms}))
             published = item.published.strftime("%Y-%m-%d %H:%M UTC") if item.published else ""
             typer.echo(f"{item.headline or item.where}\n  {item.where}  {published}".rstrip())
             typer.echo(f"  matched: {words}")
-            typer.echo(f"  {mark(text, spans, '[', ']')}\n")
+            typer.echo(f"  {mark(shown.snippet, shown.highlights, '[', ']')}\n")
             if found >= limit:
                 break
     except MonitorError as exc:  # the database (StoreError naming it) or the archive; anything else is a bug

@@ -4,6 +4,7 @@ the densest cluster of hits with those words marked."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from operator import attrgetter
 
 from monitor.analysis.text import normalize_word
@@ -14,6 +15,24 @@ from monitor.rules.evaluate import FIELD_ORDER, Hit
 SNIPPET_WORDS = 40
 _FIRST = attrgetter("first")
 _RANK = {name: rank for rank, name in enumerate(FIELD_ORDER)}
+
+
+Spans = tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Explained:
+    """What a match shows: the places matched, and a snippet with the spans to highlight in it."""
+
+    terms: tuple[MatchedTerm, ...]
+    snippet: str
+    highlights: Spans
+
+
+def explained(hits: list[Hit], doc: Document) -> Explained:
+    """The explanation of ``hits`` in ``doc``, as alerts, searches and ``monitor rules test`` show a match."""
+    shown, spans = snippet(hits, doc)
+    return Explained(matched_terms(hits, doc), shown, spans)
 
 
 def matched_terms(hits: list[Hit], doc: Document) -> tuple[MatchedTerm, ...]:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from monitor.analysis.terms import QueryWord
-from monitor.model import Article, Match, MatchedTerm
+from monitor.model import Article, Match
 from monitor.rules.document import Document
 from monitor.rules.evaluate import Hit, compile_matches, evaluate
-from monitor.rules.highlight import matched_terms, snippet
+from monitor.rules.highlight import Explained, explained
 from monitor.rules.query import And, Near, Node, Not, Or, Phrase
 from monitor.rules.ruleset import Rule
 
@@ -107,8 +107,7 @@ class Matcher:
         # Rules that share their terms often collect the very same hits: each distinct list of hits is explained once.
         # Keyed by the hits' identities (the document holds every hit, so no identity is reused meanwhile); the hits
         # are kept with the explanation all the same, so that stays true whoever made them.
-        explained: dict[tuple[int, ...], tuple[list[Hit], tuple[MatchedTerm, ...], str, tuple[tuple[int, int], ...]]]
-        explained = {}
+        known_hits: dict[tuple[int, ...], tuple[list[Hit], Explained]] = {}
         for i in self.candidates(doc):
             rule = self.rules[i]
             if scoped[i] and not rule.in_scope(doc.site, doc.language, doc.section):
@@ -119,11 +118,10 @@ class Matcher:
             if hits is None:  # pragma: no cover - matches() and evaluate() agree
                 continue
             key = tuple(map(id, hits))
-            known = explained.get(key)
+            known = known_hits.get(key)
             if known is None:
-                text, spans = snippet(hits, doc)
-                known = explained[key] = (hits, matched_terms(hits, doc), text, spans)
-            _, terms, text, spans = known
+                known = known_hits[key] = (hits, explained(hits, doc))
+            shown = known[1]
             found.append(Match(
                 rule=rule.name,
                 article_key=article.key if article else "",
@@ -131,9 +129,9 @@ class Matcher:
                 headline=article.headline if article else "",
                 site=article.site if article else (doc.site or ""),
                 published=article.published if article else None,
-                terms=terms,
-                snippet=text,
-                highlights=spans,
+                terms=shown.terms,
+                snippet=shown.snippet,
+                highlights=shown.highlights,
             ))
         return found
 

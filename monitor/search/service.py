@@ -21,7 +21,7 @@ from monitor.errors import ArchiveError
 from monitor.model import MatchedTerm, StoredArticle
 from monitor.rules.document import Document
 from monitor.rules.evaluate import evaluate
-from monitor.rules.highlight import matched_terms, snippet
+from monitor.rules.highlight import explained
 from monitor.rules.query import Node, parse_query
 from monitor.search.candidates import Candidate, CandidateSource, Database, SearchFilters
 from monitor.search.index import IndexCandidates
@@ -135,8 +135,8 @@ class SearchService:
             found = evaluate(node, doc)
             if found is None:
                 continue
-            shown, spans = snippet(found, doc)
-            yield SearchHit(candidate, shown, spans, matched_terms(found, doc))
+            shown = explained(found, doc)
+            yield SearchHit(candidate, shown.snippet, shown.highlights, shown.terms)
 
     def backtest(self, query: str, filters: SearchFilters, *, limit: int = 200, rule: Rule | None = None
                  ) -> Backtest:
