@@ -106,12 +106,11 @@ class IndexWriter:
     def _write(self, items: list[Indexable]) -> None:
         try:
             self._index.put_many(items)
-        except MonitorError as exc:  # the store's errors come translated; they stay pending (see the module's text)
+        except Exception as exc:  # the thread outlives any batch, whatever it raised: they stay pending (see above)
             self.failed += len(items)
-            log.warning("search index: %d articles left pending (%s)", len(items), exc)
-        except Exception as exc:  # the thread must outlive any one batch, whatever it raised: they stay pending too
-            self.failed += len(items)
-            log.error("search index: %d articles left pending (%s: %s)", len(items), type(exc).__name__, exc)
+            # The store's errors come translated, one line naming the database; anything else is named by its type.
+            reason = str(exc) if isinstance(exc, MonitorError) else f"{type(exc).__name__}: {exc}"
+            log.warning("search index: %d articles left pending (%s)", len(items), reason)
         else:
             self.written += len(items)
 
