@@ -135,3 +135,23 @@ def test_ingest_with_parse_processes(site_env: tuple[dict[str, str], Path], monk
     code, out, err = run(env, "reparse", "--processes", "2")
     assert code == 0 and out == "" and "0 revised, 3 unchanged, 0 failed" in err
     assert in_flight == [4, 4]  # two processes: two pages parsing, two more fetched or stored meanwhile
+
+
+def test_ingest_says_when_index_entries_are_left_pending(site_env: tuple[dict[str, str], Path],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.errors import StoreError
+    from monitor.search.index import SearchIndex
+
+    def fail(self: SearchIndex, items: object) -> None:
+        raise StoreError("database test: write the search index: injected fault")
+
+    monkeypatch.setattr(SearchIndex, "put_many", fail)
+    env, tmp = site_env
+    with LocalSite(tmp / "snapshot") as site:
+        env["MONITOR_HTTP__HOST_MAP"] = json.dumps(site.host_map([HOST]))
+        code, out, err = run(env, "ingest", article_url(0), article_url(1))
+    assert code == 0, err  # archived all the same
+    assert [line.split("\t")[0] for line in out.splitlines()] == ["new", "new"]
+    assert "monitor: 2 articles are not in the search index yet" in err and "monitor index catch-up" in err
+    monkeypatch.undo()
+    assert "pending: 2" in run(env, "index", "status")[1]
