@@ -13,7 +13,8 @@ order testing each row only for a bounded number of the newest rows, then takes 
 (:meth:`SearchIndex.newest_orders`): a word common overall but absent from the newest articles is not tested row by
 row down the whole archive.
 
-Written on ingest (new and revised texts: :func:`index_recorded`, called by the pipeline), on reparse, and by
+Written on ingest (new and revised texts: :func:`index_recorded` right after each in the daemon, batched by a
+:class:`~monitor.search.writer.IndexWriter` in ``monitor ingest``), on reparse, and by
 :meth:`SearchIndex.rebuild` for an archive that predates it (``monitor index rebuild``, resumable).
 """
 
@@ -127,7 +128,7 @@ def _has_fields(query: IndexQuery) -> bool:
     return any(_has_fields(c) for c in query.children)
 
 
-def _tsvector(fields: dict[str, list[str]]) -> str:
+def _tsvector(fields: DocumentTokens) -> str:
     """A tsvector literal: every token once per field, the field as weight (one shared position per field)."""
     by_token: dict[str, list[str]] = {}
     for position, name in enumerate(FIELDS, 1):
